@@ -1,0 +1,180 @@
+//! The limits every adapter enforces alike, and the validation that enforces them before
+//! anything is written (DESIGN §3).
+
+use crate::error::{Error, Result};
+use crate::key::Key;
+use crate::model::{Value, Write};
+
+/// Largest encoded key, in bytes.
+pub const MAX_KEY_BYTES: usize = 2_048;
+/// Largest `Bytes` value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 512 * 1024;
+/// Most ops in one atomic unit.
+pub const MAX_OPS_PER_UNIT: usize = 1_000;
+/// Most bytes in one atomic unit, as counted by [`unit_size`].
+pub const MAX_UNIT_BYTES: usize = 8 * 1024 * 1024;
+/// Most entries in one `list` page.
+pub const MAX_LIST_LIMIT: usize = 1_000;
+/// Most keys in one `get_many`.
+pub const MAX_GET_MANY: usize = 1_000;
+
+/// The limits an adapter enforces; the same values for every adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// See [`MAX_KEY_BYTES`].
+    pub key_bytes: usize,
+    /// See [`MAX_VALUE_BYTES`].
+    pub value_bytes: usize,
+    /// See [`MAX_OPS_PER_UNIT`].
+    pub ops_per_unit: usize,
+    /// See [`MAX_UNIT_BYTES`].
+    pub unit_bytes: usize,
+    /// See [`MAX_LIST_LIMIT`].
+    pub list_limit: usize,
+    /// See [`MAX_GET_MANY`].
+    pub get_many: usize,
+}
+
+impl Limits {
+    /// The one set of limits of DESIGN §3.
+    pub const STANDARD: Limits = Limits {
+        key_bytes: MAX_KEY_BYTES,
+        value_bytes: MAX_VALUE_BYTES,
+        ops_per_unit: MAX_OPS_PER_UNIT,
+        unit_bytes: MAX_UNIT_BYTES,
+        list_limit: MAX_LIST_LIMIT,
+        get_many: MAX_GET_MANY,
+    };
+}
+
+fn exceeded(what: &'static str, limit: usize, actual: usize) -> Error {
+    Error::LimitExceeded {
+        what,
+        limit: limit as u64,
+        actual: actual as u64,
+    }
+}
+
+/// Checks a key that is read: at most [`MAX_KEY_BYTES`] encoded, not empty.
+///
+/// # Errors
+/// `InvalidInput` for the empty key, `LimitExceeded` for a long one.
+pub fn validate_key(key: &Key) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("the empty key cannot be stored or read"));
+    }
+    let len = key.encoded_len();
+    if len > MAX_KEY_BYTES {
+        return Err(exceeded("encoded key bytes", MAX_KEY_BYTES, len));
+    }
+    Ok(())
+}
+
+/// Checks the keys of a `get_many`.
+///
+/// # Errors
+/// As [`validate_key`], and `LimitExceeded` for more than [`MAX_GET_MANY`] keys.
+pub fn validate_keys(keys: &[Key]) -> Result<()> {
+    if keys.len() > MAX_GET_MANY {
+        return Err(exceeded("keys per get_many", MAX_GET_MANY, keys.len()));
+    }
+    keys.iter().try_for_each(validate_key)
+}
+
+fn validate_value(value: &Value) -> Result<()> {
+    match value {
+        Value::Bytes(b) if b.len() > MAX_VALUE_BYTES => {
+            Err(exceeded("value bytes", MAX_VALUE_BYTES, b.len()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The bytes an op counts against [`MAX_UNIT_BYTES`]: its encoded key(s) plus its value
+/// (8 for a counter or a delta). A `DeleteRange` or `CheckRange` counts both bounds.
+pub fn op_size(op: &Write) -> usize {
+    match op {
+        Write::Check { key, .. } | Write::Delete { key } => key.encoded_len(),
+        Write::Set { key, value } | Write::Insert { key, value } => {
+            key.encoded_len() + value.size()
+        }
+        Write::Sum { key, .. } => key.encoded_len() + 8,
+        Write::DeleteRange { range } => match range {
+            crate::Selector::Prefix(k) => k.encoded_len(),
+            crate::Selector::Range { start, end } => start.encoded_len() + end.encoded_len(),
+            crate::Selector::PrefixFrom { prefix, start } => {
+                prefix.encoded_len() + start.encoded_len()
+            }
+        },
+        Write::CheckRange { range, .. } => range.start.len() + range.end.len(),
+    }
+}
+
+/// The bytes a whole unit counts against [`MAX_UNIT_BYTES`].
+pub fn unit_size(ops: &[Write]) -> usize {
+    ops.iter().map(op_size).sum()
+}
+
+/// Checks a whole unit before anything of it is written: op count, every key and value, every
+/// selector, the total size. Every mode of every adapter calls this first.
+///
+/// # Errors
+/// `LimitExceeded` or `InvalidInput` naming the offending op; nothing has been written.
+pub fn validate_unit(ops: &[Write]) -> Result<()> {
+    if ops.len() > MAX_OPS_PER_UNIT {
+        return Err(exceeded("ops per unit", MAX_OPS_PER_UNIT, ops.len()));
+    }
+    for (index, op) in ops.iter().enumerate() {
+        validate_op(op).map_err(|e| match e {
+            Error::InvalidInput { message } => Error::invalid(format!("op {index}: {message}")),
+            other => other,
+        })?;
+    }
+    let size = unit_size(ops);
+    if size > MAX_UNIT_BYTES {
+        return Err(exceeded("unit bytes", MAX_UNIT_BYTES, size));
+    }
+    Ok(())
+}
+
+fn validate_op(op: &Write) -> Result<()> {
+    if let Some(key) = op.key() {
+        validate_key(key)?;
+    }
+    match op {
+        Write::Set { value, .. } | Write::Insert { value, .. } => validate_value(value),
+        Write::DeleteRange { range } => range.byte_range().map(drop),
+        Write::CheckRange { range, .. }
+            if range.start.len() > MAX_KEY_BYTES + 1 || range.end.len() > MAX_KEY_BYTES + 1 =>
+        {
+            Err(exceeded(
+                "range bound bytes",
+                MAX_KEY_BYTES + 1,
+                range.start.len().max(range.end.len()),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Longest namespace name.
+pub const MAX_NAMESPACE_CHARS: usize = 48;
+
+/// Checks a namespace name: 1 to [`MAX_NAMESPACE_CHARS`] characters, ASCII lower-case letters,
+/// digits and `_`, starting with a letter. Adapters may therefore use it as (part of) an SQL
+/// identifier; it is still never the only safeguard.
+///
+/// # Errors
+/// `InvalidInput` naming the rule broken.
+pub fn validate_namespace(name: &str) -> Result<()> {
+    let starts_with_letter = name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    let allowed = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !starts_with_letter || !allowed || name.len() > MAX_NAMESPACE_CHARS {
+        return Err(Error::invalid(format!(
+            "namespace {name:?} must be 1 to {MAX_NAMESPACE_CHARS} of [a-z0-9_], starting with a letter"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! How a `list` request becomes a span of encoded keys, and how the rows an adapter read become
+//! a [`Page`] with a keyset cursor. Every adapter lists through this, so paging is identical.
+
+use crate::error::{Error, Result};
+use crate::key::Key;
+use crate::limits::MAX_LIST_LIMIT;
+use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Value, Version};
+
+/// A validated `list` request: read the keys in `range`, in descending order if `reverse`, at
+/// most `fetch` of them (one more than the page holds, to know whether another page follows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPlan {
+    /// The span still to read (the cursor already applied).
+    pub range: ByteRange,
+    /// Descending order.
+    pub reverse: bool,
+    /// Entries the page holds at most.
+    pub limit: usize,
+}
+
+impl ListPlan {
+    /// Validates `selector` and `options` and narrows the span by the cursor.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad selector, a zero limit, or a cursor of another direction or
+    /// outside the selector; `LimitExceeded` for a limit over [`MAX_LIST_LIMIT`].
+    pub fn new(selector: &Selector, options: &ListOptions) -> Result<ListPlan> {
+        if options.limit == 0 {
+            return Err(Error::invalid("list limit must be at least 1"));
+        }
+        if options.limit > MAX_LIST_LIMIT {
+            return Err(Error::LimitExceeded {
+                what: "list limit",
+                limit: MAX_LIST_LIMIT as u64,
+                actual: options.limit as u64,
+            });
+        }
+        let mut range = selector.byte_range()?;
+        if let Some(cursor) = &options.cursor {
+            let (last, reverse) = cursor.position()?;
+            if reverse != options.reverse {
+                return Err(Error::invalid("cursor was made for the other direction"));
+            }
+            if !range.contains(last) {
+                return Err(Error::invalid("cursor does not belong to this selector"));
+            }
+            if reverse {
+                range.end = last.to_vec();
+            } else {
+                range.start = successor(last);
+            }
+        }
+        Ok(ListPlan {
+            range,
+            reverse: options.reverse,
+            limit: options.limit,
+        })
+    }
+
+    /// How many rows to read: one more than the page holds.
+    pub fn fetch(&self) -> usize {
+        self.limit + 1
+    }
+
+    /// Builds the page from up to [`ListPlan::fetch`] rows read in plan order, decoding keys.
+    ///
+    /// # Errors
+    /// `Corrupt` when a stored key does not decode.
+    pub fn page(&self, rows: impl IntoIterator<Item = (Vec<u8>, Value, Version)>) -> Result<Page> {
+        let mut entries = Vec::with_capacity(self.limit);
+        let mut more = false;
+        let mut last = None;
+        for (encoded, value, version) in rows {
+            if entries.len() == self.limit {
+                more = true;
+                break;
+            }
+            entries.push(Entry {
+                key: Key::decode(&encoded)?,
+                value,
+                version,
+            });
+            last = Some(encoded);
+        }
+        let cursor = match (more, last) {
+            (true, Some(last)) => Some(Cursor::after_key(&last, self.reverse)),
+            _ => None,
+        };
+        Ok(Page { entries, cursor })
+    }
+}
+
+/// The smallest byte string greater than `key`.
+pub(crate) fn successor(key: &[u8]) -> Vec<u8> {
+    let mut next = Vec::with_capacity(key.len() + 1);
+    next.extend_from_slice(key);
+    next.push(0);
+    next
+}

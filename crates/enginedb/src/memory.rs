@@ -1,0 +1,240 @@
+//! `MemoryDb`: the in-process reference adapter, with both capabilities.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+use crate::apply::{State, apply_unit, scan};
+use crate::error::Result;
+use crate::key::Key;
+use crate::limits::{Limits, validate_key, validate_keys, validate_namespace, validate_unit};
+use crate::list::ListPlan;
+use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::port::{
+    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, TransactionCapability,
+};
+
+/// An in-memory store: the reference semantics every adapter must match.
+///
+/// Clones share the data. Writers (plain writes, batches, transactions) take one writer lock
+/// in turn, so a transaction is serializable and a write issued while it is open waits for it
+/// and never joins it; reads see committed data only and never wait for a writer. A
+/// transaction works on a copy of its namespace taken at `begin` (O(n) in the namespace's
+/// size: this adapter is for tests and examples, not for large data).
+#[derive(Clone, Debug)]
+pub struct MemoryDb {
+    shared: Arc<Shared>,
+    namespace: String,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    data: Mutex<Data>,
+    writer: Arc<AsyncMutex<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    last_version: u64,
+    spaces: HashMap<String, State>,
+}
+
+impl Default for MemoryDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryDb {
+    /// An empty store (the default namespace).
+    pub fn new() -> Self {
+        MemoryDb {
+            shared: Arc::default(),
+            namespace: String::new(),
+        }
+    }
+
+    /// A handle on namespace `name` of the same store: same versions, separate keys.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless `name` is a strict identifier (see [`validate_namespace`]).
+    pub fn namespace(&self, name: &str) -> Result<MemoryDb> {
+        validate_namespace(name)?;
+        Ok(MemoryDb {
+            shared: self.shared.clone(),
+            namespace: name.to_owned(),
+        })
+    }
+
+    fn data(&self) -> MutexGuard<'_, Data> {
+        // No code path panics while holding the lock; if one ever did, the data it guards is
+        // still consistent (every mutation is a whole `apply_unit`), so poisoning is ignored.
+        self.shared
+            .data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        let data = self.data();
+        match data.spaces.get(&self.namespace) {
+            Some(state) => f(state),
+            None => f(&State::new()),
+        }
+    }
+
+    /// Applies a validated unit as one commit. The caller holds the writer lock.
+    fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
+        let mut data = self.data();
+        let version = Version(data.last_version + 1);
+        apply_unit(
+            data.spaces.entry(self.namespace.clone()).or_default(),
+            ops,
+            version,
+        )?;
+        data.last_version = version.0;
+        Ok(version)
+    }
+}
+
+fn get_from(state: &State, key: &Key) -> Option<Entry> {
+    state.get(&key.encode()).map(|s| Entry {
+        key: key.clone(),
+        value: s.value.clone(),
+        version: s.version,
+    })
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+impl EngineDb for MemoryDb {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            name: "memory".into(),
+            capabilities: Capabilities {
+                transactions: true,
+                batches: true,
+            },
+            limits: Limits::STANDARD,
+        }
+    }
+
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        Ok(self.read(|state| get_from(state, key)))
+    }
+
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory", keys = keys.len()))]
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        Ok(self.read(|state| keys.iter().map(|k| get_from(state, k)).collect()))
+    }
+
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
+    async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        plan.page(self.read(|state| scan(state, &plan)))
+    }
+
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
+    async fn write(&self, op: &Write) -> Result<Version> {
+        let ops = std::slice::from_ref(op);
+        validate_unit(ops)?;
+        let _writer = self.shared.writer.lock().await;
+        self.commit_unit(ops)
+    }
+
+    fn transactions(&self) -> Option<&dyn TransactionCapability> {
+        Some(self)
+    }
+
+    fn batches(&self) -> Option<&dyn BatchCapability> {
+        Some(self)
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+impl BatchCapability for MemoryDb {
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory", ops = ops.len()))]
+    async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
+        validate_unit(ops)?;
+        let _writer = self.shared.writer.lock().await;
+        self.commit_unit(ops)
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+impl TransactionCapability for MemoryDb {
+    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
+    async fn begin(&self) -> Result<Box<dyn EngineTx>> {
+        let writer = self.shared.writer.clone().lock_owned().await;
+        let snapshot = self.read(Clone::clone);
+        Ok(Box::new(MemoryTx {
+            db: self.clone(),
+            _writer: writer,
+            snapshot,
+            written: BTreeSet::new(),
+        }))
+    }
+}
+
+/// A transaction: holds the writer lock (released on drop) and works on a private copy.
+struct MemoryTx {
+    db: MemoryDb,
+    _writer: OwnedMutexGuard<()>,
+    snapshot: State,
+    written: BTreeSet<Vec<u8>>,
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+impl EngineTx for MemoryTx {
+    async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        Ok(get_from(&self.snapshot, key))
+    }
+
+    async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        Ok(keys.iter().map(|k| get_from(&self.snapshot, k)).collect())
+    }
+
+    async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        plan.page(scan(&self.snapshot, &plan))
+    }
+
+    async fn apply(&mut self, ops: &[Write]) -> Result<()> {
+        validate_unit(ops)?;
+        let written = apply_unit(&mut self.snapshot, ops, Version::PENDING)?;
+        self.written.extend(written);
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<Version> {
+        let MemoryTx {
+            db,
+            _writer,
+            mut snapshot,
+            written,
+        } = *self;
+        let mut data = db.data();
+        let version = Version(data.last_version + 1);
+        for key in &written {
+            if let Some(stored) = snapshot.get_mut(key) {
+                stored.version = version;
+            }
+        }
+        data.spaces.insert(db.namespace.clone(), snapshot);
+        data.last_version = version.0;
+        Ok(version)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! The port: [`EngineDb`] and its two optional capabilities (DESIGN §4).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::key::Key;
+use crate::limits::Limits;
+use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+
+/// `Send + Sync` off wasm32; nothing on wasm32, where futures stay on one thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSendSync: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync + ?Sized> MaybeSendSync for T {}
+/// `Send + Sync` off wasm32; nothing on wasm32, where futures stay on one thread.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSendSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSendSync for T {}
+
+/// `Send` off wasm32; nothing on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+/// `Send` off wasm32; nothing on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
+
+/// Which optional capabilities an adapter offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Interactive, serializable transactions ([`TransactionCapability`]).
+    pub transactions: bool,
+    /// Atomic batches of prebuilt ops ([`BatchCapability`]).
+    pub batches: bool,
+}
+
+/// What an adapter is and offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterInfo {
+    /// Short adapter name, e.g. `"sqlite"`.
+    pub name: String,
+    /// Its capabilities (as masked, when wrapped in [`crate::Masked`]).
+    pub capabilities: Capabilities,
+    /// Its limits; the same for every adapter.
+    pub limits: Limits,
+}
+
+/// A key-value store behind the port.
+///
+/// # Contract
+/// - Keys are stored in their encoded form; `list` returns them in encoded (= tuple) order.
+/// - Every successful write gets one fresh [`Version`], larger than every version any reader
+///   has seen; every key written by one commit carries that commit's version.
+/// - Reads see only committed data.
+/// - Bad input (see [`crate::limits`]) is refused before anything is written.
+/// - Errors are [`crate::Error`]s; none of these methods panics on any input or stored bytes.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait EngineDb: MaybeSendSync {
+    /// Name, capabilities and limits.
+    fn info(&self) -> AdapterInfo;
+
+    /// The entry at `key`, or `None`. Fails with `InvalidInput`/`LimitExceeded` for a key that
+    /// could never be stored, `Corrupt` for undecodable stored bytes.
+    async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+
+    /// The entries at `keys`, in argument order (duplicates allowed), read in one round trip
+    /// where the backend allows and from one consistent snapshot.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>>;
+
+    /// One page of the keys `selector` covers; see [`crate::ListPlan`] for paging.
+    async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page>;
+
+    /// Applies one op atomically by itself and returns the version of its commit. Fails as a
+    /// one-op unit of [`crate::run_atomic_writes`] would; on failure nothing was written.
+    async fn write(&self, op: &Write) -> Result<Version>;
+
+    /// Interactive transactions, if the adapter has them.
+    fn transactions(&self) -> Option<&dyn TransactionCapability> {
+        None
+    }
+
+    /// Atomic batches, if the adapter has them.
+    fn batches(&self) -> Option<&dyn BatchCapability> {
+        None
+    }
+
+    /// Waits about `duration` before a retry of [`crate::transact`]. The default only yields
+    /// once to the executor: the core knows no timer. Adapters that run on a runtime sleep.
+    async fn pause(&self, duration: Duration) {
+        let _ = duration;
+        YieldNow(false).await;
+    }
+}
+
+/// Interactive serializable transactions.
+///
+/// # Contract
+/// A transaction sees its own writes and the data committed before it; it commits as one unit
+/// or not at all. Writes outside it never join it. Dropping it without `commit` rolls it back,
+/// and an abandoned transaction never blocks the store for good.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait TransactionCapability: MaybeSendSync {
+    /// Starts a transaction. May wait for another to finish; fails with `Busy` or `Closed`.
+    async fn begin(&self) -> Result<Box<dyn EngineTx>>;
+}
+
+/// One open interactive transaction.
+///
+/// # Contract
+/// Reads return the transaction's own uncommitted writes with [`Version::PENDING`]. After any
+/// error the transaction must be dropped or rolled back; further calls may fail with `Closed`.
+/// A `Conflict` from any method means the whole transaction lost a race: retry it.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait EngineTx: MaybeSend {
+    /// As [`EngineDb::get`], inside the transaction.
+    async fn get(&mut self, key: &Key) -> Result<Option<Entry>>;
+    /// As [`EngineDb::get_many`], inside the transaction.
+    async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>>;
+    /// As [`EngineDb::list`], inside the transaction.
+    async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page>;
+    /// Applies `ops` in order inside the transaction; error indexes refer to `ops`.
+    async fn apply(&mut self, ops: &[Write]) -> Result<()>;
+    /// Commits; returns the version every write of the transaction got.
+    async fn commit(self: Box<Self>) -> Result<Version>;
+    /// Rolls back explicitly (dropping does the same).
+    async fn rollback(self: Box<Self>) -> Result<()>;
+}
+
+/// Atomic batches of prebuilt ops.
+///
+/// # Contract
+/// The ops apply in order, all or nothing, in one commit whose version is returned; a failing
+/// `Check`, `CheckRange`, `Insert` or `Sum` aborts the whole batch with its index.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait BatchCapability: MaybeSendSync {
+    /// Applies `ops` atomically.
+    async fn apply_batch(&self, ops: &[Write]) -> Result<Version>;
+}
+
+/// A future that is pending once, so the executor runs others.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Forwards [`EngineDb`] through a pointer type, so `&D`, `Box<D>` and `Arc<D>` are stores too.
+macro_rules! forward_engine_db {
+    ($($ptr:ty),*) => {$(
+        #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+        #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+        impl<D: EngineDb + ?Sized> EngineDb for $ptr {
+            fn info(&self) -> AdapterInfo {
+                (**self).info()
+            }
+            async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+                (**self).get(key).await
+            }
+            async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+                (**self).get_many(keys).await
+            }
+            async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+                (**self).list(selector, options).await
+            }
+            async fn write(&self, op: &Write) -> Result<Version> {
+                (**self).write(op).await
+            }
+            fn transactions(&self) -> Option<&dyn TransactionCapability> {
+                (**self).transactions()
+            }
+            fn batches(&self) -> Option<&dyn BatchCapability> {
+                (**self).batches()
+            }
+            async fn pause(&self, duration: Duration) {
+                (**self).pause(duration).await
+            }
+        }
+    )*};
+}
+
+forward_engine_db!(&D, Box<D>, Arc<D>);
