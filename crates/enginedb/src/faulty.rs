@@ -1,5 +1,5 @@
-//! `Faulty`: a store that fails the Nth write op sent to it, so atomicity is proved under real
-//! mid-unit failure and not only under failed checks.
+//! `Faulty`: a store whose backend fails at the Nth write op, so atomicity is proved under a
+//! real mid-unit failure and not only under failed checks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,9 +16,13 @@ use crate::port::{AdapterInfo, BatchCapability, EngineDb, EngineTx, TransactionC
 pub struct InjectedFault(pub usize);
 
 /// Counts every write op sent to `inner` (a plain write, each op applied in a transaction,
-/// each op of a batch) and fails op number `fail_at` (1-based) with an `Error::Backend`
-/// wrapping [`InjectedFault`]. The op is not forwarded: a transaction gets the error before it
-/// applies the op, a batch containing it fails whole. Reads pass through uncounted.
+/// each op of a batch) and makes the backend itself fail op number `fail_at` (1-based): that op
+/// is replaced by a [`poison`] precondition that no store can satisfy, sent in the same call
+/// after the ops before it, and the store's `CheckFailed` for it is reported as an
+/// `Error::Backend` wrapping [`InjectedFault`]. A transaction or batch therefore fails at that
+/// op *inside the backend*, after executing the ops before it; a store that ignores the failure
+/// answers `Ok`, which `Faulty` passes on so the suite sees the missing writes. Reads pass
+/// through uncounted.
 #[derive(Clone, Debug)]
 pub struct Faulty<D> {
     inner: D,
@@ -48,8 +52,25 @@ fn admit(sent: &AtomicUsize, fail_at: usize, n: usize) -> Option<usize> {
     (fail_at > before && fail_at <= before + n).then(|| fail_at - before - 1)
 }
 
-fn fault(fail_at: usize) -> Error {
-    Error::backend("faulty", InjectedFault(fail_at))
+/// The op sent in place of the failing one: a `Check` that a key holds [`Version::PENDING`],
+/// a version no commit ever has.
+pub fn poison() -> Write {
+    Write::check(crate::key!["enginedb-faulty", "poison"], Some(Version::PENDING))
+}
+
+/// Maps the store's answer to `ops` (ending with the poison at `index`) to the injected fault.
+fn injected<T>(result: Result<T>, index: usize, fail_at: usize) -> Result<T> {
+    match result {
+        Err(Error::CheckFailed { index: failed }) if failed == index => Err(Error::backend("faulty", InjectedFault(fail_at))),
+        other => other,
+    }
+}
+
+/// `ops` up to `passing`, then the poison.
+fn poisoned(ops: &[Write], passing: usize) -> Vec<Write> {
+    let mut sent: Vec<Write> = ops.iter().take(passing).cloned().collect();
+    sent.push(poison());
+    sent
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
@@ -69,7 +90,7 @@ impl<D: EngineDb> EngineDb for Faulty<D> {
     }
     async fn write(&self, op: &Write) -> Result<Version> {
         match admit(&self.sent, self.fail_at, 1) {
-            Some(_) => Err(fault(self.fail_at)),
+            Some(_) => injected(self.inner.write(&poison()).await, 0, self.fail_at),
             None => self.inner.write(op).await,
         }
     }
@@ -105,7 +126,7 @@ impl<D: EngineDb> BatchCapability for Faulty<D> {
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
         let batches = self.inner.batches().ok_or(Error::Closed)?;
         match admit(&self.sent, self.fail_at, ops.len()) {
-            Some(_) => Err(fault(self.fail_at)),
+            Some(passing) => injected(batches.apply_batch(&poisoned(ops, passing)).await, passing, self.fail_at),
             None => batches.apply_batch(ops).await,
         }
     }
@@ -131,12 +152,7 @@ impl EngineTx for FaultyTx {
     }
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         match admit(&self.sent, self.fail_at, ops.len()) {
-            Some(passing) => {
-                self.inner
-                    .apply(ops.get(..passing).unwrap_or_default())
-                    .await?;
-                Err(fault(self.fail_at))
-            }
+            Some(passing) => injected(self.inner.apply(&poisoned(ops, passing)).await, passing, self.fail_at),
             None => self.inner.apply(ops).await,
         }
     }

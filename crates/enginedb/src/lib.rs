@@ -26,7 +26,7 @@ mod transact;
 
 pub use atomic::{Atomicity, Commit, Mode, run_atomic_writes};
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
-pub use faulty::{Faulty, InjectedFault};
+pub use faulty::{Faulty, InjectedFault, poison};
 pub use key::{KEY_FORMAT_V1, Key, KeyPart};
 pub use limits::Limits;
 pub use list::ListPlan;
