@@ -1,8 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-use std::time::Duration;
-
 use enginedb::{Atomicity, Commit, EngineDb, Key, Mode, Result, Write, run_atomic_writes};
 use futures::future::LocalBoxFuture;
 
@@ -135,7 +133,9 @@ impl<'a> Ctx<'a> {
     pub fn needs_optimistic_transact(&self) -> CaseResult {
         match self.mode() {
             Mode::Batch => Ok(()),
-            _ => Err(CaseError::NotApplicable("optimistic transact (batches without transactions)")),
+            _ => Err(CaseError::NotApplicable(
+                "optimistic transact (batches without transactions)",
+            )),
         }
     }
 }
@@ -156,7 +156,8 @@ pub async fn contents(db: &dyn EngineDb, root: &Key) -> Result<Vec<(Key, engined
     let selector = enginedb::Selector::Prefix(root.clone());
     let mut options = enginedb::ListOptions::default();
     let mut out = Vec::new();
-    loop {
+    // Bounded, so a store whose cursors never end cannot hang a case: it fails it instead.
+    for _ in 0..MAX_PAGES {
         let page = db.list(&selector, &options).await?;
         out.extend(page.entries.into_iter().map(|e| (e.key, e.value)));
         match page.cursor {
@@ -164,10 +165,16 @@ pub async fn contents(db: &dyn EngineDb, root: &Key) -> Result<Vec<(Key, engined
             None => return Ok(out),
         }
     }
+    Err(enginedb::Error::Corrupt {
+        message: format!("listing {root} did not end after {MAX_PAGES} pages"),
+    })
 }
 
-/// Pauses the current case for about `duration` without a timer: it yields to the executor
-/// repeatedly, so concurrent futures of the same case make progress.
+/// The most pages [`contents`] reads before it gives up.
+const MAX_PAGES: usize = 10_000;
+
+/// Yields to the executor `times` times, so concurrent futures of the same case make progress
+/// (cases know no timer: they also run inside a Worker).
 pub async fn yield_a_while(times: usize) {
     for _ in 0..times {
         let mut yielded = false;
@@ -233,7 +240,10 @@ pub async fn run_all_with(harness: &dyn Harness, db: &dyn EngineDb) -> Report {
     let mut results = Vec::with_capacity(CASES.len());
     for case in CASES {
         let outcome = run_case(harness, case, case_root(run, case)).await;
-        results.push(CaseReport { name: case.name, outcome });
+        results.push(CaseReport {
+            name: case.name,
+            outcome,
+        });
     }
     let cleanup = Write::delete_range(enginedb::Selector::Prefix(enginedb::key!["enginedb-conformance", run]));
     let cleanup = db.write(&cleanup).await.err().map(|e| e.to_string());
@@ -242,11 +252,6 @@ pub async fn run_all_with(harness: &dyn Harness, db: &dyn EngineDb) -> Report {
         results,
         cleanup_error: cleanup,
     }
-}
-
-/// Pauses `duration` by yielding; cases never need a real timer.
-pub async fn pause(duration: Duration) {
-    yield_a_while(duration.as_millis().clamp(1, 50) as usize).await;
 }
 
 #[doc(hidden)]

@@ -16,7 +16,10 @@ impl Harness for MemoryHarness {
 
     async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
         let db = MemoryDb::new();
-        let open = |name| db.namespace(name).map(|ns| Box::new(Masked::new(ns, self.mask)) as Box<dyn EngineDb>);
+        let open = |name| {
+            db.namespace(name)
+                .map(|ns| Box::new(Masked::new(ns, self.mask)) as Box<dyn EngineDb>)
+        };
         Some(open("alpha").and_then(|a| Ok([a, open("beta")?])))
     }
 }
@@ -46,7 +49,10 @@ mod sequential_only {
     enginedb_conformance::conformance_tests!(crate::run_sequential_only);
 }
 
-const NO_REOPEN: &[&str] = &["persistence::reopen_keeps_data", "persistence::reopen_versions_keep_increasing"];
+const NO_REOPEN: &[&str] = &[
+    "persistence::reopen_keeps_data",
+    "persistence::reopen_versions_keep_increasing",
+];
 const OPTIMISTIC: &[&str] = &[
     "transact::conflict_retries",
     "transact::phantom_detected",
@@ -81,7 +87,11 @@ fn report(mask: Mask, not_applicable: &[&[&str]]) -> Report {
     skipped.sort_unstable();
     expected.sort_unstable();
     assert_eq!(skipped, expected, "{mask:?}: cases not applicable");
-    assert!(report.results.len() >= 60, "at least 60 cases, got {}", report.results.len());
+    assert!(
+        report.results.len() >= 60,
+        "at least 60 cases, got {}",
+        report.results.len()
+    );
     report
 }
 

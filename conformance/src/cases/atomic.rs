@@ -1,7 +1,9 @@
 //! Units: all or nothing, in order, under failed preconditions and injected faults
 //! (DESIGN §4).
 
-use enginedb::{Atomicity, EngineDb, Error, ErrorKind, Faulty, MemoryDb, Mode, Selector, Value, Write, run_atomic_writes};
+use enginedb::{
+    Atomicity, EngineDb, Error, ErrorKind, Faulty, MemoryDb, Mode, Selector, Value, Write, run_atomic_writes,
+};
 
 use crate::{CaseResult, Ctx, contents};
 
@@ -16,17 +18,32 @@ pub async fn failed_check_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
     ];
     cx.db().write(&Write::set(cx.key("c"), "kept")).await?;
     ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "last check fails");
-    ensure_eq!(cx.contents().await?, vec![(cx.key("c"), Value::from("kept"))], "nothing written");
+    ensure_eq!(
+        cx.contents().await?,
+        vec![(cx.key("c"), Value::from("kept"))],
+        "nothing written"
+    );
     Ok(())
 }
 
 /// A unit whose last op is an `Insert` over an existing key writes nothing.
 pub async fn failed_insert_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("taken"), "old")).await?;
-    let unit = [Write::set(cx.key("a"), 1), Write::set(cx.key("b"), 2), Write::insert(cx.key("taken"), "new")];
+    let unit = [
+        Write::set(cx.key("a"), 1),
+        Write::set(cx.key("b"), 2),
+        Write::insert(cx.key("taken"), "new"),
+    ];
     let error = ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "insert over a key");
-    ensure!(matches!(error, Error::CheckFailed { index: 2 }), "index 2, got {error:?}");
-    ensure_eq!(cx.contents().await?, vec![(cx.key("taken"), Value::from("old"))], "nothing written");
+    ensure!(
+        matches!(error, Error::CheckFailed { index: 2 }),
+        "index 2, got {error:?}"
+    );
+    ensure_eq!(
+        cx.contents().await?,
+        vec![(cx.key("taken"), Value::from("old"))],
+        "nothing written"
+    );
     Ok(())
 }
 
@@ -35,7 +52,11 @@ pub async fn failed_sum_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("n"), i64::MAX)).await?;
     let unit = [Write::set(cx.key("a"), 1), Write::sum(cx.key("n"), 1)];
     ensure_err!(cx.unit(&unit).await, ErrorKind::SumFailed, "overflow");
-    ensure_eq!(cx.contents().await?, vec![(cx.key("n"), Value::I64(i64::MAX))], "nothing written");
+    ensure_eq!(
+        cx.contents().await?,
+        vec![(cx.key("n"), Value::I64(i64::MAX))],
+        "nothing written"
+    );
     Ok(())
 }
 
@@ -57,7 +78,11 @@ pub async fn fault_at_every_position(cx: &Ctx<'_>) -> CaseResult {
         cx.db().write(&existing).await?;
         let faulty = Faulty::new(cx.db(), k);
         let result = run_atomic_writes(&faulty, &unit, Atomicity::BestEffort).await;
-        ensure!(faulty.ops_sent() >= k, "position {k}: the fault was reached ({} ops sent)", faulty.ops_sent());
+        ensure!(
+            faulty.ops_sent() >= k,
+            "position {k}: the fault was reached ({} ops sent)",
+            faulty.ops_sent()
+        );
         let applied = if cx.mode() == Mode::Sequential { k - 1 } else { 0 };
         let oracle = MemoryDb::new();
         oracle.write(&existing).await?;
@@ -71,24 +96,46 @@ pub async fn fault_at_every_position(cx: &Ctx<'_>) -> CaseResult {
                 source,
             }) => {
                 ensure!(applied > 0, "position {k}: PartialWrite in mode {:?}", cx.mode());
-                ensure_eq!((reported, failed_at), (applied, k - 1), "position {k}: applied, failed_at");
-                ensure_eq!(source.kind(), ErrorKind::Backend, "position {k}: the injected fault is the source");
+                ensure_eq!(
+                    (reported, failed_at),
+                    (applied, k - 1),
+                    "position {k}: applied, failed_at"
+                );
+                ensure_eq!(
+                    source.kind(),
+                    ErrorKind::Backend,
+                    "position {k}: the injected fault is the source"
+                );
             }
             Err(error) => {
-                ensure_eq!(applied, 0, "position {k}: a partial write must be reported as one, got {error}");
+                ensure_eq!(
+                    applied,
+                    0,
+                    "position {k}: a partial write must be reported as one, got {error}"
+                );
                 ensure_eq!(error.kind(), ErrorKind::Backend, "position {k}: the injected fault");
             }
-            Ok(commit) => return Err(crate::CaseError::Failed(format!("position {k}: the fault was hidden: {commit:?}"))),
+            Ok(commit) => {
+                return Err(crate::CaseError::Failed(format!(
+                    "position {k}: the fault was hidden: {commit:?}"
+                )));
+            }
         }
         let expected = contents(&oracle, &root).await?;
-        ensure_eq!(contents(cx.db(), &root).await?, expected, "position {k}: what the store holds");
+        ensure_eq!(
+            contents(cx.db(), &root).await?,
+            expected,
+            "position {k}: what the store holds"
+        );
     }
     Ok(())
 }
 
 /// `run_atomic_writes` reports the mode the store's capabilities imply, and `info` agrees.
 pub async fn reports_mode(cx: &Ctx<'_>) -> CaseResult {
-    let commit = cx.unit(&[Write::set(cx.key("a"), 1), Write::set(cx.key("b"), 2)]).await?;
+    let commit = cx
+        .unit(&[Write::set(cx.key("a"), 1), Write::set(cx.key("b"), 2)])
+        .await?;
     ensure_eq!(commit.mode, cx.mode(), "reported mode");
     let capabilities = cx.db().info().capabilities;
     ensure_eq!(
@@ -128,8 +175,18 @@ pub async fn ops_apply_in_order(cx: &Ctx<'_>) -> CaseResult {
         Write::check(x.clone(), None),
     ])
     .await?;
-    let values: Vec<Option<Value>> = cx.db().get_many(&[k, n, x]).await?.into_iter().map(|e| e.map(|e| e.value)).collect();
-    ensure_eq!(values, vec![Some(Value::from("b")), Some(Value::I64(2)), None], "final values");
+    let values: Vec<Option<Value>> = cx
+        .db()
+        .get_many(&[k, n, x])
+        .await?
+        .into_iter()
+        .map(|e| e.map(|e| e.value))
+        .collect();
+    ensure_eq!(
+        values,
+        vec![Some(Value::from("b")), Some(Value::I64(2)), None],
+        "final values"
+    );
     Ok(())
 }
 
@@ -138,9 +195,20 @@ pub async fn delete_range_then_set_in_unit(cx: &Ctx<'_>) -> CaseResult {
     let items: Vec<Write> = (0..5).map(|i| Write::set(cx.key("items").with(i), i)).collect();
     cx.unit(&items).await?;
     cx.db().write(&Write::set(cx.key("other"), 1)).await?;
-    cx.unit(&[Write::delete_range(Selector::Prefix(cx.key("items"))), Write::set(cx.key("items").with(2), 20)]).await?;
-    let expected = vec![(cx.key("items").with(2), Value::I64(20)), (cx.key("other"), Value::I64(1))];
-    ensure_eq!(cx.contents().await?, expected, "only the re-set item and the key outside");
+    cx.unit(&[
+        Write::delete_range(Selector::Prefix(cx.key("items"))),
+        Write::set(cx.key("items").with(2), 20),
+    ])
+    .await?;
+    let expected = vec![
+        (cx.key("items").with(2), Value::I64(20)),
+        (cx.key("other"), Value::I64(1)),
+    ];
+    ensure_eq!(
+        cx.contents().await?,
+        expected,
+        "only the re-set item and the key outside"
+    );
     Ok(())
 }
 

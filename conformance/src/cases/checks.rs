@@ -8,8 +8,13 @@ use crate::{CaseResult, Ctx};
 pub async fn matching_version_passes(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
     let version = cx.db().write(&Write::set(key.clone(), 1)).await?;
-    cx.unit(&[Write::check(key.clone(), Some(version)), Write::set(key.clone(), 2)]).await?;
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.value), Some(Value::I64(2)), "written after the check");
+    cx.unit(&[Write::check(key.clone(), Some(version)), Write::set(key.clone(), 2)])
+        .await?;
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.value),
+        Some(Value::I64(2)),
+        "written after the check"
+    );
     Ok(())
 }
 
@@ -18,9 +23,17 @@ pub async fn stale_version_fails(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
     let stale = cx.db().write(&Write::set(key.clone(), 1)).await?;
     cx.db().write(&Write::set(key.clone(), 2)).await?;
-    let unit = [Write::set(cx.key("other"), 1), Write::check(key.clone(), Some(stale)), Write::set(key.clone(), 3)];
+    let unit = [
+        Write::set(cx.key("other"), 1),
+        Write::check(key.clone(), Some(stale)),
+        Write::set(key.clone(), 3),
+    ];
     ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "stale check");
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.value), Some(Value::I64(2)), "key unchanged");
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.value),
+        Some(Value::I64(2)),
+        "key unchanged"
+    );
     ensure_eq!(cx.db().get(&cx.key("other")).await?, None, "earlier op not written");
     Ok(())
 }
@@ -29,10 +42,17 @@ pub async fn stale_version_fails(cx: &Ctx<'_>) -> CaseResult {
 /// present one.
 pub async fn absent_check(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    cx.unit(&[Write::check(key.clone(), None), Write::set(key.clone(), 1)]).await?;
-    let again = cx.unit(&[Write::check(key.clone(), None), Write::set(key.clone(), 2)]).await;
+    cx.unit(&[Write::check(key.clone(), None), Write::set(key.clone(), 1)])
+        .await?;
+    let again = cx
+        .unit(&[Write::check(key.clone(), None), Write::set(key.clone(), 2)])
+        .await;
     ensure_err!(again, ErrorKind::CheckFailed, "absent check on a present key");
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.value), Some(Value::I64(1)), "unchanged");
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.value),
+        Some(Value::I64(1)),
+        "unchanged"
+    );
     Ok(())
 }
 
@@ -48,7 +68,10 @@ pub async fn failure_reports_index(cx: &Ctx<'_>) -> CaseResult {
         Write::set(cx.key("b"), 1),
     ];
     let error = ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "fourth op is stale");
-    ensure!(matches!(error, Error::CheckFailed { index: 3 }), "index 3, got {error:?}");
+    ensure!(
+        matches!(error, Error::CheckFailed { index: 3 }),
+        "index 3, got {error:?}"
+    );
     Ok(())
 }
 
@@ -56,12 +79,23 @@ pub async fn failure_reports_index(cx: &Ctx<'_>) -> CaseResult {
 pub async fn cas_increment(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("n");
     let v1 = cx.db().write(&Write::set(key.clone(), 0)).await?;
-    cx.unit(&[Write::check(key.clone(), Some(v1)), Write::set(key.clone(), 1)]).await?;
-    let lost = cx.unit(&[Write::check(key.clone(), Some(v1)), Write::set(key.clone(), 1)]).await;
+    cx.unit(&[Write::check(key.clone(), Some(v1)), Write::set(key.clone(), 1)])
+        .await?;
+    let lost = cx
+        .unit(&[Write::check(key.clone(), Some(v1)), Write::set(key.clone(), 1)])
+        .await;
     ensure_err!(lost, ErrorKind::CheckFailed, "second CAS with the old version");
     let current = ensure_some!(cx.db().get(&key).await?, "counter exists");
-    cx.unit(&[Write::check(key.clone(), Some(current.version)), Write::set(key.clone(), 2)]).await?;
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.value), Some(Value::I64(2)), "two increments");
+    cx.unit(&[
+        Write::check(key.clone(), Some(current.version)),
+        Write::set(key.clone(), 2),
+    ])
+    .await?;
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.value),
+        Some(Value::I64(2)),
+        "two increments"
+    );
     Ok(())
 }
 
@@ -71,8 +105,15 @@ pub async fn check_range_fingerprint(cx: &Ctx<'_>) -> CaseResult {
     let span = Selector::Prefix(cx.key("span"));
     let range = span.byte_range()?;
     let items = [0, 1, 2].map(|i| cx.key("span").with(i));
-    let commit = cx.unit(&items.iter().map(|k| Write::set(k.clone(), 0)).collect::<Vec<_>>()).await?;
-    let max = cx.db().get(&items[2]).await?.map(|e| e.version).unwrap_or(commit.version);
+    let commit = cx
+        .unit(&items.iter().map(|k| Write::set(k.clone(), 0)).collect::<Vec<_>>())
+        .await?;
+    let max = cx
+        .db()
+        .get(&items[2])
+        .await?
+        .map(|e| e.version)
+        .unwrap_or(commit.version);
     let check = |count, max| Write::CheckRange {
         range: range.clone(),
         count,
@@ -83,10 +124,18 @@ pub async fn check_range_fingerprint(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("zz_outside"), 1)).await?;
     cx.unit(&[check(3, max)]).await?;
     let updated = cx.db().write(&Write::set(items[0].clone(), 1)).await?;
-    ensure_err!(cx.unit(&[check(3, max)]).await, ErrorKind::CheckFailed, "after an update inside");
+    ensure_err!(
+        cx.unit(&[check(3, max)]).await,
+        ErrorKind::CheckFailed,
+        "after an update inside"
+    );
     cx.unit(&[check(3, updated)]).await?;
     cx.db().write(&Write::delete(items[1].clone())).await?;
-    ensure_err!(cx.unit(&[check(3, updated)]).await, ErrorKind::CheckFailed, "after a delete inside");
+    ensure_err!(
+        cx.unit(&[check(3, updated)]).await,
+        ErrorKind::CheckFailed,
+        "after a delete inside"
+    );
     let empty = Write::CheckRange {
         range: Selector::Prefix(cx.key("nothing")).byte_range()?,
         count: 0,

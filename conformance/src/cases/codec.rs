@@ -18,7 +18,10 @@ async fn expect_listed_in_order(cx: &Ctx<'_>, expected: Vec<Key>) -> CaseResult 
     ensure_eq!(listed, expected, "ascending list order");
     let page = cx
         .db()
-        .list(&Selector::Prefix(cx.root().clone()), &enginedb::ListOptions::default().reversed())
+        .list(
+            &Selector::Prefix(cx.root().clone()),
+            &enginedb::ListOptions::default().reversed(),
+        )
         .await?;
     let mut reversed: Vec<Key> = page.entries.into_iter().map(|e| e.key).collect();
     reversed.reverse();
@@ -28,29 +31,73 @@ async fn expect_listed_in_order(cx: &Ctx<'_>, expected: Vec<Key>) -> CaseResult 
 
 /// Parts order by type first: Bytes < Str < Int < Bool.
 pub async fn order_across_types(cx: &Ctx<'_>) -> CaseResult {
-    let expected = keys_of(cx, vec![
-        KeyPart::Bytes(vec![]),
-        KeyPart::Bytes(vec![0xFF, 0xFF]),
-        KeyPart::Str(String::new()),
-        KeyPart::Str("\u{10FFFF}".into()),
-        KeyPart::Int(i64::MIN),
-        KeyPart::Int(i64::MAX),
-        KeyPart::Bool(false),
-        KeyPart::Bool(true),
-    ]);
+    let expected = keys_of(
+        cx,
+        vec![
+            KeyPart::Bytes(vec![]),
+            KeyPart::Bytes(vec![0xFF, 0xFF]),
+            KeyPart::Str(String::new()),
+            KeyPart::Str("\u{10FFFF}".into()),
+            KeyPart::Int(i64::MIN),
+            KeyPart::Int(i64::MAX),
+            KeyPart::Bool(false),
+            KeyPart::Bool(true),
+        ],
+    );
     expect_listed_in_order(cx, expected).await
 }
 
 /// Within a type: byte order, UTF-8 byte order, numeric order, false < true.
 pub async fn order_within_types(cx: &Ctx<'_>) -> CaseResult {
-    let mut parts: Vec<KeyPart> = [&[][..], &[0], &[0, 0], &[0, 1], &[0, 0xFF], &[1], &[0x7F], &[0x80], &[0xFF], &[0xFF, 0]]
-        .iter()
-        .map(|b| KeyPart::Bytes(b.to_vec()))
-        .collect();
-    parts.extend(["", "\0", "\0\0", "A", "a", "a\0", "aa", "b", "z", "\u{e9}", "\u{ffff}", "\u{1F600}"].map(KeyPart::from));
+    let mut parts: Vec<KeyPart> = [
+        &[][..],
+        &[0],
+        &[0, 0],
+        &[0, 1],
+        &[0, 0xFF],
+        &[1],
+        &[0x7F],
+        &[0x80],
+        &[0xFF],
+        &[0xFF, 0],
+    ]
+    .iter()
+    .map(|b| KeyPart::Bytes(b.to_vec()))
+    .collect();
     parts.extend(
-        [i64::MIN, i64::MIN + 1, -(1 << 53) - 1, -256, -255, -1, 0, 1, 255, 256, (1 << 53) + 1, i64::MAX - 1, i64::MAX]
-            .map(KeyPart::Int),
+        [
+            "",
+            "\0",
+            "\0\0",
+            "A",
+            "a",
+            "a\0",
+            "aa",
+            "b",
+            "z",
+            "\u{e9}",
+            "\u{ffff}",
+            "\u{1F600}",
+        ]
+        .map(KeyPart::from),
+    );
+    parts.extend(
+        [
+            i64::MIN,
+            i64::MIN + 1,
+            -(1 << 53) - 1,
+            -256,
+            -255,
+            -1,
+            0,
+            1,
+            255,
+            256,
+            (1 << 53) + 1,
+            i64::MAX - 1,
+            i64::MAX,
+        ]
+        .map(KeyPart::Int),
     );
     parts.extend([false, true].map(KeyPart::Bool));
     let expected = keys_of(cx, parts);
@@ -76,10 +123,24 @@ pub async fn prefix_sorts_before_extensions(cx: &Ctx<'_>) -> CaseResult {
 /// another key.
 pub async fn prefix_is_a_tuple_prefix(cx: &Ctx<'_>) -> CaseResult {
     let a = cx.key("a");
-    write_keys(cx, &[a.clone(), a.clone().with(1), cx.key("a\0"), cx.key("a\0b"), cx.key("ab")]).await?;
+    write_keys(
+        cx,
+        &[
+            a.clone(),
+            a.clone().with(1),
+            cx.key("a\0"),
+            cx.key("a\0b"),
+            cx.key("ab"),
+        ],
+    )
+    .await?;
     let page = cx.db().list(&Selector::Prefix(a.clone()), &Default::default()).await?;
     let keys: Vec<Key> = page.entries.into_iter().map(|e| e.key).collect();
-    ensure_eq!(keys, vec![a.with(1)], "Prefix((root, \"a\")) holds only its tuple extensions");
+    ensure_eq!(
+        keys,
+        vec![a.with(1)],
+        "Prefix((root, \"a\")) holds only its tuple extensions"
+    );
     Ok(())
 }
 
@@ -110,9 +171,16 @@ pub async fn generated_keys_list_sorted(cx: &Ctx<'_>) -> CaseResult {
         let mut key = cx.root().clone();
         for _ in 0..=rng.below(3) {
             let part = match rng.below(4) {
-                0 => KeyPart::Bytes((0..rng.below(4)).map(|_| [0u8, 1, 0x7F, 0xFF][rng.below(4) as usize]).collect()),
-                1 => KeyPart::Str((0..rng.below(4)).map(|_| ['\0', 'a', 'b', '\u{e9}'][rng.below(4) as usize]).collect()),
-                2 => KeyPart::Int([i64::MIN, -1, 0, 1, i64::MAX, rng.next() as i64][rng.below(6) as usize]),
+                0 => KeyPart::Bytes((0..rng.below(4)).map(|_| rng.pick(0u8, &[1, 0x7F, 0xFF])).collect()),
+                1 => KeyPart::Str(
+                    (0..rng.below(4))
+                        .map(|_| rng.pick('\0', &['a', 'b', '\u{e9}']))
+                        .collect(),
+                ),
+                2 => {
+                    let random = rng.next() as i64;
+                    KeyPart::Int(rng.pick(i64::MIN, &[-1, 0, 1, i64::MAX, random]))
+                }
                 _ => KeyPart::Bool(rng.below(2) == 1),
             };
             key = key.with(part);

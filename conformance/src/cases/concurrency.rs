@@ -35,11 +35,20 @@ pub async fn concurrent_cas_no_lost_update(cx: &Ctx<'_>) -> CaseResult {
     let n = cx.key("n");
     let writer = |_| async {
         let mut done = 0;
-        while done < 5 {
+        for _ in 0..1000 {
+            if done == 5 {
+                break;
+            }
             let current = cx.db().get(&n).await?;
-            let (value, version) = (int(current.as_ref().map(|e| e.value.clone())), current.map(|e| e.version));
+            let (value, version) = (
+                int(current.as_ref().map(|e| e.value.clone())),
+                current.map(|e| e.version),
+            );
             yield_a_while(1).await;
-            match cx.unit(&[Write::check(n.clone(), version), Write::set(n.clone(), value + 1)]).await {
+            match cx
+                .unit(&[Write::check(n.clone(), version), Write::set(n.clone(), value + 1)])
+                .await
+            {
                 Ok(_) => done += 1,
                 Err(error) if error.kind() == ErrorKind::CheckFailed => {}
                 Err(error) => return Err(error),
@@ -69,7 +78,11 @@ pub async fn concurrent_inserts_one_wins(cx: &Ctx<'_>) -> CaseResult {
             ensure_eq!(error.kind(), ErrorKind::CheckFailed, "loser {id}");
         }
     }
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.value), winners.first().map(|w| Value::I64(*w)), "winner stored");
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.value),
+        winners.first().map(|w| Value::I64(*w)),
+        "winner stored"
+    );
     Ok(())
 }
 
@@ -92,7 +105,13 @@ pub async fn units_never_interleave(cx: &Ctx<'_>) -> CaseResult {
     let reader = async {
         let mut torn = Vec::new();
         for _ in 0..40 {
-            let seen: Vec<i64> = cx.db().get_many(&keys).await?.into_iter().map(|e| int(e.map(|e| e.value))).collect();
+            let seen: Vec<i64> = cx
+                .db()
+                .get_many(&keys)
+                .await?
+                .into_iter()
+                .map(|e| int(e.map(|e| e.value)))
+                .collect();
             if seen.windows(2).any(|w| w.first() != w.get(1)) {
                 torn.push(seen);
             }

@@ -32,7 +32,13 @@ pub async fn reaches_max_then_overflow_fails(cx: &Ctx<'_>) -> CaseResult {
     let unit = [Write::set(cx.key("other"), 1), Write::sum(cx.key("n"), 1)];
     let error = ensure_err!(cx.unit(&unit).await, ErrorKind::SumFailed, "MAX + 1");
     ensure!(
-        matches!(error, Error::SumFailed { index: 1, reason: SumFailure::Overflow }),
+        matches!(
+            error,
+            Error::SumFailed {
+                index: 1,
+                reason: SumFailure::Overflow
+            }
+        ),
         "overflow at op 1, got {error:?}"
     );
     ensure_eq!(value(cx, "n").await?, Some(Value::I64(i64::MAX)), "not wrapped");
@@ -45,8 +51,16 @@ pub async fn reaches_min_then_underflow_fails(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("n"), i64::MIN + 5)).await?;
     cx.db().write(&Write::sum(cx.key("n"), -5)).await?;
     ensure_eq!(value(cx, "n").await?, Some(Value::I64(i64::MIN)), "exactly MIN");
-    ensure_err!(cx.db().write(&Write::sum(cx.key("n"), -1)).await, ErrorKind::SumFailed, "MIN - 1");
-    ensure_err!(cx.db().write(&Write::sum(cx.key("n"), i64::MIN)).await, ErrorKind::SumFailed, "MIN + MIN");
+    ensure_err!(
+        cx.db().write(&Write::sum(cx.key("n"), -1)).await,
+        ErrorKind::SumFailed,
+        "MIN - 1"
+    );
+    ensure_err!(
+        cx.db().write(&Write::sum(cx.key("n"), i64::MIN)).await,
+        ErrorKind::SumFailed,
+        "MIN + MIN"
+    );
     ensure_eq!(value(cx, "n").await?, Some(Value::I64(i64::MIN)), "not wrapped");
     Ok(())
 }
@@ -54,9 +68,19 @@ pub async fn reaches_min_then_underflow_fails(cx: &Ctx<'_>) -> CaseResult {
 /// `Sum` over a `Bytes` value fails with `SumFailed(NotACounter)`.
 pub async fn sum_on_bytes_fails(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("b"), "text")).await?;
-    let error = ensure_err!(cx.db().write(&Write::sum(cx.key("b"), 1)).await, ErrorKind::SumFailed, "sum on bytes");
+    let error = ensure_err!(
+        cx.db().write(&Write::sum(cx.key("b"), 1)).await,
+        ErrorKind::SumFailed,
+        "sum on bytes"
+    );
     ensure!(
-        matches!(error, Error::SumFailed { reason: SumFailure::NotACounter, .. }),
+        matches!(
+            error,
+            Error::SumFailed {
+                reason: SumFailure::NotACounter,
+                ..
+            }
+        ),
         "not a counter, got {error:?}"
     );
     ensure_eq!(value(cx, "b").await?, Some(Value::Bytes(b"text".to_vec())), "unchanged");
@@ -68,7 +92,8 @@ pub async fn exact_beyond_two_pow_53(cx: &Ctx<'_>) -> CaseResult {
     cx.db().write(&Write::set(cx.key("n"), (1i64 << 53) + 1)).await?;
     cx.db().write(&Write::sum(cx.key("n"), 2)).await?;
     ensure_eq!(value(cx, "n").await?, Some(Value::I64((1 << 53) + 3)), "2^53 + 3");
-    cx.unit(&[Write::set(cx.key("max"), i64::MAX), Write::set(cx.key("min"), i64::MIN)]).await?;
+    cx.unit(&[Write::set(cx.key("max"), i64::MAX), Write::set(cx.key("min"), i64::MIN)])
+        .await?;
     ensure_eq!(value(cx, "max").await?, Some(Value::I64(i64::MAX)), "MAX stored");
     ensure_eq!(value(cx, "min").await?, Some(Value::I64(i64::MIN)), "MIN stored");
     cx.db().write(&Write::sum(cx.key("big"), i64::MAX - 7)).await?;
@@ -79,7 +104,12 @@ pub async fn exact_beyond_two_pow_53(cx: &Ctx<'_>) -> CaseResult {
 /// Several sums on one key in one unit add up in order; an overflow at the second fails all.
 pub async fn repeated_sums_in_one_unit(cx: &Ctx<'_>) -> CaseResult {
     let n = cx.key("n");
-    cx.unit(&[Write::sum(n.clone(), 1), Write::sum(n.clone(), 2), Write::sum(n.clone(), 3)]).await?;
+    cx.unit(&[
+        Write::sum(n.clone(), 1),
+        Write::sum(n.clone(), 2),
+        Write::sum(n.clone(), 3),
+    ])
+    .await?;
     ensure_eq!(value(cx, "n").await?, Some(Value::I64(6)), "1 + 2 + 3");
     let unit = [Write::sum(n.clone(), i64::MAX - 6), Write::sum(n.clone(), 1)];
     ensure_err!(cx.unit(&unit).await, ErrorKind::SumFailed, "second sum overflows");

@@ -9,9 +9,15 @@ async fn errors_of(cx: &Ctx<'_>) -> Result<Vec<(ErrorKind, Error)>, crate::CaseE
     cx.db().write(&Write::set(cx.key("taken"), "bytes")).await?;
     let cases = [
         (ErrorKind::InvalidInput, Write::set(Key::default(), 1)),
-        (ErrorKind::LimitExceeded, Write::set(cx.key("big"), vec![0; MAX_VALUE_BYTES + 1])),
+        (
+            ErrorKind::LimitExceeded,
+            Write::set(cx.key("big"), vec![0; MAX_VALUE_BYTES + 1]),
+        ),
         (ErrorKind::CheckFailed, Write::insert(cx.key("taken"), 1)),
-        (ErrorKind::CheckFailed, Write::check(cx.key("absent"), Some(enginedb::Version(1)))),
+        (
+            ErrorKind::CheckFailed,
+            Write::check(cx.key("absent"), Some(enginedb::Version(1))),
+        ),
         (ErrorKind::SumFailed, Write::sum(cx.key("taken"), 1)),
     ];
     let mut out = Vec::new();
@@ -36,7 +42,10 @@ pub async fn adapter_errors_have_kinds(cx: &Ctx<'_>) -> CaseResult {
 /// Errors of refused units say that nothing was written, and nothing was.
 pub async fn errors_say_what_was_written(cx: &Ctx<'_>) -> CaseResult {
     for (_, error) in errors_of(cx).await? {
-        ensure!(error.to_string().contains("nothing was written"), "message of {error:?}");
+        ensure!(
+            error.to_string().contains("nothing was written"),
+            "message of {error:?}"
+        );
     }
     ensure_eq!(cx.db().get(&cx.key("side")).await?, None, "no unit wrote its first op");
     Ok(())

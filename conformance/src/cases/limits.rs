@@ -18,13 +18,29 @@ fn key_of_len(cx: &Ctx<'_>, name: &str, len: usize) -> Key {
 pub async fn key_length_edge(cx: &Ctx<'_>) -> CaseResult {
     let at = key_of_len(cx, "at", MAX_KEY_BYTES);
     let over = key_of_len(cx, "over", MAX_KEY_BYTES + 1);
-    ensure_eq!((at.encoded_len(), over.encoded_len()), (MAX_KEY_BYTES, MAX_KEY_BYTES + 1), "test keys");
+    ensure_eq!(
+        (at.encoded_len(), over.encoded_len()),
+        (MAX_KEY_BYTES, MAX_KEY_BYTES + 1),
+        "test keys"
+    );
     cx.db().write(&Write::set(at.clone(), "v")).await?;
     ensure!(cx.db().get(&at).await?.is_some(), "key at the limit stored");
-    ensure_err!(cx.db().write(&Write::set(over.clone(), "v")).await, ErrorKind::LimitExceeded, "key over the limit");
-    ensure_err!(cx.db().get(&over).await, ErrorKind::LimitExceeded, "reading a key over the limit");
+    ensure_err!(
+        cx.db().write(&Write::set(over.clone(), "v")).await,
+        ErrorKind::LimitExceeded,
+        "key over the limit"
+    );
+    ensure_err!(
+        cx.db().get(&over).await,
+        ErrorKind::LimitExceeded,
+        "reading a key over the limit"
+    );
     let zeros = cx.key("zeros").with(KeyPart::Bytes(vec![0; MAX_KEY_BYTES / 2 + 10]));
-    ensure_err!(cx.db().write(&Write::set(zeros, "v")).await, ErrorKind::LimitExceeded, "escaped key over the limit");
+    ensure_err!(
+        cx.db().write(&Write::set(zeros, "v")).await,
+        ErrorKind::LimitExceeded,
+        "escaped key over the limit"
+    );
     ensure_eq!(cx.contents().await?.len(), 1, "only the key at the limit");
     Ok(())
 }
@@ -33,11 +49,20 @@ pub async fn key_length_edge(cx: &Ctx<'_>) -> CaseResult {
 pub async fn value_size_edge(cx: &Ctx<'_>) -> CaseResult {
     let at = vec![0xA5; MAX_VALUE_BYTES];
     cx.db().write(&Write::set(cx.key("at"), at.clone())).await?;
-    ensure_eq!(cx.db().get(&cx.key("at")).await?.map(|e| e.value), Some(Value::Bytes(at)), "value at the limit");
-    let unit = [Write::set(cx.key("small"), 1), Write::set(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1])];
+    ensure_eq!(
+        cx.db().get(&cx.key("at")).await?.map(|e| e.value),
+        Some(Value::Bytes(at)),
+        "value at the limit"
+    );
+    let unit = [
+        Write::set(cx.key("small"), 1),
+        Write::set(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1]),
+    ];
     ensure_err!(cx.unit(&unit).await, ErrorKind::LimitExceeded, "value over the limit");
     ensure_err!(
-        cx.db().write(&Write::insert(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1])).await,
+        cx.db()
+            .write(&Write::insert(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1]))
+            .await,
         ErrorKind::LimitExceeded,
         "insert over the limit"
     );
@@ -47,9 +72,14 @@ pub async fn value_size_edge(cx: &Ctx<'_>) -> CaseResult {
 
 /// A unit of exactly the op limit commits; one op more is refused with nothing written.
 pub async fn ops_per_unit_edge(cx: &Ctx<'_>) -> CaseResult {
-    let ops = |n: usize, name: &str| -> Vec<Write> { (0..n).map(|i| Write::set(cx.key(name).with(i as i64), 1)).collect() };
+    let ops =
+        |n: usize, name: &str| -> Vec<Write> { (0..n).map(|i| Write::set(cx.key(name).with(i as i64), 1)).collect() };
     cx.unit(&ops(MAX_OPS_PER_UNIT, "at")).await?;
-    ensure_err!(cx.unit(&ops(MAX_OPS_PER_UNIT + 1, "over")).await, ErrorKind::LimitExceeded, "ops over the limit");
+    ensure_err!(
+        cx.unit(&ops(MAX_OPS_PER_UNIT + 1, "over")).await,
+        ErrorKind::LimitExceeded,
+        "ops over the limit"
+    );
     let listed = cx.contents().await?;
     ensure_eq!(listed.len(), MAX_OPS_PER_UNIT, "only the unit at the limit");
     Ok(())
@@ -73,7 +103,11 @@ pub async fn unit_bytes_edge(cx: &Ctx<'_>) -> CaseResult {
     ensure_eq!(unit_size(&at), MAX_UNIT_BYTES, "test unit size");
     cx.unit(&at).await?;
     let over = build("over", 1);
-    ensure_err!(cx.unit(&over).await, ErrorKind::LimitExceeded, "unit over the byte limit");
+    ensure_err!(
+        cx.unit(&over).await,
+        ErrorKind::LimitExceeded,
+        "unit over the byte limit"
+    );
     ensure_eq!(cx.contents().await?.len(), 17, "only the unit at the limit");
     Ok(())
 }
@@ -81,20 +115,45 @@ pub async fn unit_bytes_edge(cx: &Ctx<'_>) -> CaseResult {
 /// The empty key is invalid for reads and writes; a unit holding it writes nothing.
 pub async fn empty_key_rejected(cx: &Ctx<'_>) -> CaseResult {
     let empty = Key::default();
-    ensure_err!(cx.db().write(&Write::set(empty.clone(), 1)).await, ErrorKind::InvalidInput, "set at the empty key");
-    ensure_err!(cx.db().get(&empty).await, ErrorKind::InvalidInput, "get of the empty key");
+    ensure_err!(
+        cx.db().write(&Write::set(empty.clone(), 1)).await,
+        ErrorKind::InvalidInput,
+        "set at the empty key"
+    );
+    ensure_err!(
+        cx.db().get(&empty).await,
+        ErrorKind::InvalidInput,
+        "get of the empty key"
+    );
     let unit = [Write::set(cx.key("a"), 1), Write::sum(empty, 1)];
     ensure_err!(cx.unit(&unit).await, ErrorKind::InvalidInput, "unit with the empty key");
     ensure!(cx.contents().await?.is_empty(), "nothing written");
     Ok(())
 }
 
-/// One bad op anywhere in a unit refuses the whole unit before any write, in every mode.
+/// Sends `unit` through every entry point the store has: the resolver, its batch capability,
+/// an interactive transaction. Each must refuse it with `kind`.
+async fn refused_everywhere(cx: &Ctx<'_>, unit: &[Write], kind: ErrorKind) -> CaseResult {
+    ensure_err!(cx.unit(unit).await, kind, "through run_atomic_writes");
+    if let Some(batches) = cx.db().batches() {
+        ensure_err!(batches.apply_batch(unit).await, kind, "through the batch capability");
+    }
+    if let Some(transactions) = cx.db().transactions() {
+        let mut tx = transactions.begin().await?;
+        let applied = tx.apply(unit).await;
+        drop(tx);
+        ensure_err!(applied, kind, "inside a transaction");
+    }
+    Ok(())
+}
+
+/// One bad op anywhere in a unit refuses the whole unit before any write, in every mode and
+/// through every entry point.
 pub async fn bad_op_in_unit_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
     let too_long = key_of_len(cx, "long", MAX_KEY_BYTES + 1);
     for bad in [Write::delete(too_long.clone()), Write::check(too_long, None)] {
         let unit = [Write::set(cx.key("a"), 1), Write::sum(cx.key("b"), 1), bad];
-        ensure_err!(cx.unit(&unit).await, ErrorKind::LimitExceeded, "unit with a bad last op");
+        refused_everywhere(cx, &unit, ErrorKind::LimitExceeded).await?;
     }
     ensure!(cx.contents().await?.is_empty(), "nothing written");
     Ok(())
@@ -116,7 +175,7 @@ pub async fn bad_delete_range_rejected(cx: &Ctx<'_>) -> CaseResult {
         end: cx.key(1),
     };
     let unit = [Write::set(cx.key("a"), 1), Write::delete_range(inverted)];
-    ensure_err!(cx.unit(&unit).await, ErrorKind::InvalidInput, "inverted range");
+    refused_everywhere(cx, &unit, ErrorKind::InvalidInput).await?;
     ensure!(cx.contents().await?.is_empty(), "nothing written");
     Ok(())
 }

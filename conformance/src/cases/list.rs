@@ -20,7 +20,11 @@ async fn all_pages(cx: &Ctx<'_>, selector: &Selector, options: ListOptions) -> R
     let mut out = Vec::new();
     for _ in 0..1000 {
         let page = cx.db().list(selector, &options).await?;
-        ensure!(page.entries.len() <= limit, "page of {} over limit {limit}", page.entries.len());
+        ensure!(
+            page.entries.len() <= limit,
+            "page of {} over limit {limit}",
+            page.entries.len()
+        );
         out.extend(keys(&page));
         match page.cursor {
             Some(cursor) => options.cursor = Some(cursor),
@@ -34,7 +38,10 @@ async fn all_pages(cx: &Ctx<'_>, selector: &Selector, options: ListOptions) -> R
 pub async fn prefix_excludes_prefix_key(cx: &Ctx<'_>) -> CaseResult {
     let p = cx.key("p");
     write_keys(cx, &[p.clone(), p.clone().with(1), p.clone().with(2)]).await?;
-    let page = cx.db().list(&Selector::Prefix(p.clone()), &ListOptions::default()).await?;
+    let page = cx
+        .db()
+        .list(&Selector::Prefix(p.clone()), &ListOptions::default())
+        .await?;
     ensure_eq!(keys(&page), vec![p.clone().with(1), p.with(2)], "prefix children only");
     Ok(())
 }
@@ -53,7 +60,10 @@ pub async fn range_bounds(cx: &Ctx<'_>) -> CaseResult {
         start: cx.key("items").with(2),
         end: cx.key("items").with(2),
     };
-    ensure!(cx.db().list(&same, &ListOptions::default()).await?.entries.is_empty(), "[2, 2) is empty");
+    ensure!(
+        cx.db().list(&same, &ListOptions::default()).await?.entries.is_empty(),
+        "[2, 2) is empty"
+    );
     Ok(())
 }
 
@@ -74,7 +84,10 @@ pub async fn prefix_from(cx: &Ctx<'_>) -> CaseResult {
 /// `reverse` lists in descending order, limit applying from the end.
 pub async fn reverse_order(cx: &Ctx<'_>) -> CaseResult {
     write_keys(cx, &items(cx, 0..5)).await?;
-    let page = cx.db().list(&Selector::Prefix(cx.key("items")), &ListOptions::limit(3).reversed()).await?;
+    let page = cx
+        .db()
+        .list(&Selector::Prefix(cx.key("items")), &ListOptions::limit(3).reversed())
+        .await?;
     ensure_eq!(keys(&page), items(cx, [4, 3, 2]), "last three, descending");
     ensure!(page.cursor.is_some(), "more entries follow");
     Ok(())
@@ -106,7 +119,11 @@ pub async fn cursor_under_concurrent_inserts(cx: &Ctx<'_>) -> CaseResult {
     write_keys(cx, &items(cx, [1, 3, 7, 19])).await?;
     cx.db().write(&Write::delete(cx.key("items").with(8))).await?;
     let rest = all_pages(cx, &selector, ListOptions::limit(4).after(first.cursor)).await?;
-    ensure_eq!(rest, items(cx, [7, 10, 12, 14, 16, 18, 19]), "after the cursor, as the data is now");
+    ensure_eq!(
+        rest,
+        items(cx, [7, 10, 12, 14, 16, 18, 19]),
+        "after the cursor, as the data is now"
+    );
     Ok(())
 }
 
@@ -131,7 +148,10 @@ pub async fn exact_page_has_no_cursor(cx: &Ctx<'_>) -> CaseResult {
     ensure!(full.cursor.is_none(), "nothing follows a page holding the last key");
     let partial = cx.db().list(&selector, &ListOptions::limit(2)).await?;
     ensure!(partial.cursor.is_some(), "one more key follows");
-    let last = cx.db().list(&selector, &ListOptions::limit(2).after(partial.cursor)).await?;
+    let last = cx
+        .db()
+        .list(&selector, &ListOptions::limit(2).after(partial.cursor))
+        .await?;
     ensure_eq!(keys(&last), items(cx, [2]), "the last key");
     ensure!(last.cursor.is_none(), "and nothing after it");
     Ok(())
@@ -140,7 +160,10 @@ pub async fn exact_page_has_no_cursor(cx: &Ctx<'_>) -> CaseResult {
 /// Selecting nothing gives an empty page without a cursor.
 pub async fn empty_selection(cx: &Ctx<'_>) -> CaseResult {
     write_keys(cx, &items(cx, 0..2)).await?;
-    let page = cx.db().list(&Selector::Prefix(cx.key("none")), &ListOptions::default()).await?;
+    let page = cx
+        .db()
+        .list(&Selector::Prefix(cx.key("none")), &ListOptions::default())
+        .await?;
     ensure!(page.entries.is_empty() && page.cursor.is_none(), "empty page: {page:?}");
     Ok(())
 }
@@ -150,22 +173,42 @@ pub async fn bad_list_requests(cx: &Ctx<'_>) -> CaseResult {
     let selector = Selector::Prefix(cx.key("items"));
     write_keys(cx, &items(cx, 0..3)).await?;
     let db = cx.db();
-    ensure_err!(db.list(&selector, &ListOptions::limit(0)).await, ErrorKind::InvalidInput, "limit 0");
-    ensure_err!(db.list(&selector, &ListOptions::limit(1001)).await, ErrorKind::LimitExceeded, "limit 1001");
+    ensure_err!(
+        db.list(&selector, &ListOptions::limit(0)).await,
+        ErrorKind::InvalidInput,
+        "limit 0"
+    );
+    ensure_err!(
+        db.list(&selector, &ListOptions::limit(1001)).await,
+        ErrorKind::LimitExceeded,
+        "limit 1001"
+    );
     let inverted = Selector::Range {
         start: cx.key(2),
         end: cx.key(1),
     };
-    ensure_err!(db.list(&inverted, &ListOptions::default()).await, ErrorKind::InvalidInput, "range start > end");
+    ensure_err!(
+        db.list(&inverted, &ListOptions::default()).await,
+        ErrorKind::InvalidInput,
+        "range start > end"
+    );
     let outside = Selector::PrefixFrom {
         prefix: cx.key("items"),
         start: cx.key("other"),
     };
-    ensure_err!(db.list(&outside, &ListOptions::default()).await, ErrorKind::InvalidInput, "PrefixFrom start outside");
+    ensure_err!(
+        db.list(&outside, &ListOptions::default()).await,
+        ErrorKind::InvalidInput,
+        "PrefixFrom start outside"
+    );
     let page = db.list(&selector, &ListOptions::limit(1)).await?;
     let cursor = ensure_some!(page.cursor, "more than one key");
     let wrong_direction = ListOptions::limit(1).reversed().after(Some(cursor.clone()));
-    ensure_err!(db.list(&selector, &wrong_direction).await, ErrorKind::InvalidInput, "cursor used in reverse");
+    ensure_err!(
+        db.list(&selector, &wrong_direction).await,
+        ErrorKind::InvalidInput,
+        "cursor used in reverse"
+    );
     let elsewhere = ListOptions::limit(1).after(Some(cursor));
     ensure_err!(
         db.list(&Selector::Prefix(cx.key("elsewhere")), &elsewhere).await,
@@ -173,7 +216,11 @@ pub async fn bad_list_requests(cx: &Ctx<'_>) -> CaseResult {
         "cursor of another selector"
     );
     let garbage = ListOptions::limit(1).after(Some(Cursor::from_bytes(vec![0x77, 1, 2])));
-    ensure_err!(db.list(&selector, &garbage).await, ErrorKind::InvalidInput, "garbage cursor");
+    ensure_err!(
+        db.list(&selector, &garbage).await,
+        ErrorKind::InvalidInput,
+        "garbage cursor"
+    );
     Ok(())
 }
 
@@ -185,16 +232,23 @@ pub async fn cursor_text_roundtrip(cx: &Ctx<'_>) -> CaseResult {
     let cursor = ensure_some!(first.cursor, "more keys follow");
     let parsed: Cursor = cursor.to_string().parse()?;
     ensure_eq!(parsed, cursor, "parsed cursor");
-    let rest = cx.db().list(&selector, &ListOptions::limit(2).after(Some(parsed))).await?;
+    let rest = cx
+        .db()
+        .list(&selector, &ListOptions::limit(2).after(Some(parsed)))
+        .await?;
     ensure_eq!(keys(&rest), items(cx, [2, 3]), "resumed from the parsed cursor");
     Ok(())
 }
 
 /// Listed values and versions are exactly what `get` returns.
 pub async fn entries_match_get(cx: &Ctx<'_>) -> CaseResult {
-    cx.unit(&[Write::set(cx.key("a"), "x"), Write::set(cx.key("b"), 5)]).await?;
+    cx.unit(&[Write::set(cx.key("a"), "x"), Write::set(cx.key("b"), 5)])
+        .await?;
     cx.db().write(&Write::sum(cx.key("b"), 1)).await?;
-    let page = cx.db().list(&Selector::Prefix(cx.root().clone()), &ListOptions::default()).await?;
+    let page = cx
+        .db()
+        .list(&Selector::Prefix(cx.root().clone()), &ListOptions::default())
+        .await?;
     ensure_eq!(page.entries.len(), 2, "two entries");
     for entry in page.entries {
         let got = cx.db().get(&entry.key).await?;

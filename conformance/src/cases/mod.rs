@@ -105,12 +105,21 @@ impl Rng {
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
+
+    /// One of `first` and `rest`, uniformly.
+    pub(crate) fn pick<T: Copy>(&mut self, first: T, rest: &[T]) -> T {
+        let i = self.below(rest.len() as u64 + 1) as usize;
+        i.checked_sub(1).and_then(|j| rest.get(j).copied()).unwrap_or(first)
+    }
 }
 
 /// Writes an empty value at each key, in units of at most 500 ops.
 pub(crate) async fn write_keys(cx: &Ctx<'_>, keys: &[Key]) -> CaseResult {
     for chunk in keys.chunks(500) {
-        let ops: Vec<Write> = chunk.iter().map(|k| Write::set(k.clone(), Value::Bytes(vec![]))).collect();
+        let ops: Vec<Write> = chunk
+            .iter()
+            .map(|k| Write::set(k.clone(), Value::Bytes(vec![])))
+            .collect();
         cx.unit(&ops).await?;
     }
     Ok(())

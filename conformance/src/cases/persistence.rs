@@ -14,14 +14,26 @@ async fn reopen<'h>(cx: &Ctx<'h>, db: Box<dyn EngineDb + 'h>) -> Result<Box<dyn 
 /// Committed data, values and versions, survive closing and reopening the store.
 pub async fn reopen_keeps_data(cx: &Ctx<'_>) -> CaseResult {
     let db = cx.harness().open().await?;
-    let ops = [Write::set(cx.key("a"), "x"), Write::set(cx.key("n"), i64::MIN), Write::set(cx.key("b"), vec![0u8, 255])];
+    let ops = [
+        Write::set(cx.key("a"), "x"),
+        Write::set(cx.key("n"), i64::MIN),
+        Write::set(cx.key("b"), vec![0u8, 255]),
+    ];
     enginedb::run_atomic_writes(&*db, &ops, enginedb::Atomicity::BestEffort).await?;
     let before = crate::contents(&*db, cx.root()).await?;
     let versions = db.get(&cx.key("a")).await?.map(|e| e.version);
     let db = reopen(cx, db).await?;
     ensure_eq!(crate::contents(&*db, cx.root()).await?, before, "contents after reopen");
-    ensure_eq!(db.get(&cx.key("a")).await?.map(|e| e.version), versions, "version after reopen");
-    ensure_eq!(db.get(&cx.key("n")).await?.map(|e| e.value), Some(Value::I64(i64::MIN)), "counter after reopen");
+    ensure_eq!(
+        db.get(&cx.key("a")).await?.map(|e| e.version),
+        versions,
+        "version after reopen"
+    );
+    ensure_eq!(
+        db.get(&cx.key("n")).await?.map(|e| e.value),
+        Some(Value::I64(i64::MIN)),
+        "counter after reopen"
+    );
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 
 use std::cell::Cell;
 
-use enginedb::{Error, ErrorKind, Key, ListOptions, Mode, RetryPolicy, Selector, Value, Version, Write, transact, transact_with};
+use enginedb::{
+    Error, ErrorKind, Key, ListOptions, Mode, RetryPolicy, Selector, Value, Version, Write, transact, transact_with,
+};
 
 use crate::{CaseResult, Ctx, yield_a_while};
 
@@ -46,7 +48,8 @@ pub async fn sees_own_writes(cx: &Ctx<'_>) -> CaseResult {
     cx.needs_atomic_units()?;
     let item = |i: i64| cx.key("items").with(i);
     let all = Selector::Prefix(cx.key("items"));
-    cx.unit(&[Write::set(item(0), 0), Write::set(item(1), 1), Write::set(item(2), 2)]).await?;
+    cx.unit(&[Write::set(item(0), 0), Write::set(item(1), 1), Write::set(item(2), 2)])
+        .await?;
     let keys = |page: enginedb::Page| page.entries.into_iter().map(|e| e.key).collect::<Vec<Key>>();
     let seen = transact(cx.db(), |tx| {
         let (all, item, db) = (all.clone(), item, cx.db());
@@ -58,9 +61,13 @@ pub async fn sees_own_writes(cx: &Ctx<'_>) -> CaseResult {
             let outside = db.get(&item(5)).await?;
             let listed = keys(tx.list(&all, &ListOptions::default()).await?);
             let first = tx.list(&all, &ListOptions::limit(2)).await?;
-            let second = keys(tx.list(&all, &ListOptions::limit(2).after(first.cursor.clone())).await?);
+            let second = keys(
+                tx.list(&all, &ListOptions::limit(2).after(first.cursor.clone()))
+                    .await?,
+            );
             let reversed = keys(tx.list(&all, &ListOptions::default().reversed()).await?);
-            tx.write(&[Write::delete_range(all.clone()), Write::set(item(7), 7)]).await?;
+            tx.write(&[Write::delete_range(all.clone()), Write::set(item(7), 7)])
+                .await?;
             let after_clear = keys(tx.list(&all, &ListOptions::default()).await?);
             Ok((five, one, outside, listed, keys(first), second, reversed, after_clear))
         }
@@ -180,7 +187,12 @@ pub async fn conflict_retries(cx: &Ctx<'_>) -> CaseResult {
 pub async fn phantom_detected(cx: &Ctx<'_>) -> CaseResult {
     cx.needs_optimistic_transact()?;
     let items = Selector::Prefix(cx.key("items"));
-    cx.unit(&(0..3).map(|i| Write::set(cx.key("items").with(i), i)).collect::<Vec<_>>()).await?;
+    cx.unit(
+        &(0..3)
+            .map(|i| Write::set(cx.key("items").with(i), i))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let attempts = Cell::new(0);
     transact(cx.db(), |tx| {
         attempts.set(attempts.get() + 1);
@@ -195,7 +207,11 @@ pub async fn phantom_detected(cx: &Ctx<'_>) -> CaseResult {
     })
     .await?;
     ensure_eq!(attempts.get(), 2, "the phantom forced a retry");
-    ensure_eq!(int(cx.db().get(&cx.key("count")).await?), 4, "the count includes the phantom");
+    ensure_eq!(
+        int(cx.db().get(&cx.key("count")).await?),
+        4,
+        "the count includes the phantom"
+    );
     Ok(())
 }
 
@@ -203,7 +219,12 @@ pub async fn phantom_detected(cx: &Ctx<'_>) -> CaseResult {
 pub async fn span_is_what_was_read(cx: &Ctx<'_>) -> CaseResult {
     cx.needs_optimistic_transact()?;
     let items = Selector::Prefix(cx.key("items"));
-    cx.unit(&(0..6).map(|i| Write::set(cx.key("items").with(i * 10), i)).collect::<Vec<_>>()).await?;
+    cx.unit(
+        &(0..6)
+            .map(|i| Write::set(cx.key("items").with(i * 10), i))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let attempts = Cell::new(0);
     transact(cx.db(), |tx| {
         attempts.set(attempts.get() + 1);
@@ -264,7 +285,11 @@ pub async fn commit_mode(cx: &Ctx<'_>) -> CaseResult {
         mode => {
             let done = result?;
             ensure_eq!(done.commit.mode, mode, "commit mode");
-            ensure_eq!(cx.db().get(&cx.key("k")).await?.map(|e| e.version), Some(done.commit.version), "version");
+            ensure_eq!(
+                cx.db().get(&cx.key("k")).await?.map(|e| e.version),
+                Some(done.commit.version),
+                "version"
+            );
         }
     }
     Ok(())

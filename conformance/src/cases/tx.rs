@@ -29,8 +29,16 @@ pub async fn plain_write_never_joins(cx: &Ctx<'_>) -> CaseResult {
     let (rolled_back, written) = futures::join!(open_then_roll_back, write_meanwhile);
     rolled_back?;
     written?;
-    ensure_eq!(cx.db().get(&inside).await?, None, "the transaction's write is rolled back");
-    ensure_eq!(cx.db().get(&outside).await?.map(|e| e.value), Some(Value::I64(2)), "the plain write stays");
+    ensure_eq!(
+        cx.db().get(&inside).await?,
+        None,
+        "the transaction's write is rolled back"
+    );
+    ensure_eq!(
+        cx.db().get(&outside).await?.map(|e| e.value),
+        Some(Value::I64(2)),
+        "the plain write stays"
+    );
     Ok(())
 }
 
@@ -61,7 +69,11 @@ pub async fn reads_own_writes_pending(cx: &Ctx<'_>) -> CaseResult {
     let version = tx.commit().await?;
     ensure_eq!(inside, Some(Version::PENDING), "own write inside");
     ensure_eq!(outside, None, "invisible outside before commit");
-    ensure_eq!(cx.db().get(&key).await?.map(|e| e.version), Some(version), "committed version");
+    ensure_eq!(
+        cx.db().get(&key).await?.map(|e| e.version),
+        Some(version),
+        "committed version"
+    );
     Ok(())
 }
 
@@ -71,7 +83,8 @@ pub async fn commit_stamps_one_version(cx: &Ctx<'_>) -> CaseResult {
     let before = cx.db().write(&Write::set(cx.key("z"), 0)).await?;
     let mut tx = txs.begin().await?;
     tx.apply(&[Write::set(cx.key("a"), 1)]).await?;
-    tx.apply(&[Write::sum(cx.key("b"), 2), Write::insert(cx.key("c"), 3)]).await?;
+    tx.apply(&[Write::sum(cx.key("b"), 2), Write::insert(cx.key("c"), 3)])
+        .await?;
     let version = tx.commit().await?;
     ensure!(version > before, "commit {version} after {before}");
     let got = cx.db().get_many(&[cx.key("a"), cx.key("b"), cx.key("c")]).await?;
@@ -85,7 +98,8 @@ pub async fn explicit_rollback(cx: &Ctx<'_>) -> CaseResult {
     let txs = transactions(cx)?;
     let version = cx.db().write(&Write::set(cx.key("a"), "old")).await?;
     let mut tx = txs.begin().await?;
-    tx.apply(&[Write::set(cx.key("a"), "new"), Write::set(cx.key("b"), 1)]).await?;
+    tx.apply(&[Write::set(cx.key("a"), "new"), Write::set(cx.key("b"), 1)])
+        .await?;
     tx.rollback().await?;
     let got = cx.db().get(&cx.key("a")).await?.map(|e| (e.value, e.version));
     ensure_eq!(got, Some((Value::from("old"), version)), "a unchanged");

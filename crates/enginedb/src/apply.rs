@@ -22,11 +22,7 @@ pub(crate) type State = BTreeMap<Vec<u8>, Stored>;
 
 /// Applies `ops` in order, writing `version` on every key written. On error the state is
 /// restored exactly and the error names the op's index. Returns the keys written.
-pub(crate) fn apply_unit(
-    state: &mut State,
-    ops: &[Write],
-    version: Version,
-) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn apply_unit(state: &mut State, ops: &[Write], version: Version) -> Result<Vec<Vec<u8>>> {
     let mut undo = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         if let Err(error) = apply_op(state, op, version, index, &mut undo) {
@@ -44,13 +40,7 @@ pub(crate) fn apply_unit(
 
 type Undo = Vec<(Vec<u8>, Option<Stored>)>;
 
-fn apply_op(
-    state: &mut State,
-    op: &Write,
-    version: Version,
-    index: usize,
-    undo: &mut Undo,
-) -> Result<()> {
+fn apply_op(state: &mut State, op: &Write, version: Version, index: usize, undo: &mut Undo) -> Result<()> {
     let mut put = |state: &mut State, key: Vec<u8>, value: Option<Value>| {
         let previous = match value {
             Some(value) => state.insert(key.clone(), Stored { value, version }),
@@ -59,10 +49,7 @@ fn apply_op(
         undo.push((key, previous));
     };
     match op {
-        Write::Check {
-            key,
-            version: expected,
-        } => {
+        Write::Check { key, version: expected } => {
             let actual = state.get(&key.encode()).map(|s| s.version);
             if actual != *expected {
                 return Err(Error::CheckFailed { index });
@@ -126,21 +113,13 @@ pub(crate) fn span<'s>(
     range: &ByteRange,
 ) -> impl DoubleEndedIterator<Item = (&'s Vec<u8>, &'s Stored)> {
     // `BTreeMap::range` panics on an inverted range: an empty span reads nothing instead.
-    let bounds = (
-        Bound::Included(range.start.clone()),
-        Bound::Excluded(range.end.clone()),
-    );
-    (!range.is_empty())
-        .then(|| state.range(bounds))
-        .into_iter()
-        .flatten()
+    let bounds = (Bound::Included(range.start.clone()), Bound::Excluded(range.end.clone()));
+    (!range.is_empty()).then(|| state.range(bounds)).into_iter().flatten()
 }
 
 /// `(count, max version)` of the keys in `range`.
 pub(crate) fn fingerprint(state: &State, range: &ByteRange) -> (u64, Option<Version>) {
-    span(state, range).fold((0, None), |(count, max), (_, s)| {
-        (count + 1, max.max(Some(s.version)))
-    })
+    span(state, range).fold((0, None), |(count, max), (_, s)| (count + 1, max.max(Some(s.version))))
 }
 
 /// The rows a [`ListPlan`] reads from `state`, in plan order.

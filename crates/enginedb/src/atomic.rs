@@ -56,11 +56,7 @@ pub struct Commit {
 /// `InvalidInput`/`LimitExceeded` (nothing written), `CheckFailed`/`SumFailed` (nothing
 /// written), `Unsupported` (nothing written), `PartialWrite` (sequential only), or the
 /// adapter's error (nothing written in the atomic modes).
-pub async fn run_atomic_writes(
-    db: &dyn EngineDb,
-    ops: &[Write],
-    atomicity: Atomicity,
-) -> Result<Commit> {
+pub async fn run_atomic_writes(db: &dyn EngineDb, ops: &[Write], atomicity: Atomicity) -> Result<Commit> {
     validate_unit(ops)?;
     if let Some(transactions) = db.transactions() {
         let mut tx = transactions.begin().await?;
@@ -142,12 +138,7 @@ async fn dry_run(db: &dyn EngineDb, ops: &[Write]) -> Result<()> {
 }
 
 /// Copies the entries of `range` (read through `selector`, which covers it) into `state`.
-async fn load_span(
-    db: &dyn EngineDb,
-    state: &mut State,
-    selector: &Selector,
-    range: &ByteRange,
-) -> Result<()> {
+async fn load_span(db: &dyn EngineDb, state: &mut State, selector: &Selector, range: &ByteRange) -> Result<()> {
     let mut options = ListOptions::default();
     loop {
         let page = db.list(selector, &options).await?;
@@ -164,6 +155,11 @@ async fn load_span(
             }
         }
         match page.cursor {
+            Some(cursor) if options.cursor.as_ref() == Some(&cursor) => {
+                return Err(Error::Corrupt {
+                    message: format!("listing {selector:?} returned the same cursor twice"),
+                });
+            }
             Some(cursor) => options.cursor = Some(cursor),
             None => return Ok(()),
         }
@@ -178,10 +174,7 @@ fn covering_selector(range: &ByteRange) -> Selector {
             return Selector::Range { start, end };
         }
     }
-    let prefix = range
-        .end
-        .strip_suffix(&[0xFF])
-        .and_then(|stem| Key::decode(stem).ok());
+    let prefix = range.end.strip_suffix(&[0xFF]).and_then(|stem| Key::decode(stem).ok());
     Selector::Prefix(prefix.unwrap_or_default())
 }
 

@@ -61,7 +61,9 @@ pub fn poison() -> Write {
 /// Maps the store's answer to `ops` (ending with the poison at `index`) to the injected fault.
 fn injected<T>(result: Result<T>, index: usize, fail_at: usize) -> Result<T> {
     match result {
-        Err(Error::CheckFailed { index: failed }) if failed == index => Err(Error::backend("faulty", InjectedFault(fail_at))),
+        Err(Error::CheckFailed { index: failed }) if failed == index => {
+            Err(Error::backend("faulty", InjectedFault(fail_at)))
+        }
         other => other,
     }
 }
@@ -95,9 +97,7 @@ impl<D: EngineDb> EngineDb for Faulty<D> {
         }
     }
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
-        self.inner
-            .transactions()
-            .map(|_| self as &dyn TransactionCapability)
+        self.inner.transactions().map(|_| self as &dyn TransactionCapability)
     }
     fn batches(&self) -> Option<&dyn BatchCapability> {
         self.inner.batches().map(|_| self as &dyn BatchCapability)
@@ -126,7 +126,11 @@ impl<D: EngineDb> BatchCapability for Faulty<D> {
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
         let batches = self.inner.batches().ok_or(Error::Closed)?;
         match admit(&self.sent, self.fail_at, ops.len()) {
-            Some(passing) => injected(batches.apply_batch(&poisoned(ops, passing)).await, passing, self.fail_at),
+            Some(passing) => injected(
+                batches.apply_batch(&poisoned(ops, passing)).await,
+                passing,
+                self.fail_at,
+            ),
             None => batches.apply_batch(ops).await,
         }
     }

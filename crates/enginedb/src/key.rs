@@ -141,8 +141,7 @@ impl Key {
             rest = after;
             let part = match tag {
                 TAG_BYTES | TAG_STR => {
-                    let (raw, after) =
-                        decode_escaped(rest).ok_or_else(|| corrupt("unterminated"))?;
+                    let (raw, after) = decode_escaped(rest).ok_or_else(|| corrupt("unterminated"))?;
                     rest = after;
                     if tag == TAG_BYTES {
                         KeyPart::Bytes(raw)
@@ -304,17 +303,9 @@ mod tests {
 
     fn part() -> impl Strategy<Value = KeyPart> {
         prop_oneof![
-            proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), any::<u8>()], 0..6)
-                .prop_map(KeyPart::Bytes),
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), any::<u8>()], 0..6).prop_map(KeyPart::Bytes),
             "[\\x00a-c\\u{e9}\\u{10348}]{0,4}".prop_map(KeyPart::Str),
-            prop_oneof![
-                Just(i64::MIN),
-                Just(-1i64),
-                Just(0),
-                Just(i64::MAX),
-                any::<i64>()
-            ]
-            .prop_map(KeyPart::Int),
+            prop_oneof![Just(i64::MIN), Just(-1i64), Just(0), Just(i64::MAX), any::<i64>()].prop_map(KeyPart::Int),
             any::<bool>().prop_map(KeyPart::Bool),
         ]
     }
@@ -362,23 +353,14 @@ mod tests {
             &[0x01, 0x03, 0, 0, 0],
             &[0x01, 0x02, 0xC3, 0x28, 0x00],
         ] {
-            assert!(
-                matches!(Key::decode(bad), Err(Error::Corrupt { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(Key::decode(bad), Err(Error::Corrupt { .. })), "{bad:?}");
         }
     }
 
     #[test]
     fn documented_examples() {
-        assert_eq!(
-            key!["a", 1].encode(),
-            [1, 2, b'a', 0, 3, 0x80, 0, 0, 0, 0, 0, 0, 1]
-        );
+        assert_eq!(key!["a", 1].encode(), [1, 2, b'a', 0, 3, 0x80, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(key![&[0u8][..], true].encode(), [1, 1, 0, 0xFF, 0, 5]);
-        assert_eq!(
-            key!["users", 42, false].to_string(),
-            "(\"users\", 42, false)"
-        );
+        assert_eq!(key!["users", 42, false].to_string(), "(\"users\", 42, false)");
     }
 }

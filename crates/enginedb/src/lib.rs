@@ -2,12 +2,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(
     test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
 mod apply;
@@ -34,8 +29,7 @@ pub use masked::{Mask, Masked};
 pub use memory::MemoryDb;
 pub use model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Value, Version, Write};
 pub use port::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, MaybeSend, MaybeSendSync,
-    TransactionCapability,
+    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, MaybeSend, MaybeSendSync, TransactionCapability,
 };
 pub use transact::{RetryPolicy, Transacted, Tx, transact, transact_with};
 

@@ -83,9 +83,7 @@ pub fn validate_keys(keys: &[Key]) -> Result<()> {
 
 fn validate_value(value: &Value) -> Result<()> {
     match value {
-        Value::Bytes(b) if b.len() > MAX_VALUE_BYTES => {
-            Err(exceeded("value bytes", MAX_VALUE_BYTES, b.len()))
-        }
+        Value::Bytes(b) if b.len() > MAX_VALUE_BYTES => Err(exceeded("value bytes", MAX_VALUE_BYTES, b.len())),
         _ => Ok(()),
     }
 }
@@ -95,16 +93,12 @@ fn validate_value(value: &Value) -> Result<()> {
 pub fn op_size(op: &Write) -> usize {
     match op {
         Write::Check { key, .. } | Write::Delete { key } => key.encoded_len(),
-        Write::Set { key, value } | Write::Insert { key, value } => {
-            key.encoded_len() + value.size()
-        }
+        Write::Set { key, value } | Write::Insert { key, value } => key.encoded_len() + value.size(),
         Write::Sum { key, .. } => key.encoded_len() + 8,
         Write::DeleteRange { range } => match range {
             crate::Selector::Prefix(k) => k.encoded_len(),
             crate::Selector::Range { start, end } => start.encoded_len() + end.encoded_len(),
-            crate::Selector::PrefixFrom { prefix, start } => {
-                prefix.encoded_len() + start.encoded_len()
-            }
+            crate::Selector::PrefixFrom { prefix, start } => prefix.encoded_len() + start.encoded_len(),
         },
         Write::CheckRange { range, .. } => range.start.len() + range.end.len(),
     }

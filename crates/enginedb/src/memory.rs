@@ -11,9 +11,7 @@ use crate::key::Key;
 use crate::limits::{Limits, validate_key, validate_keys, validate_namespace, validate_unit};
 use crate::list::ListPlan;
 use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
-use crate::port::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, TransactionCapability,
-};
+use crate::port::{AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, TransactionCapability};
 
 /// An in-memory store: the reference semantics every adapter must match.
 ///
@@ -70,10 +68,7 @@ impl MemoryDb {
     fn data(&self) -> MutexGuard<'_, Data> {
         // No code path panics while holding the lock; if one ever did, the data it guards is
         // still consistent (every mutation is a whole `apply_unit`), so poisoning is ignored.
-        self.shared
-            .data
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.data.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -88,11 +83,7 @@ impl MemoryDb {
     fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         let mut data = self.data();
         let version = Version(data.last_version + 1);
-        apply_unit(
-            data.spaces.entry(self.namespace.clone()).or_default(),
-            ops,
-            version,
-        )?;
+        apply_unit(data.spaces.entry(self.namespace.clone()).or_default(), ops, version)?;
         data.last_version = version.0;
         Ok(version)
     }

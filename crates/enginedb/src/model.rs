@@ -25,6 +25,19 @@ impl Value {
     }
 }
 
+impl fmt::Display for Value {
+    /// A counter as its number, UTF-8 text quoted, other bytes as `0x…` hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::I64(n) => write!(f, "{n}"),
+            Value::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(text) if !text.chars().any(char::is_control) => write!(f, "{text:?}"),
+                _ => write!(f, "0x{}", hex(b)),
+            },
+        }
+    }
+}
+
 impl From<Vec<u8>> for Value {
     fn from(b: Vec<u8>) -> Self {
         Value::Bytes(b)
@@ -245,9 +258,7 @@ impl Selector {
             }
             Selector::Range { start, end } => {
                 if start > end {
-                    return Err(Error::invalid(format!(
-                        "range start {start} is after its end {end}"
-                    )));
+                    return Err(Error::invalid(format!("range start {start} is after its end {end}")));
                 }
                 Ok(ByteRange {
                     start: start.encode(),
@@ -338,11 +349,7 @@ impl Cursor {
     /// The cursor after `last` (an encoded key) in the given direction.
     pub(crate) fn after_key(last: &[u8], reverse: bool) -> Self {
         let mut bytes = Vec::with_capacity(last.len() + 1);
-        bytes.push(if reverse {
-            CURSOR_V1_REVERSE
-        } else {
-            CURSOR_V1_FORWARD
-        });
+        bytes.push(if reverse { CURSOR_V1_REVERSE } else { CURSOR_V1_FORWARD });
         bytes.extend_from_slice(last);
         Cursor(bytes)
     }

@@ -51,10 +51,7 @@ impl<'db> Optimistic<'db> {
                 version: Version::PENDING,
             }));
         }
-        self.cleared
-            .iter()
-            .any(|r| r.contains(encoded))
-            .then_some(None)
+        self.cleared.iter().any(|r| r.contains(encoded)).then_some(None)
     }
 
     fn record(&mut self, key: &Key, entry: &Option<Entry>) {
@@ -64,11 +61,7 @@ impl<'db> Optimistic<'db> {
     }
 
     pub(crate) async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        Ok(self
-            .get_many(std::slice::from_ref(key))
-            .await?
-            .pop()
-            .flatten())
+        Ok(self.get_many(std::slice::from_ref(key)).await?.pop().flatten())
     }
 
     pub(crate) async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
@@ -96,11 +89,7 @@ impl<'db> Optimistic<'db> {
 
     /// Merges this transaction's own writes into committed pages of `selector`, and records
     /// the fingerprint of the committed span actually read.
-    pub(crate) async fn list(
-        &mut self,
-        selector: &Selector,
-        options: &ListOptions,
-    ) -> Result<Page> {
+    pub(crate) async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         let mut own: Vec<Vec<u8>> = self
             .overlay
@@ -165,11 +154,7 @@ impl<'db> Optimistic<'db> {
             }
         }
         self.ranges.push(read);
-        plan.page(
-            merged
-                .into_iter()
-                .map(|e| (e.key.encode(), e.value, e.version)),
-        )
+        plan.page(merged.into_iter().map(|e| (e.key.encode(), e.value, e.version)))
     }
 
     pub(crate) async fn apply(&mut self, ops: &[Write]) -> Result<()> {

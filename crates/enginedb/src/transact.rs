@@ -133,7 +133,7 @@ enum TxState<'db> {
 }
 
 /// The handle `body` receives: reads see the transaction's own writes (with
-/// [`Version::PENDING`]); writes join the transaction. Clones share it. Once the transaction
+/// [`Version::PENDING`](crate::Version::PENDING)); writes join the transaction. Clones share it. Once the transaction
 /// has finished, every call fails with `Closed`.
 #[derive(Clone)]
 pub struct Tx<'db> {

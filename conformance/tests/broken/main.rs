@@ -1,0 +1,130 @@
+//! Proof that the suite can fail: deliberately broken stores must fail the cases that guard
+//! what they break, and every case of the suite must be failed by at least one of them.
+
+mod store;
+
+use std::collections::BTreeMap;
+
+use enginedb_conformance::{CASES, Report, run_all_with};
+use store::{Broken, BrokenHarness, Flaw};
+
+fn run(flaw: Flaw) -> Report {
+    futures::executor::block_on(run_all_with(&BrokenHarness(flaw), &Broken::new(flaw)))
+}
+
+/// Runs the suite on a store with `flaw` and asserts that each guard case failed.
+fn assert_caught(flaw: Flaw, guards: &[&str]) {
+    let report = run(flaw);
+    let failed = report.failed_names();
+    for guard in guards {
+        assert!(
+            failed.contains(guard),
+            "{flaw:?} must fail {guard}; failed: {failed:?}\n{report}"
+        );
+    }
+}
+
+#[test]
+fn non_atomic_batch_is_caught() {
+    assert_caught(
+        Flaw::NonAtomicBatch,
+        &[
+            "atomic::failed_check_at_end_writes_nothing",
+            "atomic::failed_insert_at_end_writes_nothing",
+            "atomic::fault_at_every_position",
+            "versions::one_unit_one_version",
+            "concurrency::units_never_interleave",
+        ],
+    );
+}
+
+#[test]
+fn ignored_checks_are_caught() {
+    assert_caught(
+        Flaw::ChecksIgnored,
+        &[
+            "checks::stale_version_fails",
+            "checks::absent_check",
+            "checks::cas_increment",
+            "checks::check_range_fingerprint",
+            "crud::insert_existing_fails",
+            "transact::conflict_retries",
+            "transact::phantom_detected",
+        ],
+    );
+}
+
+#[test]
+fn wrong_key_order_is_caught() {
+    assert_caught(
+        Flaw::WrongOrder,
+        &[
+            "codec::order_across_types",
+            "codec::order_within_types",
+            "codec::generated_keys_list_sorted",
+        ],
+    );
+}
+
+#[test]
+fn wrapping_counters_are_caught() {
+    assert_caught(
+        Flaw::WrappingCounters,
+        &[
+            "counters::reaches_max_then_overflow_fails",
+            "counters::reaches_min_then_underflow_fails",
+        ],
+    );
+}
+
+#[test]
+fn skipping_cursor_is_caught() {
+    assert_caught(
+        Flaw::SkippingCursor,
+        &[
+            "list::pages_cover_all_forward",
+            "list::pages_cover_all_reverse",
+            "list::cursor_under_concurrent_inserts",
+        ],
+    );
+}
+
+#[test]
+fn repeating_cursor_is_caught() {
+    assert_caught(
+        Flaw::RepeatingCursor,
+        &[
+            "list::pages_cover_all_forward",
+            "list::pages_cover_all_reverse",
+            "list::cursor_under_concurrent_inserts",
+        ],
+    );
+}
+
+#[test]
+fn hidden_partial_write_is_caught() {
+    assert_caught(Flaw::HiddenPartialWrite, &["atomic::fault_at_every_position"]);
+}
+
+/// DESIGN §7: a suite that can only pass is a defect. Every case must fail against at least
+/// one broken store, and every broken store must fail at least one case.
+#[test]
+fn every_case_is_seen_to_fail() {
+    let mut caught_by: BTreeMap<&str, Vec<Flaw>> = BTreeMap::new();
+    for &flaw in Flaw::ALL {
+        let failed = run(flaw).failed_names();
+        assert!(!failed.is_empty(), "{flaw:?} slipped through the whole suite");
+        for name in failed {
+            caught_by.entry(name).or_default().push(flaw);
+        }
+    }
+    let never: Vec<&str> = CASES
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| !caught_by.contains_key(n))
+        .collect();
+    for (case, flaws) in &caught_by {
+        eprintln!("{case}: failed by {flaws:?}");
+    }
+    assert!(never.is_empty(), "cases no broken store fails: {never:#?}");
+}
