@@ -172,3 +172,63 @@ pub fn validate_namespace(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+    use crate::{ErrorKind, Key, KeyPart, Selector, key};
+
+    fn key_of_len(len: usize) -> Key {
+        key!["k"].with(KeyPart::Bytes(vec![b'x'; len - key!["k"].encoded_len() - 2]))
+    }
+
+    #[rstest]
+    #[case::key_at_limit(vec![Write::set(key_of_len(MAX_KEY_BYTES), 1)], None)]
+    #[case::key_over_limit(vec![Write::set(key_of_len(MAX_KEY_BYTES + 1), 1)], Some(ErrorKind::LimitExceeded))]
+    #[case::empty_key(vec![Write::delete(Key::default())], Some(ErrorKind::InvalidInput))]
+    #[case::value_at_limit(vec![Write::set(key!["v"], vec![0; MAX_VALUE_BYTES])], None)]
+    #[case::value_over_limit(vec![Write::insert(key!["v"], vec![0; MAX_VALUE_BYTES + 1])], Some(ErrorKind::LimitExceeded))]
+    #[case::ops_at_limit(vec![Write::delete(key!["d"]); MAX_OPS_PER_UNIT], None)]
+    #[case::ops_over_limit(vec![Write::delete(key!["d"]); MAX_OPS_PER_UNIT + 1], Some(ErrorKind::LimitExceeded))]
+    #[case::inverted_range(
+        vec![Write::delete_range(Selector::Range { start: key![2], end: key![1] })],
+        Some(ErrorKind::InvalidInput)
+    )]
+    #[case::bad_prefix_from(
+        vec![Write::delete_range(Selector::PrefixFrom { prefix: key!["a"], start: key!["b"] })],
+        Some(ErrorKind::InvalidInput)
+    )]
+    #[case::empty_unit(vec![], None)]
+    fn validates_units(#[case] unit: Vec<Write>, #[case] expected: Option<ErrorKind>) {
+        assert_eq!(validate_unit(&unit).err().map(|e| e.kind()), expected);
+    }
+
+    #[test]
+    fn unit_bytes_limit_is_exact() {
+        let value = |n: usize| Write::set(key!["v"], vec![0; n]);
+        let each = key!["v"].encoded_len() + MAX_VALUE_BYTES;
+        let mut unit = vec![value(MAX_VALUE_BYTES); MAX_UNIT_BYTES / each];
+        let rest = MAX_UNIT_BYTES - unit_size(&unit) - key!["v"].encoded_len();
+        unit.push(value(rest));
+        assert_eq!(unit_size(&unit), MAX_UNIT_BYTES);
+        assert!(validate_unit(&unit).is_ok());
+        unit.push(Write::delete(key!["x"]));
+        assert_eq!(validate_unit(&unit).unwrap_err().kind(), ErrorKind::LimitExceeded);
+    }
+
+    #[rstest]
+    #[case("a", true)]
+    #[case("tenant_42", true)]
+    #[case("", false)]
+    #[case("9lives", false)]
+    #[case("Upper", false)]
+    #[case("semi;colon", false)]
+    #[case("quote\"", false)]
+    #[case(&"x".repeat(MAX_NAMESPACE_CHARS), true)]
+    #[case(&"x".repeat(MAX_NAMESPACE_CHARS + 1), false)]
+    fn namespaces_are_strict_identifiers(#[case] name: &str, #[case] valid: bool) {
+        assert_eq!(validate_namespace(name).is_ok(), valid, "{name:?}");
+    }
+}

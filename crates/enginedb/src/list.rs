@@ -97,3 +97,62 @@ pub(crate) fn successor(key: &[u8]) -> Vec<u8> {
     next.push(0);
     next
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+    use crate::{ErrorKind, key};
+
+    fn rows(ids: &[i64]) -> Vec<(Vec<u8>, Value, Version)> {
+        ids.iter()
+            .map(|i| (key!["k", *i].encode(), Value::I64(*i), Version(1)))
+            .collect()
+    }
+
+    #[rstest]
+    #[case::fewer_than_limit(&[1, 2], 3, false)]
+    #[case::exactly_limit(&[1, 2, 3], 3, false)]
+    #[case::more_than_limit(&[1, 2, 3, 4], 3, true)]
+    fn a_cursor_only_when_more_follows(#[case] ids: &[i64], #[case] limit: usize, #[case] cursor: bool) {
+        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::limit(limit)).unwrap();
+        let page = plan.page(rows(ids)).unwrap();
+        assert_eq!(page.entries.len(), ids.len().min(limit));
+        assert_eq!(page.cursor.is_some(), cursor);
+    }
+
+    #[test]
+    fn resuming_narrows_the_span_past_the_last_key() {
+        let selector = Selector::Prefix(key!["k"]);
+        let first = ListPlan::new(&selector, &ListOptions::limit(2)).unwrap();
+        let cursor = first.page(rows(&[1, 2, 3])).unwrap().cursor;
+        let next = ListPlan::new(&selector, &ListOptions::limit(2).after(cursor)).unwrap();
+        assert!(!next.range.contains(&key!["k", 2].encode()));
+        assert!(next.range.contains(&key!["k", 3].encode()));
+        let back = ListPlan::new(&selector, &ListOptions::limit(2).reversed()).unwrap();
+        let cursor = back.page(rows(&[9, 8, 7])).unwrap().cursor;
+        let next = ListPlan::new(&selector, &ListOptions::limit(2).reversed().after(cursor)).unwrap();
+        assert!(!next.range.contains(&key!["k", 8].encode()));
+        assert!(next.range.contains(&key!["k", 7].encode()));
+    }
+
+    #[rstest]
+    #[case::zero_limit(ListOptions::limit(0), ErrorKind::InvalidInput)]
+    #[case::big_limit(ListOptions::limit(MAX_LIST_LIMIT + 1), ErrorKind::LimitExceeded)]
+    #[case::garbage_cursor(ListOptions::limit(1).after(Some(Cursor::from_bytes(vec![9]))), ErrorKind::InvalidInput)]
+    #[case::empty_cursor(ListOptions::limit(1).after(Some(Cursor::from_bytes(vec![]))), ErrorKind::InvalidInput)]
+    fn bad_options_are_refused(#[case] options: ListOptions, #[case] kind: ErrorKind) {
+        let error = ListPlan::new(&Selector::Prefix(key!["k"]), &options).unwrap_err();
+        assert_eq!(error.kind(), kind);
+    }
+
+    #[test]
+    fn undecodable_stored_keys_are_corrupt_not_skipped() {
+        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::default()).unwrap();
+        let error = plan
+            .page(vec![(vec![0x01, 0x09], Value::I64(0), Version(1))])
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Corrupt);
+    }
+}

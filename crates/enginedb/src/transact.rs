@@ -72,7 +72,8 @@ where
 ///
 /// # Errors
 /// `Unsupported` on an adapter with neither capability; `Conflict` when every attempt lost a
-/// race; any other error from `body` or the store, after which nothing was written.
+/// race (`Busy` when the last one found the store locked); any other error from `body` or the
+/// store, after which nothing was written.
 pub async fn transact_with<'db, T, F, Fut>(
     db: &'db dyn EngineDb,
     policy: RetryPolicy,
@@ -88,29 +89,44 @@ where
         if attempt > 1 {
             db.pause(backoff(&policy, attempt)).await;
         }
-        let tx = Tx::begin(db).await?;
-        let outcome = match body(tx.clone()).await {
-            Ok(value) => tx.commit().await.map(|commit| Transacted {
-                value,
-                commit,
-                attempts: attempt,
-            }),
-            Err(error) => {
-                tx.rollback().await;
-                Err(error)
-            }
+        let outcome = match Tx::begin(db).await {
+            Ok(tx) => attempt_once(&tx, &mut body, attempt).await,
+            Err(error) => Err(error),
         };
         match outcome {
             Err(error) if error.is_retryable() => last_error = Some(error),
             other => return other,
         }
     }
-    Err(Error::Conflict {
-        message: format!(
-            "gave up after {attempts} attempts; last: {}",
-            last_error.map_or_else(String::new, |e| e.to_string())
-        ),
-    })
+    match last_error {
+        // A store that stayed locked is reported as such, not as a lost race.
+        Some(busy @ Error::Busy { .. }) => Err(busy),
+        last => Err(Error::Conflict {
+            message: format!(
+                "gave up after {attempts} attempts; last: {}",
+                last.map_or_else(String::new, |e| e.to_string())
+            ),
+        }),
+    }
+}
+
+/// Runs `body` once in `tx` and commits, or rolls back when `body` fails.
+async fn attempt_once<'db, T, F, Fut>(tx: &Tx<'db>, body: &mut F, attempt: u32) -> Result<Transacted<T>>
+where
+    F: FnMut(Tx<'db>) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    match body(tx.clone()).await {
+        Ok(value) => tx.commit().await.map(|commit| Transacted {
+            value,
+            commit,
+            attempts: attempt,
+        }),
+        Err(error) => {
+            tx.rollback().await;
+            Err(error)
+        }
+    }
 }
 
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
