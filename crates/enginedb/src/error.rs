@@ -83,6 +83,17 @@ pub enum Error {
         /// What failed to decode.
         message: String,
     },
+    /// The database was written by a newer enginedb: its schema version is one this build does
+    /// not know. Nothing was read or written; upgrade enginedb to open it.
+    #[error(
+        "the database has schema version {found}, newer than the {supported} this enginedb supports; upgrade enginedb to open it"
+    )]
+    IncompatibleSchema {
+        /// The version recorded in the database.
+        found: i64,
+        /// The newest version this build supports.
+        supported: i64,
+    },
     /// The store (or the transaction) was closed.
     #[error("store or transaction closed")]
     Closed,
@@ -130,6 +141,8 @@ pub enum ErrorKind {
     Unsupported,
     /// See [`Error::Corrupt`].
     Corrupt,
+    /// See [`Error::IncompatibleSchema`].
+    IncompatibleSchema,
     /// See [`Error::Closed`].
     Closed,
     /// See [`Error::Backend`].
@@ -149,6 +162,7 @@ impl Error {
             Error::PartialWrite { .. } => ErrorKind::PartialWrite,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::IncompatibleSchema { .. } => ErrorKind::IncompatibleSchema,
             Error::Closed => ErrorKind::Closed,
             Error::Backend { .. } => ErrorKind::Backend,
         }

@@ -1,0 +1,185 @@
+//! Running `enginedb-sql` statements on a rusqlite connection, and mapping its errors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Value, Version, Write};
+use enginedb_sql::{Param, Statement, guard, row, sqlite};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, OptionalExtension};
+
+/// The one mapping of rusqlite errors to port errors: a guard's abort to `CheckFailed` or
+/// `SumFailed`, SQLITE_BUSY/LOCKED to `Busy`, anything else to `Backend`.
+pub(crate) fn map_err(error: rusqlite::Error) -> Error {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &error {
+        if let Some(guarded) = message.as_deref().and_then(guard::parse) {
+            return guarded;
+        }
+        if matches!(failure.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) {
+            return Error::Busy {
+                message: error.to_string(),
+            };
+        }
+    }
+    Error::backend("sqlite", error)
+}
+
+fn bind(param: &Param) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match param {
+        Param::Null => ValueRef::Null,
+        Param::Blob(b) => ValueRef::Blob(b),
+        Param::Text(t) => ValueRef::Text(t.as_bytes()),
+    })
+}
+
+/// Executes one statement that returns no rows.
+fn execute(connection: &Connection, statement: &Statement) -> Result<()> {
+    let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
+    prepared
+        .execute(rusqlite::params_from_iter(statement.params.iter().map(bind)))
+        .map(drop)
+        .map_err(map_err)
+}
+
+/// Makes the k-th statement of a unit fail, for tests (0: never).
+#[derive(Debug, Default)]
+pub(crate) struct StatementFault(AtomicUsize);
+
+impl StatementFault {
+    pub(crate) fn arm(&self, k: usize) {
+        self.0.store(k, Ordering::SeqCst);
+    }
+
+    /// Whether statement number `n` (1-based) of the current unit must fail; disarms if so.
+    fn fires_at(&self, n: usize) -> bool {
+        self.0
+            .compare_exchange(n, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+}
+
+/// Counts the statements of the running unit or transaction, for fault injection.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(usize);
+
+impl Counter {
+    /// Counts one more statement; fails it if the armed fault says so.
+    fn next(&mut self, fault: &StatementFault) -> Result<()> {
+        self.0 += 1;
+        if fault.fires_at(self.0) {
+            return Err(Error::backend(
+                "sqlite",
+                format!("statement {} failed (injected fault)", self.0),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Draws the unit's version: the first statement of every unit.
+pub(crate) fn bump_version(connection: &Connection, fault: &StatementFault, counter: &mut Counter) -> Result<Version> {
+    counter.next(fault)?;
+    let text: String = connection
+        .prepare_cached(sqlite::BUMP_VERSION)
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(map_err)?;
+    parse_version(&text)
+}
+
+/// Runs the statements of `ops` (after the version was drawn).
+pub(crate) fn apply(
+    connection: &Connection,
+    namespace: &str,
+    ops: &[Write],
+    fault: &StatementFault,
+    counter: &mut Counter,
+) -> Result<()> {
+    for statement in sqlite::plan_unit(namespace, ops)? {
+        counter.next(fault)?;
+        execute(connection, &statement)?;
+    }
+    Ok(())
+}
+
+fn parse_version(text: &str) -> Result<Version> {
+    text.parse().map(Version).map_err(|_| Error::Corrupt {
+        message: format!("stored version {text:?} is not a number"),
+    })
+}
+
+/// Reports `version` as `PENDING` when it is the one the open transaction is writing.
+fn own(version: Version, writing: Option<Version>) -> Version {
+    if Some(version) == writing {
+        Version::PENDING
+    } else {
+        version
+    }
+}
+
+/// The entry at `key`.
+pub(crate) fn get(
+    connection: &Connection,
+    namespace: &str,
+    key: &Key,
+    writing: Option<Version>,
+) -> Result<Option<Entry>> {
+    let statement = sqlite::get(namespace, key.encode());
+    let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
+    let found = prepared
+        .query_row(rusqlite::params_from_iter(statement.params.iter().map(bind)), |r| {
+            Ok((
+                r.get::<_, Option<Vec<u8>>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()
+        .map_err(map_err)?;
+    found
+        .map(|(v, n, ver)| {
+            let (value, version) = row::decode(v, n, &ver)?;
+            Ok(Entry {
+                key: key.clone(),
+                value,
+                version: own(version, writing),
+            })
+        })
+        .transpose()
+}
+
+/// The entries at `keys`, in order.
+pub(crate) fn get_many(
+    connection: &Connection,
+    namespace: &str,
+    keys: &[Key],
+    writing: Option<Version>,
+) -> Result<Vec<Option<Entry>>> {
+    keys.iter().map(|k| get(connection, namespace, k, writing)).collect()
+}
+
+/// One page of a list.
+pub(crate) fn list(
+    connection: &Connection,
+    namespace: &str,
+    plan: &ListPlan,
+    writing: Option<Version>,
+) -> Result<Page> {
+    let statement = sqlite::list(namespace, plan);
+    let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
+    let rows = prepared
+        .query_map(rusqlite::params_from_iter(statement.params.iter().map(bind)), |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(map_err)?;
+    let mut decoded: Vec<(Vec<u8>, Value, Version)> = Vec::with_capacity(plan.fetch());
+    for found in rows {
+        let (k, v, n, ver) = found.map_err(map_err)?;
+        let (value, version) = row::decode(v, n, &ver)?;
+        decoded.push((k, value, own(version, writing)));
+    }
+    plan.page(decoded)
+}

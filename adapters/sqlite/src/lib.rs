@@ -1,0 +1,284 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod config;
+mod exec;
+mod tx;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
+use enginedb::{
+    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
+    Page, Result, Selector, TransactionCapability, Version, Write,
+};
+use enginedb_sql::schema;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use config::{Durability, Location, SqliteConfig};
+use exec::{Counter, StatementFault, map_err};
+use worker::Worker;
+
+/// An `EngineDb` on SQLite. Clones share the connections.
+#[derive(Clone)]
+pub struct SqliteDb {
+    shared: Arc<Shared>,
+    namespace: Arc<str>,
+}
+
+struct Shared {
+    writer: Worker,
+    readers: Worker,
+    fault: Arc<StatementFault>,
+    transaction_idle_timeout: Duration,
+    // Dropped after the workers: the temporary database of `Location::Memory` lives here.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database `config` describes. The blocking work runs on
+    /// the adapter's own threads.
+    ///
+    /// # Errors
+    /// `IncompatibleSchema` for a database written by a newer enginedb; `InvalidInput` for a
+    /// bad namespace; `Backend` when SQLite cannot open the file.
+    pub async fn open(config: SqliteConfig) -> Result<SqliteDb> {
+        let namespace = match &config.namespace {
+            Some(ns) => {
+                validate_namespace(ns)?;
+                ns.clone()
+            }
+            None => String::new(),
+        };
+        let (reply, answer) = futures::channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("enginedb-sqlite-open".into())
+            .spawn(move || {
+                let _ = reply.send(open_blocking(config));
+            })
+            .map_err(|e| Error::backend("sqlite", e))?;
+        let shared = answer.await.map_err(|_| Error::Closed)??;
+        Ok(SqliteDb {
+            shared: Arc::new(shared),
+            namespace: namespace.into(),
+        })
+    }
+
+    /// Opens the database a `sqlite://` URL names; see [`SqliteConfig::from_url`].
+    ///
+    /// # Errors
+    /// As [`SqliteConfig::from_url`] and [`SqliteDb::open`].
+    pub async fn open_url(url: &str) -> Result<SqliteDb> {
+        SqliteDb::open(SqliteConfig::from_url(url)?).await
+    }
+
+    /// A handle on namespace `name` of the same database: same connections and versions,
+    /// separate keys.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless `name` is a strict identifier.
+    pub fn namespace(&self, name: &str) -> Result<SqliteDb> {
+        validate_namespace(name)?;
+        Ok(SqliteDb {
+            shared: self.shared.clone(),
+            namespace: name.into(),
+        })
+    }
+
+    /// Test support: makes statement `k` (1-based; the version draw is statement 1) of the next
+    /// unit or transaction fail with a backend error, once.
+    #[doc(hidden)]
+    pub fn inject_statement_fault(&self, k: usize) {
+        self.shared.fault.arm(k);
+    }
+
+    async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
+        validate_unit(ops)?;
+        let (ops, namespace, fault) = (ops.to_vec(), self.namespace.clone(), self.shared.fault.clone());
+        self.shared
+            .writer
+            .run(move |connection| {
+                let tx = connection
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(map_err)?;
+                let mut counter = Counter::default();
+                let version = exec::bump_version(&tx, &fault, &mut counter)?;
+                exec::apply(&tx, &namespace, &ops, &fault, &mut counter)?;
+                tx.commit().map_err(map_err)?;
+                Ok(version)
+            })
+            .await
+    }
+}
+
+fn open_blocking(config: SqliteConfig) -> Result<Shared> {
+    let (path, temporary) = match &config.location {
+        Location::File(path) => (path.clone(), None),
+        Location::Memory => {
+            let dir = tempfile::Builder::new()
+                .prefix("enginedb-sqlite-")
+                .tempdir()
+                .map_err(|e| Error::backend("sqlite", e))?;
+            (dir.path().join("memory.sqlite3"), Some(dir))
+        }
+    };
+    let synchronous = match (&config.location, config.durability) {
+        (Location::Memory, _) => "OFF",
+        (_, Durability::Full) => "FULL",
+        (_, Durability::Normal) => "NORMAL",
+    };
+    let open = |read_only: bool| -> Result<Connection> {
+        let connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(map_err)?;
+        connection.busy_timeout(config.busy_timeout).map_err(map_err)?;
+        connection.set_prepared_statement_cache_capacity(64);
+        let journal: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(map_err)?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(Error::backend(
+                "sqlite",
+                format!("cannot switch {} to WAL (got {journal})", path.display()),
+            ));
+        }
+        let pragmas = format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA query_only = {};",
+            if read_only { "ON" } else { "OFF" }
+        );
+        connection.execute_batch(&pragmas).map_err(map_err)?;
+        Ok(connection)
+    };
+    let mut writer = open(false)?;
+    create_schema(&mut writer)?;
+    let readers = (0..config.readers.max(1))
+        .map(|_| open(true))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Shared {
+        writer: Worker::spawn("writer", vec![writer])?,
+        readers: Worker::spawn("reader", readers)?,
+        fault: Arc::default(),
+        transaction_idle_timeout: config.transaction_idle_timeout,
+        _temporary: temporary,
+    })
+}
+
+/// Refuses a newer schema before touching anything, then creates what is missing.
+fn create_schema(connection: &mut Connection) -> Result<()> {
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let exists: i64 = tx
+        .query_row(schema::SQLITE_META_EXISTS, [], |r| r.get(0))
+        .map_err(map_err)?;
+    if exists > 0 {
+        let recorded: Option<String> =
+            rusqlite::OptionalExtension::optional(tx.query_row(schema::SQLITE_SCHEMA_VERSION, [], |r| r.get(0)))
+                .map_err(map_err)?;
+        schema::check_version(recorded.as_deref())?;
+    }
+    for statement in schema::SQLITE_CREATE {
+        tx.execute_batch(statement).map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)
+}
+
+#[async_trait::async_trait]
+impl EngineDb for SqliteDb {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            name: "sqlite".into(),
+            capabilities: Capabilities {
+                transactions: true,
+                batches: true,
+            },
+            limits: Limits::STANDARD,
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        let (key, namespace) = (key.clone(), self.namespace.clone());
+        self.shared
+            .readers
+            .run(move |c| exec::get(c, &namespace, &key, None))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace, keys = keys.len()))]
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        let (keys, namespace) = (keys.to_vec(), self.namespace.clone());
+        self.shared
+            .readers
+            .run(move |c| {
+                // One read transaction: every key from the same snapshot.
+                let snapshot = c.transaction().map_err(map_err)?;
+                exec::get_many(&snapshot, &namespace, &keys, None)
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
+    async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        let namespace = self.namespace.clone();
+        self.shared
+            .readers
+            .run(move |c| exec::list(c, &namespace, &plan, None))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
+    async fn write(&self, op: &Write) -> Result<Version> {
+        self.commit_unit(std::slice::from_ref(op)).await
+    }
+
+    fn transactions(&self) -> Option<&dyn TransactionCapability> {
+        Some(self)
+    }
+
+    fn batches(&self) -> Option<&dyn BatchCapability> {
+        Some(self)
+    }
+
+    async fn pause(&self, duration: Duration) {
+        futures_timer::Delay::new(duration).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl BatchCapability for SqliteDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace, ops = ops.len()))]
+    async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
+        self.commit_unit(ops).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionCapability for SqliteDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
+    async fn begin(&self) -> Result<Box<dyn EngineTx>> {
+        let tx = tx::begin(
+            &self.shared.writer,
+            self.namespace.clone(),
+            self.shared.fault.clone(),
+            self.shared.transaction_idle_timeout,
+        )
+        .await?;
+        Ok(Box::new(tx))
+    }
+}

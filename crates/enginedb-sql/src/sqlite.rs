@@ -1,0 +1,210 @@
+//! The SQLite dialect (rusqlite and D1): the statements of every write op and read.
+//!
+//! A unit runs as: [`BUMP_VERSION`] (its result is the unit's version), then the statements of
+//! [`plan_unit`] in order. Every write stamps rows with the bumped `last_version`, read back
+//! inside the same transaction or batch, so one unit has one version and versions follow
+//! commit order (SQLite has one writer at a time).
+
+use enginedb::{ByteRange, ListPlan, Result, Value, Write};
+
+use crate::guard::CHECK;
+use crate::{Param, Statement};
+
+/// Draws the next version; returns it as text. The first statement of every unit.
+pub const BUMP_VERSION: &str =
+    "UPDATE enginedb_meta SET value = value + 1 WHERE name = 'last_version' RETURNING CAST(value AS TEXT)";
+
+/// The last version drawn, as text.
+pub const LAST_VERSION: &str = "SELECT CAST(value AS TEXT) FROM enginedb_meta WHERE name = 'last_version'";
+
+/// The version being written: the one [`BUMP_VERSION`] drew in this transaction.
+macro_rules! current_version {
+    () => {
+        "(SELECT value FROM enginedb_meta WHERE name = 'last_version')"
+    };
+}
+
+/// Guard: the key is not at the version (`?1` op, `?2` ns, `?3` key, `?4` version).
+pub const CHECK_VERSION: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'check' \
+     WHERE NOT EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?2 AND k = ?3 AND ver = CAST(?4 AS INTEGER))";
+
+/// Guard: the key exists (`?1` op, `?2` ns, `?3` key, `?4` reason).
+pub const CHECK_ABSENT: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), ?4 \
+     WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?2 AND k = ?3)";
+
+/// Guard: the span's count or largest version differ (`?1` op, `?2` ns, `?3`..`?4` span,
+/// `?5` count, `?6` max version or NULL).
+pub const CHECK_RANGE: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'check' \
+     WHERE NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS c, max(ver) AS m FROM enginedb_kv \
+     WHERE ns = ?2 AND k >= ?3 AND k < ?4) WHERE c = CAST(?5 AS INTEGER) AND m IS CAST(?6 AS INTEGER))";
+
+/// Upsert (`?1` ns, `?2` key, `?3` bytes or NULL, `?4` counter or NULL).
+pub const SET: &str = concat!(
+    "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), ",
+    current_version!(),
+    ") ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver"
+);
+
+/// Delete one key (`?1` ns, `?2` key).
+pub const DELETE: &str = "DELETE FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
+
+/// Delete a span (`?1` ns, `?2`..`?3` span).
+pub const DELETE_RANGE: &str = "DELETE FROM enginedb_kv WHERE ns = ?1 AND k >= ?2 AND k < ?3";
+
+/// Guard: the key holds bytes, or adding the delta would leave the i64 range (`?1` op, `?2` ns,
+/// `?3` key, `?4` delta). Written without any operation that could overflow: SQLite would turn
+/// it into a float silently.
+pub const SUM_GUARD: &str = concat!(
+    "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), ",
+    "CASE WHEN n IS NULL THEN 'not-a-counter' ELSE 'overflow' END ",
+    "FROM enginedb_kv WHERE ns = ?2 AND k = ?3 AND (n IS NULL OR CASE ",
+    "WHEN CAST(?4 AS INTEGER) > 0 THEN n > 9223372036854775807 - CAST(?4 AS INTEGER) ",
+    "WHEN CAST(?4 AS INTEGER) < 0 THEN n < (-9223372036854775807 - 1) - CAST(?4 AS INTEGER) ",
+    "ELSE 0 END)"
+);
+
+/// Add to a counter, absent = 0 (`?1` ns, `?2` key, `?3` delta). Runs after [`SUM_GUARD`].
+pub const SUM: &str = concat!(
+    "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, NULL, CAST(?3 AS INTEGER), ",
+    current_version!(),
+    ") ON CONFLICT (ns, k) DO UPDATE SET n = n + excluded.n, ver = excluded.ver"
+);
+
+/// One entry (`?1` ns, `?2` key) as `(v, n, ver)`.
+pub const GET: &str = "SELECT v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
+
+/// A span ascending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
+pub const LIST_ASC: &str = "SELECT k, v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv \
+     WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k ASC LIMIT CAST(?4 AS INTEGER)";
+
+/// A span descending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
+pub const LIST_DESC: &str = "SELECT k, v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv \
+     WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k DESC LIMIT CAST(?4 AS INTEGER)";
+
+fn ns(namespace: &str) -> Param {
+    Param::Text(namespace.to_owned())
+}
+
+fn value_params(value: &Value) -> [Param; 2] {
+    match value {
+        Value::Bytes(b) => [Param::Blob(b.clone()), Param::Null],
+        Value::I64(n) => [Param::Null, Param::int(*n)],
+    }
+}
+
+/// The statements of op `index` of a unit in `namespace`.
+///
+/// # Errors
+/// `InvalidInput` for a `DeleteRange` whose selector is invalid (units are validated before
+/// planning, so this does not happen for a validated unit).
+pub fn plan_op(namespace: &str, index: usize, op: &Write) -> Result<Vec<Statement>> {
+    let at = Param::int(index as u64);
+    Ok(match op {
+        Write::Check {
+            key,
+            version: Some(version),
+        } => vec![Statement::new(
+            CHECK_VERSION,
+            vec![at, ns(namespace), Param::Blob(key.encode()), Param::int(version.0)],
+        )],
+        Write::Check { key, version: None } => vec![Statement::new(
+            CHECK_ABSENT,
+            vec![at, ns(namespace), Param::Blob(key.encode()), Param::Text(CHECK.into())],
+        )],
+        Write::CheckRange {
+            range,
+            count,
+            max_version,
+        } => {
+            let ByteRange { start, end } = range.clone();
+            let max = max_version.map_or(Param::Null, |v| Param::int(v.0));
+            vec![Statement::new(
+                CHECK_RANGE,
+                vec![
+                    at,
+                    ns(namespace),
+                    Param::Blob(start),
+                    Param::Blob(end),
+                    Param::int(*count),
+                    max,
+                ],
+            )]
+        }
+        Write::Set { key, value } => {
+            let [v, n] = value_params(value);
+            vec![Statement::new(
+                SET,
+                vec![ns(namespace), Param::Blob(key.encode()), v, n],
+            )]
+        }
+        Write::Insert { key, value } => {
+            let [v, n] = value_params(value);
+            let encoded = key.encode();
+            vec![
+                Statement::new(
+                    CHECK_ABSENT,
+                    vec![
+                        at,
+                        ns(namespace),
+                        Param::Blob(encoded.clone()),
+                        Param::Text(CHECK.into()),
+                    ],
+                ),
+                Statement::new(SET, vec![ns(namespace), Param::Blob(encoded), v, n]),
+            ]
+        }
+        Write::Delete { key } => vec![Statement::new(DELETE, vec![ns(namespace), Param::Blob(key.encode())])],
+        Write::DeleteRange { range } => {
+            let ByteRange { start, end } = range.byte_range()?;
+            if start >= end {
+                return Ok(Vec::new());
+            }
+            vec![Statement::new(
+                DELETE_RANGE,
+                vec![ns(namespace), Param::Blob(start), Param::Blob(end)],
+            )]
+        }
+        Write::Sum { key, delta } => {
+            let encoded = key.encode();
+            vec![
+                Statement::new(
+                    SUM_GUARD,
+                    vec![at, ns(namespace), Param::Blob(encoded.clone()), Param::int(*delta)],
+                ),
+                Statement::new(SUM, vec![ns(namespace), Param::Blob(encoded), Param::int(*delta)]),
+            ]
+        }
+    })
+}
+
+/// The statements of a whole unit, after [`BUMP_VERSION`]. Error indexes refer to `ops`.
+///
+/// # Errors
+/// As [`plan_op`].
+pub fn plan_unit(namespace: &str, ops: &[Write]) -> Result<Vec<Statement>> {
+    let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
+    for (index, op) in ops.iter().enumerate() {
+        out.extend(plan_op(namespace, index, op)?);
+    }
+    Ok(out)
+}
+
+/// The read of one encoded key.
+pub fn get(namespace: &str, key: Vec<u8>) -> Statement {
+    Statement::new(GET, vec![ns(namespace), Param::Blob(key)])
+}
+
+/// The read of one page of a list.
+pub fn list(namespace: &str, plan: &ListPlan) -> Statement {
+    let sql = if plan.reverse { LIST_DESC } else { LIST_ASC };
+    let ByteRange { start, end } = plan.range.clone();
+    Statement::new(
+        sql,
+        vec![
+            ns(namespace),
+            Param::Blob(start),
+            Param::Blob(end),
+            Param::int(plan.fetch() as u64),
+        ],
+    )
+}
