@@ -80,7 +80,7 @@ fn report(mask: Mask, not_applicable: &[&[&str]]) -> Report {
     let harness = MemoryHarness { mask };
     let db = Masked::new(MemoryDb::new(), mask);
     let report = futures::executor::block_on(run_all_with(&harness, &db));
-    eprintln!("{report}");
+    eprintln!("\n{report}");
     assert_eq!(report.failed_names(), Vec::<&str>::new(), "{mask:?}: failures");
     let mut skipped: Vec<&str> = report.not_applicable().into_iter().map(|(name, _)| name).collect();
     let mut expected: Vec<&str> = not_applicable.concat();

@@ -4,7 +4,6 @@
 mod config;
 mod exec;
 mod tx;
-mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +17,8 @@ use enginedb_sql::schema;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use config::{Durability, Location, SqliteConfig};
+use enginedb::blocking::Worker;
 use exec::{Counter, StatementFault, map_err};
-use worker::Worker;
 
 /// An `EngineDb` on SQLite. Clones share the connections.
 #[derive(Clone)]
@@ -29,8 +28,8 @@ pub struct SqliteDb {
 }
 
 struct Shared {
-    writer: Worker,
-    readers: Worker,
+    writer: Worker<Connection>,
+    readers: Worker<Connection>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
     // Dropped after the workers: the temporary database of `Location::Memory` lives here.
@@ -167,8 +166,8 @@ fn open_blocking(config: SqliteConfig) -> Result<Shared> {
         .map(|_| open(true))
         .collect::<Result<Vec<_>>>()?;
     Ok(Shared {
-        writer: Worker::spawn("writer", vec![writer])?,
-        readers: Worker::spawn("reader", readers)?,
+        writer: Worker::spawn("enginedb-sqlite-writer", vec![writer])?,
+        readers: Worker::spawn("enginedb-sqlite-reader", readers)?,
         fault: Arc::default(),
         transaction_idle_timeout: config.transaction_idle_timeout,
         _temporary: temporary,

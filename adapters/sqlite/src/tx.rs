@@ -1,21 +1,18 @@
-//! Interactive transactions: a session that holds the writer thread from `BEGIN IMMEDIATE` to
-//! `COMMIT`/`ROLLBACK`, fed commands by a [`SqliteTx`]. Writes queued meanwhile wait behind it
-//! and never join it.
+//! Interactive transactions: a session holding the writer thread from `BEGIN IMMEDIATE` to
+//! `COMMIT`/`ROLLBACK`. Writes queued meanwhile wait behind it and never join it.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
+use enginedb::blocking::{Flow, Session, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::{EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
-use futures::channel::oneshot;
+use enginedb::{EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
 use rusqlite::Connection;
 
 use crate::exec::{self, Counter, StatementFault, map_err};
-use crate::worker::Worker;
 
-/// What a transaction's session knows while it runs.
-struct Session {
+/// What an open transaction knows.
+struct State {
     namespace: Arc<str>,
     fault: Arc<StatementFault>,
     /// The version this transaction writes, drawn at its first write.
@@ -23,70 +20,30 @@ struct Session {
     statements: Counter,
 }
 
-/// Whether the session goes on after a command.
-enum Flow {
-    Continue,
-    Done,
-}
-
-type Command = Box<dyn FnOnce(&mut Connection, &mut Session) -> Flow + Send>;
-
 /// An open transaction. Dropping it (or leaving it idle past the configured timeout) rolls it
 /// back and frees the writer.
-pub(crate) struct SqliteTx {
-    commands: Sender<Command>,
-}
+pub(crate) struct SqliteTx(Session<Connection, State>);
 
-/// Starts a session on the writer.
+/// Starts a transaction on the writer.
 pub(crate) async fn begin(
-    writer: &Worker,
+    writer: &Worker<Connection>,
     namespace: Arc<str>,
     fault: Arc<StatementFault>,
     idle: Duration,
 ) -> Result<SqliteTx> {
-    let (reply, answer) = oneshot::channel();
-    let session = Session {
-        namespace,
-        fault,
-        version: None,
-        statements: Counter::default(),
+    let start = move |connection: &mut Connection| {
+        connection.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        Ok(State {
+            namespace,
+            fault,
+            version: None,
+            statements: Counter::default(),
+        })
     };
-    writer.send(Box::new(move |connection| {
-        run_session(connection, session, idle, reply)
-    }))?;
-    let commands = answer.await.map_err(|_| Error::Closed)??;
-    Ok(SqliteTx { commands })
-}
-
-fn run_session(
-    connection: &mut Connection,
-    mut session: Session,
-    idle: Duration,
-    reply: oneshot::Sender<Result<Sender<Command>>>,
-) {
-    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
-        let _ = reply.send(Err(map_err(error)));
-        return;
-    }
-    let (commands, inbox) = mpsc::channel::<Command>();
-    if reply.send(Ok(commands)).is_err() {
-        roll_back(connection);
-        return;
-    }
-    loop {
-        match inbox.recv_timeout(idle) {
-            Ok(command) => {
-                if let Flow::Done = command(connection, &mut session) {
-                    return;
-                }
-            }
-            // The handle was dropped, or the transaction sat idle too long.
-            Err(_) => {
-                roll_back(connection);
-                return;
-            }
-        }
-    }
+    let session = writer
+        .session(start, idle, |connection, _| roll_back(connection))
+        .await?;
+    Ok(SqliteTx(session))
 }
 
 fn roll_back(connection: &Connection) {
@@ -94,42 +51,28 @@ fn roll_back(connection: &Connection) {
     let _ = connection.execute_batch("ROLLBACK");
 }
 
-impl SqliteTx {
-    async fn call<T, F>(&self, command: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection, &mut Session) -> (Result<T>, Flow) + Send + 'static,
-    {
-        let (reply, answer) = oneshot::channel();
-        let command: Command = Box::new(move |connection, session| {
-            let (result, flow) = command(connection, session);
-            let _ = reply.send(result);
-            flow
-        });
-        self.commands.send(command).map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)?
-    }
-}
-
 #[async_trait::async_trait]
 impl EngineTx for SqliteTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
         validate_key(key)?;
         let key = key.clone();
-        self.call(move |c, s| (exec::get(c, &s.namespace, &key, s.version), Flow::Continue))
+        self.0
+            .call(move |c, s| (exec::get(c, &s.namespace, &key, s.version), Flow::Continue))
             .await
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
         let keys = keys.to_vec();
-        self.call(move |c, s| (exec::get_many(c, &s.namespace, &keys, s.version), Flow::Continue))
+        self.0
+            .call(move |c, s| (exec::get_many(c, &s.namespace, &keys, s.version), Flow::Continue))
             .await
     }
 
     async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        self.call(move |c, s| (exec::list(c, &s.namespace, &plan, s.version), Flow::Continue))
+        self.0
+            .call(move |c, s| (exec::list(c, &s.namespace, &plan, s.version), Flow::Continue))
             .await
     }
 
@@ -137,44 +80,47 @@ impl EngineTx for SqliteTx {
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         validate_unit(ops)?;
         let ops = ops.to_vec();
-        self.call(move |c, s| {
-            let applied = (|| {
-                if s.version.is_none() {
-                    s.version = Some(exec::bump_version(c, &s.fault, &mut s.statements)?);
+        self.0
+            .call(move |c, s| {
+                let applied = (|| {
+                    if s.version.is_none() {
+                        s.version = Some(exec::bump_version(c, &s.fault, &mut s.statements)?);
+                    }
+                    exec::apply(c, &s.namespace, &ops, &s.fault, &mut s.statements)
+                })();
+                match applied {
+                    Ok(()) => (Ok(()), Flow::Continue),
+                    Err(error) => {
+                        roll_back(c);
+                        (Err(error), Flow::Done)
+                    }
                 }
-                exec::apply(c, &s.namespace, &ops, &s.fault, &mut s.statements)
-            })();
-            match applied {
-                Ok(()) => (Ok(()), Flow::Continue),
-                Err(error) => {
-                    roll_back(c);
-                    (Err(error), Flow::Done)
-                }
-            }
-        })
-        .await
+            })
+            .await
     }
 
     async fn commit(self: Box<Self>) -> Result<Version> {
-        self.call(|c, s| {
-            let committed = (|| {
-                let version = match s.version {
-                    Some(version) => version,
-                    None => exec::bump_version(c, &s.fault, &mut s.statements)?,
-                };
-                c.execute_batch("COMMIT").map_err(map_err)?;
-                Ok(version)
-            })();
-            if committed.is_err() {
-                roll_back(c);
-            }
-            (committed, Flow::Done)
-        })
-        .await
+        self.0
+            .call(|c, s| {
+                let committed = (|| {
+                    let version = match s.version {
+                        Some(version) => version,
+                        None => exec::bump_version(c, &s.fault, &mut s.statements)?,
+                    };
+                    c.execute_batch("COMMIT").map_err(map_err)?;
+                    Ok(version)
+                })();
+                if committed.is_err() {
+                    roll_back(c);
+                }
+                (committed, Flow::Done)
+            })
+            .await
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {
-        self.call(|c, _| (c.execute_batch("ROLLBACK").map_err(map_err), Flow::Done))
+        self.0
+            .call(|c, _| (c.execute_batch("ROLLBACK").map_err(map_err), Flow::Done))
             .await
     }
 }

@@ -1,7 +1,10 @@
-//! The reference semantics of a unit of write ops, over an in-memory ordered map.
+//! The reference semantics of a unit of write ops, over any ordered key-value map.
 //!
-//! [`crate::MemoryDb`] stores its data this way, and the sequential mode of
-//! [`crate::run_atomic_writes`] dry-runs a unit through it before writing anything.
+//! [`apply_ops`] is the one implementation of what `Check`, `CheckRange`, `Set`, `Insert`,
+//! `Delete`, `DeleteRange` and `Sum` mean. [`crate::MemoryDb`] runs it on its in-memory map,
+//! the sequential mode of [`crate::run_atomic_writes`] dry-runs units through it, and adapters
+//! over a key-value engine (redb) run it inside their write transaction by implementing
+//! [`OrderedKv`].
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -12,46 +15,63 @@ use crate::model::{ByteRange, Value, Version, Write};
 
 /// A stored value and the version of the commit that wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Stored {
-    pub(crate) value: Value,
-    pub(crate) version: Version,
+pub struct Stored {
+    /// The value.
+    pub value: Value,
+    /// The commit that wrote it.
+    pub version: Version,
 }
 
-/// Encoded key → stored value.
-pub(crate) type State = BTreeMap<Vec<u8>, Stored>;
+/// An ordered map of encoded keys to [`Stored`] values, as one write transaction sees it.
+pub trait OrderedKv {
+    /// The value at `key`.
+    ///
+    /// # Errors
+    /// The backend's, or `Corrupt` for stored bytes that do not decode.
+    fn get(&self, key: &[u8]) -> Result<Option<Stored>>;
+    /// Stores `stored` at `key`.
+    ///
+    /// # Errors
+    /// The backend's.
+    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()>;
+    /// Removes `key` (absent is fine).
+    ///
+    /// # Errors
+    /// The backend's.
+    fn remove(&mut self, key: &[u8]) -> Result<()>;
+    /// Removes every key in `range`.
+    ///
+    /// # Errors
+    /// The backend's.
+    fn remove_range(&mut self, range: &ByteRange) -> Result<()>;
+    /// How many keys `range` holds, and their largest version.
+    ///
+    /// # Errors
+    /// The backend's, or `Corrupt`.
+    fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)>;
+}
 
-/// Applies `ops` in order, writing `version` on every key written. On error the state is
-/// restored exactly and the error names the op's index. Returns the keys written.
-pub(crate) fn apply_unit(state: &mut State, ops: &[Write], version: Version) -> Result<Vec<Vec<u8>>> {
-    let mut undo = Vec::new();
+/// Applies `ops` in order, stamping `version` on every key written. Stops at the first failing
+/// op with an error naming its index; what earlier ops did is then still in `kv`, so the caller
+/// must discard it (abort its transaction).
+///
+/// # Errors
+/// `CheckFailed`, `SumFailed`, `InvalidInput` (a bad selector), or `kv`'s own errors.
+pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[Write], version: Version) -> Result<()> {
     for (index, op) in ops.iter().enumerate() {
-        if let Err(error) = apply_op(state, op, version, index, &mut undo) {
-            for (key, previous) in undo.into_iter().rev() {
-                match previous {
-                    Some(stored) => state.insert(key, stored),
-                    None => state.remove(&key),
-                };
-            }
-            return Err(error);
-        }
+        apply_op(kv, op, version, index)?;
     }
-    Ok(undo.into_iter().map(|(key, _)| key).collect())
+    Ok(())
 }
 
-type Undo = Vec<(Vec<u8>, Option<Stored>)>;
-
-fn apply_op(state: &mut State, op: &Write, version: Version, index: usize, undo: &mut Undo) -> Result<()> {
-    let mut put = |state: &mut State, key: Vec<u8>, value: Option<Value>| {
-        let previous = match value {
-            Some(value) => state.insert(key.clone(), Stored { value, version }),
-            None => state.remove(&key),
-        };
-        undo.push((key, previous));
+fn apply_op(kv: &mut impl OrderedKv, op: &Write, version: Version, index: usize) -> Result<()> {
+    let stored = |value: &Value| Stored {
+        value: value.clone(),
+        version,
     };
     match op {
         Write::Check { key, version: expected } => {
-            let actual = state.get(&key.encode()).map(|s| s.version);
-            if actual != *expected {
+            if kv.get(&key.encode())?.map(|s| s.version) != *expected {
                 return Err(Error::CheckFailed { index });
             }
         }
@@ -60,36 +80,25 @@ fn apply_op(state: &mut State, op: &Write, version: Version, index: usize, undo:
             count,
             max_version,
         } => {
-            if fingerprint(state, range) != (*count, *max_version) {
+            if kv.fingerprint(range)? != (*count, *max_version) {
                 return Err(Error::CheckFailed { index });
             }
         }
-        Write::Set { key, value } => put(state, key.encode(), Some(value.clone())),
+        Write::Set { key, value } => kv.put(&key.encode(), stored(value))?,
         Write::Insert { key, value } => {
             let encoded = key.encode();
-            if state.contains_key(&encoded) {
+            if kv.get(&encoded)?.is_some() {
                 return Err(Error::CheckFailed { index });
             }
-            put(state, encoded, Some(value.clone()));
+            kv.put(&encoded, stored(value))?;
         }
-        Write::Delete { key } => {
-            let encoded = key.encode();
-            if state.contains_key(&encoded) {
-                put(state, encoded, None);
-            }
-        }
-        Write::DeleteRange { range } => {
-            let range = range.byte_range()?;
-            let doomed: Vec<Vec<u8>> = span(state, &range).map(|(k, _)| k.clone()).collect();
-            for key in doomed {
-                put(state, key, None);
-            }
-        }
+        Write::Delete { key } => kv.remove(&key.encode())?,
+        Write::DeleteRange { range } => kv.remove_range(&range.byte_range()?)?,
         Write::Sum { key, delta } => {
             let encoded = key.encode();
-            let current = match state.get(&encoded).map(|s| &s.value) {
+            let current = match kv.get(&encoded)?.map(|s| s.value) {
                 None => 0,
-                Some(Value::I64(n)) => *n,
+                Some(Value::I64(n)) => n,
                 Some(Value::Bytes(_)) => {
                     return Err(Error::SumFailed {
                         index,
@@ -101,10 +110,65 @@ fn apply_op(state: &mut State, op: &Write, version: Version, index: usize, undo:
                 index,
                 reason: SumFailure::Overflow,
             })?;
-            put(state, encoded, Some(Value::I64(sum)));
+            kv.put(&encoded, stored(&Value::I64(sum)))?;
         }
     }
     Ok(())
+}
+
+/// Encoded key → stored value: the in-memory map of [`crate::MemoryDb`].
+pub(crate) type State = BTreeMap<Vec<u8>, Stored>;
+
+/// A [`State`] that records what it overwrites, so a failed unit can be undone exactly.
+struct Undoable<'s> {
+    state: &'s mut State,
+    undo: Vec<(Vec<u8>, Option<Stored>)>,
+}
+
+impl OrderedKv for Undoable<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
+        Ok(self.state.get(key).cloned())
+    }
+    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
+        let previous = self.state.insert(key.to_vec(), stored);
+        self.undo.push((key.to_vec(), previous));
+        Ok(())
+    }
+    fn remove(&mut self, key: &[u8]) -> Result<()> {
+        if let Some(previous) = self.state.remove(key) {
+            self.undo.push((key.to_vec(), Some(previous)));
+        }
+        Ok(())
+    }
+    fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
+        let doomed: Vec<Vec<u8>> = span(self.state, range).map(|(k, _)| k.clone()).collect();
+        doomed.iter().try_for_each(|key| self.remove(key))
+    }
+    fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
+        Ok(span(self.state, range).fold((0, None), |(count, max), (_, s)| (count + 1, max.max(Some(s.version)))))
+    }
+}
+
+/// Applies `ops` to `state` with `version`. On error the state is restored exactly. Returns
+/// the keys written.
+pub(crate) fn apply_unit(state: &mut State, ops: &[Write], version: Version) -> Result<Vec<Vec<u8>>> {
+    let mut undoable = Undoable {
+        state,
+        undo: Vec::new(),
+    };
+    match apply_ops(&mut undoable, ops, version) {
+        Ok(()) => Ok(undoable.undo.into_iter().map(|(key, _)| key).collect()),
+        Err(error) => {
+            let Undoable { state, undo } = undoable;
+            for (key, previous) in undo.into_iter().rev() {
+                match previous {
+                    Some(stored) => state.insert(key, stored),
+                    None => state.remove(&key),
+                };
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The entries of `state` inside `range`, ascending.
@@ -115,11 +179,6 @@ pub(crate) fn span<'s>(
     // `BTreeMap::range` panics on an inverted range: an empty span reads nothing instead.
     let bounds = (Bound::Included(range.start.clone()), Bound::Excluded(range.end.clone()));
     (!range.is_empty()).then(|| state.range(bounds)).into_iter().flatten()
-}
-
-/// `(count, max version)` of the keys in `range`.
-pub(crate) fn fingerprint(state: &State, range: &ByteRange) -> (u64, Option<Version>) {
-    span(state, range).fold((0, None), |(count, max), (_, s)| (count + 1, max.max(Some(s.version))))
 }
 
 /// The rows a [`ListPlan`] reads from `state`, in plan order.

@@ -7,6 +7,8 @@
 
 mod apply;
 mod atomic;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod blocking;
 mod error;
 mod faulty;
 mod key;
@@ -19,6 +21,7 @@ mod optimistic;
 mod port;
 mod transact;
 
+pub use apply::{OrderedKv, Stored, apply_ops};
 pub use atomic::{Atomicity, Commit, Mode, run_atomic_writes};
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
 pub use faulty::{Faulty, InjectedFault, poison};

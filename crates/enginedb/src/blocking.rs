@@ -1,0 +1,161 @@
+//! For adapter authors (not on wasm32): threads that own a blocking resource (a connection, a
+//! database handle) and run jobs on it in order, so blocking drivers never run on the async
+//! executor — whatever runtime drives the futures, or none. Replies come back over oneshot
+//! channels.
+//!
+//! A [`Session`] holds one of the worker's threads for a sequence of commands (an interactive
+//! transaction): jobs sent to the worker meanwhile wait behind it, in order, and never run inside
+//! it. A session whose handle is dropped, or that receives no command for its idle timeout, is
+//! ended by its `abandon` function (a rollback), so an abandoned transaction cannot hold the
+//! thread forever.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use futures::channel::oneshot;
+
+use crate::error::{Error, Result};
+
+type Job<R> = Box<dyn FnOnce(&mut R) + Send>;
+type Command<R, S> = Box<dyn FnOnce(&mut R, &mut S) -> Flow + Send>;
+
+/// Whether a session goes on after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Wait for the next command.
+    Continue,
+    /// The session is over (committed or rolled back): free the thread.
+    Done,
+}
+
+/// One or more threads, each owning one resource, taking jobs in order from one queue. The
+/// threads end, dropping their resources, when the `Worker` is dropped.
+pub struct Worker<R> {
+    jobs: Sender<Job<R>>,
+}
+
+impl<R: Send + 'static> Worker<R> {
+    /// Starts one thread per resource, named `{name}-{i}`.
+    ///
+    /// # Errors
+    /// `Backend` when a thread cannot be started.
+    pub fn spawn(name: &str, resources: Vec<R>) -> Result<Worker<R>> {
+        let (jobs, queue) = mpsc::channel::<Job<R>>();
+        let queue = Arc::new(Mutex::new(queue));
+        for (i, mut resource) in resources.into_iter().enumerate() {
+            let queue = queue.clone();
+            thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    while let Some(job) = next(&queue) {
+                        job(&mut resource);
+                    }
+                })
+                .map_err(|e| Error::backend(name, e))?;
+        }
+        Ok(Worker { jobs })
+    }
+
+    /// Runs `work` on one of the resources and returns its result.
+    ///
+    /// # Errors
+    /// What `work` returns, or `Closed` if the worker is gone.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut R) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.send(Box::new(move |resource| {
+            // The caller may have stopped waiting; the work is done (or undone) either way.
+            let _ = reply.send(work(resource));
+        }))?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Starts a session on one of the threads: `start` opens it (say, `BEGIN`) and returns its
+    /// state; commands then run on that thread, in order, until one returns [`Flow::Done`].
+    /// If the [`Session`] is dropped first, or no command arrives for `idle`, `abandon` ends it.
+    ///
+    /// # Errors
+    /// What `start` returns, or `Closed` if the worker is gone.
+    pub async fn session<S, Start, Abandon>(
+        &self,
+        start: Start,
+        idle: Duration,
+        abandon: Abandon,
+    ) -> Result<Session<R, S>>
+    where
+        S: Send + 'static,
+        Start: FnOnce(&mut R) -> Result<S> + Send + 'static,
+        Abandon: FnOnce(&mut R, S) + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.send(Box::new(move |resource| {
+            let mut state = match start(resource) {
+                Ok(state) => state,
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                    return;
+                }
+            };
+            let (commands, inbox) = mpsc::channel::<Command<R, S>>();
+            if reply.send(Ok(Session { commands })).is_err() {
+                abandon(resource, state);
+                return;
+            }
+            loop {
+                match inbox.recv_timeout(idle) {
+                    Ok(command) => {
+                        if command(resource, &mut state) == Flow::Done {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        abandon(resource, state);
+                        return;
+                    }
+                }
+            }
+        }))?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    fn send(&self, job: Job<R>) -> Result<()> {
+        self.jobs.send(job).map_err(|_| Error::Closed)
+    }
+}
+
+fn next<R>(queue: &Mutex<Receiver<Job<R>>>) -> Option<Job<R>> {
+    // A poisoned lock only means another thread panicked while waiting: the queue is intact.
+    queue.lock().unwrap_or_else(PoisonError::into_inner).recv().ok()
+}
+
+/// A sequence of commands holding one worker thread; see [`Worker::session`].
+pub struct Session<R, S> {
+    commands: Sender<Command<R, S>>,
+}
+
+impl<R: 'static, S: 'static> Session<R, S> {
+    /// Runs `command` in the session; it says whether the session goes on.
+    ///
+    /// # Errors
+    /// What `command` returns, or `Closed` once the session has ended (after `Flow::Done`, or
+    /// when it was abandoned for being idle).
+    pub async fn call<T, F>(&self, command: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut R, &mut S) -> (Result<T>, Flow) + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let command: Command<R, S> = Box::new(move |resource, state| {
+            let (result, flow) = command(resource, state);
+            let _ = reply.send(result);
+            flow
+        });
+        self.commands.send(command).map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+}
