@@ -7,9 +7,16 @@ use futures::future::LocalBoxFuture;
 #[macro_use]
 mod check;
 pub mod cases;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod crash;
 mod report;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod support;
 
 pub use report::{CaseOutcome, CaseReport, Report};
+
+#[doc(hidden)]
+pub use futures::executor::block_on as __block_on;
 
 /// Hands out stores for the cases.
 ///

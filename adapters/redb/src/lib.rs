@@ -1,1 +1,243 @@
-//! x
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod config;
+mod store;
+mod tx;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use enginedb::blocking::Worker;
+use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
+use enginedb::{
+    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
+    Page, Result, Selector, TransactionCapability, Version, Write, apply_ops,
+};
+use redb::{Database, ReadableDatabase};
+
+pub use config::{Durability, Location, RedbConfig};
+use store::{ENTRIES, Namespaced, map_err};
+
+/// An `EngineDb` on redb. Clones share the database.
+#[derive(Clone)]
+pub struct RedbDb {
+    shared: Arc<Shared>,
+    namespace: Arc<str>,
+}
+
+struct Shared {
+    writer: Worker<Arc<Database>>,
+    readers: Worker<Arc<Database>>,
+    durability: redb::Durability,
+    transaction_idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedbDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbDb")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long `open` waits for a handle on the same file, just dropped in this process, to close.
+const REOPEN_PATIENCE: Duration = Duration::from_secs(2);
+
+impl RedbDb {
+    /// Opens (creating if needed) the database `config` describes, on the adapter's threads.
+    ///
+    /// # Errors
+    /// `IncompatibleSchema` for a database written by a newer enginedb; `Busy` when another
+    /// process has the file open; `InvalidInput` for a bad namespace; `Backend` otherwise.
+    pub async fn open(config: RedbConfig) -> Result<RedbDb> {
+        let namespace = match &config.namespace {
+            Some(ns) => {
+                validate_namespace(ns)?;
+                ns.clone()
+            }
+            None => String::new(),
+        };
+        let (reply, answer) = futures::channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("enginedb-redb-open".into())
+            .spawn(move || {
+                let _ = reply.send(open_blocking(config));
+            })
+            .map_err(|e| Error::backend("redb", e))?;
+        let shared = answer.await.map_err(|_| Error::Closed)??;
+        Ok(RedbDb {
+            shared: Arc::new(shared),
+            namespace: namespace.into(),
+        })
+    }
+
+    /// Opens the database a `redb://` URL names; see [`RedbConfig::from_url`].
+    ///
+    /// # Errors
+    /// As [`RedbConfig::from_url`] and [`RedbDb::open`].
+    pub async fn open_url(url: &str) -> Result<RedbDb> {
+        RedbDb::open(RedbConfig::from_url(url)?).await
+    }
+
+    /// A handle on namespace `name` of the same database: same threads and versions, separate
+    /// keys.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless `name` is a strict identifier.
+    pub fn namespace(&self, name: &str) -> Result<RedbDb> {
+        validate_namespace(name)?;
+        Ok(RedbDb {
+            shared: self.shared.clone(),
+            namespace: name.into(),
+        })
+    }
+
+    async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
+        validate_unit(ops)?;
+        let (ops, namespace, durability) = (ops.to_vec(), self.namespace.clone(), self.shared.durability);
+        self.shared
+            .writer
+            .run(move |db| {
+                let mut tx = db.begin_write().map_err(map_err)?;
+                tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+                let version = store::draw_version(&tx)?;
+                let mut kv = Namespaced {
+                    table: tx.open_table(ENTRIES).map_err(map_err)?,
+                    namespace: &namespace,
+                };
+                apply_ops(&mut kv, &ops, version)?;
+                drop(kv);
+                tx.commit().map_err(map_err)?;
+                Ok(version)
+            })
+            .await
+    }
+
+    async fn read<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::ReadOnlyTable<(&'static str, &'static [u8]), &'static [u8]>, &str) -> Result<T>
+            + Send
+            + 'static,
+    {
+        let namespace = self.namespace.clone();
+        self.shared
+            .readers
+            .run(move |db| {
+                let snapshot = db.begin_read().map_err(map_err)?;
+                read(&snapshot.open_table(ENTRIES).map_err(map_err)?, &namespace)
+            })
+            .await
+    }
+}
+
+fn open_blocking(config: RedbConfig) -> Result<Shared> {
+    let database = match &config.location {
+        Location::Memory => Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(map_err)?,
+        Location::File(path) => {
+            let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+            loop {
+                match Database::create(path) {
+                    Ok(database) => break database,
+                    Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(error) => return Err(map_err(error)),
+                }
+            }
+        }
+    };
+    let tx = database.begin_write().map_err(map_err)?;
+    store::check_schema(&tx)?;
+    tx.commit().map_err(map_err)?;
+    let database = Arc::new(database);
+    let readers = vec![database.clone(); config.readers.max(1)];
+    Ok(Shared {
+        writer: Worker::spawn("enginedb-redb-writer", vec![database])?,
+        readers: Worker::spawn("enginedb-redb-reader", readers)?,
+        durability: match config.durability {
+            Durability::Full => redb::Durability::Immediate,
+            Durability::Relaxed => redb::Durability::None,
+        },
+        transaction_idle_timeout: config.transaction_idle_timeout,
+    })
+}
+
+#[async_trait::async_trait]
+impl EngineDb for RedbDb {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            name: "redb".into(),
+            capabilities: Capabilities {
+                transactions: true,
+                batches: true,
+            },
+            limits: Limits::STANDARD,
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        let key = key.clone();
+        self.read(move |table, ns| store::get(table, ns, &key, None)).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, keys = keys.len()))]
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        let keys = keys.to_vec();
+        self.read(move |table, ns| keys.iter().map(|k| store::get(table, ns, k, None)).collect())
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
+    async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        self.read(move |table, ns| store::list(table, ns, &plan, None)).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
+    async fn write(&self, op: &Write) -> Result<Version> {
+        self.commit_unit(std::slice::from_ref(op)).await
+    }
+
+    fn transactions(&self) -> Option<&dyn TransactionCapability> {
+        Some(self)
+    }
+
+    fn batches(&self) -> Option<&dyn BatchCapability> {
+        Some(self)
+    }
+
+    async fn pause(&self, duration: Duration) {
+        futures_timer::Delay::new(duration).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl BatchCapability for RedbDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, ops = ops.len()))]
+    async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
+        self.commit_unit(ops).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionCapability for RedbDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
+    async fn begin(&self) -> Result<Box<dyn EngineTx>> {
+        let shared = &self.shared;
+        let tx = tx::begin(
+            &shared.writer,
+            self.namespace.clone(),
+            shared.durability,
+            shared.transaction_idle_timeout,
+        )
+        .await?;
+        Ok(Box::new(tx))
+    }
+}

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use enginedb::{Error, Result, limits::validate_namespace};
+use enginedb::url::FileUrl;
+use enginedb::{Result, limits::validate_namespace};
 
 /// Where the database lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,34 +73,18 @@ impl SqliteConfig {
     /// # Errors
     /// `InvalidInput` naming what is wrong with the URL.
     pub fn from_url(url: &str) -> Result<Self> {
-        let rest = url
-            .strip_prefix("sqlite:")
-            .ok_or_else(|| Error::invalid(format!("{url:?} is not a sqlite: URL")))?;
-        let (target, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut config = match target {
-            ":memory:" | "//:memory:" => SqliteConfig::memory(),
-            _ => match target.strip_prefix("//") {
-                Some(path) if !path.is_empty() => SqliteConfig::file(path),
-                _ => return Err(Error::invalid(format!("{url:?} names no database file"))),
-            },
-        };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match (name, value) {
+        let url = FileUrl::parse(url, "sqlite")?;
+        let mut config = url.path.map_or_else(SqliteConfig::memory, SqliteConfig::file);
+        for (name, value) in &url.params {
+            match (name.as_str(), value.as_str()) {
                 ("namespace", ns) => {
                     validate_namespace(ns)?;
                     config.namespace = Some(ns.to_owned());
                 }
                 ("durability", "full") => config.durability = Durability::Full,
                 ("durability", "normal") => config.durability = Durability::Normal,
-                ("readers", n) => {
-                    config.readers = n
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| Error::invalid(format!("readers={n:?} is not a positive number")))?;
-                }
-                _ => return Err(Error::invalid(format!("unknown sqlite URL parameter {pair:?}"))),
+                ("readers", n) => config.readers = FileUrl::positive(name, n)?,
+                (name, value) => return Err(FileUrl::unknown(name, value)),
             }
         }
         Ok(config)

@@ -20,6 +20,7 @@ mod model;
 mod optimistic;
 mod port;
 mod transact;
+pub mod url;
 
 pub use apply::{OrderedKv, Stored, apply_ops};
 pub use atomic::{Atomicity, Commit, Mode, run_atomic_writes};

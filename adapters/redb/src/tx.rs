@@ -1,0 +1,140 @@
+//! Interactive transactions: a session holding the writer thread and redb's one write
+//! transaction until commit or rollback. Other writes wait behind it; reads don't.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use enginedb::blocking::{Flow, Session, Worker};
+use enginedb::limits::{validate_key, validate_keys, validate_unit};
+use enginedb::{EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops};
+use redb::{Database, WriteTransaction};
+
+use crate::store::{self, ENTRIES, Namespaced, map_err};
+
+struct State {
+    /// `None` once committed.
+    tx: Option<WriteTransaction>,
+    namespace: Arc<str>,
+    /// The version this transaction writes, drawn at its first write.
+    version: Option<Version>,
+}
+
+impl State {
+    fn tx(&self) -> Result<&WriteTransaction> {
+        self.tx.as_ref().ok_or(Error::Closed)
+    }
+}
+
+/// An open transaction. Dropping it (or leaving it idle past the configured timeout) aborts
+/// redb's write transaction and frees the writer.
+pub(crate) struct RedbTx(Session<Arc<Database>, State>);
+
+pub(crate) async fn begin(
+    writer: &Worker<Arc<Database>>,
+    namespace: Arc<str>,
+    durability: redb::Durability,
+    idle: Duration,
+) -> Result<RedbTx> {
+    let start = move |db: &mut Arc<Database>| {
+        let mut tx = db.begin_write().map_err(map_err)?;
+        tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+        Ok(State {
+            tx: Some(tx),
+            namespace,
+            version: None,
+        })
+    };
+    // Dropping the state drops the write transaction, which aborts it.
+    let session = writer.session(start, idle, |_, state| drop(state)).await?;
+    Ok(RedbTx(session))
+}
+
+fn read<T>(
+    s: &State,
+    f: impl FnOnce(&redb::Table<(&'static str, &'static [u8]), &'static [u8]>) -> Result<T>,
+) -> (Result<T>, Flow) {
+    let result = s.tx().and_then(|tx| f(&tx.open_table(ENTRIES).map_err(map_err)?));
+    (result, Flow::Continue)
+}
+
+#[async_trait::async_trait]
+impl EngineTx for RedbTx {
+    async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        let key = key.clone();
+        self.0
+            .call(move |_, s| read(s, |t| store::get(t, &s.namespace, &key, s.version)))
+            .await
+    }
+
+    async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        let keys = keys.to_vec();
+        self.0
+            .call(move |_, s| {
+                read(s, |t| {
+                    keys.iter().map(|k| store::get(t, &s.namespace, k, s.version)).collect()
+                })
+            })
+            .await
+    }
+
+    async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        self.0
+            .call(move |_, s| read(s, |t| store::list(t, &s.namespace, &plan, s.version)))
+            .await
+    }
+
+    /// A failure aborts the whole transaction at once (no half-applied call survives).
+    async fn apply(&mut self, ops: &[Write]) -> Result<()> {
+        validate_unit(ops)?;
+        let ops = ops.to_vec();
+        self.0
+            .call(move |_, s| {
+                let applied = (|| {
+                    let tx = s.tx.as_ref().ok_or(Error::Closed)?;
+                    let version = match s.version {
+                        Some(version) => version,
+                        None => store::draw_version(tx)?,
+                    };
+                    s.version = Some(version);
+                    let mut kv = Namespaced {
+                        table: tx.open_table(ENTRIES).map_err(map_err)?,
+                        namespace: &s.namespace,
+                    };
+                    apply_ops(&mut kv, &ops, version)
+                })();
+                // On error the session ends; dropping its state aborts the write transaction.
+                let flow = if applied.is_ok() { Flow::Continue } else { Flow::Done };
+                (applied, flow)
+            })
+            .await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<Version> {
+        self.0
+            .call(|_, s| {
+                let committed = (|| {
+                    let tx = s.tx.take().ok_or(Error::Closed)?;
+                    let version = match s.version {
+                        Some(version) => version,
+                        None => store::draw_version(&tx)?,
+                    };
+                    tx.commit().map_err(map_err)?;
+                    Ok(version)
+                })();
+                (committed, Flow::Done)
+            })
+            .await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.0
+            .call(|_, s| {
+                let aborted = s.tx.take().map_or(Ok(()), |tx| tx.abort().map_err(map_err));
+                (aborted, Flow::Done)
+            })
+            .await
+    }
+}
