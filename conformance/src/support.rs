@@ -142,10 +142,19 @@ pub fn assert_report(report: &Report, expected: &[&str]) {
 /// (`report_native`, …) asserting `0 failed` and exactly the expected cases not applicable.
 ///
 /// `$harness` is a path to `fn(Mask) -> enginedb::Result<H>` (`H: Harness`); `reopen` and
-/// `namespaces` say whether its stores support those.
+/// `namespaces` say whether its stores support those; `block_on` (optional; `futures`'
+/// executor by default) runs a future to completion, for adapters that need a runtime.
 #[macro_export]
 macro_rules! conformance_suite {
     ($harness:path, reopen = $reopen:expr, namespaces = $namespaces:expr) => {
+        $crate::conformance_suite!(
+            $harness,
+            reopen = $reopen,
+            namespaces = $namespaces,
+            block_on = $crate::__block_on
+        );
+    };
+    ($harness:path, reopen = $reopen:expr, namespaces = $namespaces:expr, block_on = $block_on:path) => {
         fn harness_in(mask: ::enginedb::Mask) -> impl $crate::Harness {
             match $harness(mask) {
                 Ok(harness) => harness,
@@ -154,7 +163,7 @@ macro_rules! conformance_suite {
         }
         fn run_in(mask: ::enginedb::Mask, case: &'static $crate::Case) {
             let harness = harness_in(mask);
-            let outcome = $crate::__block_on($crate::run_case(&harness, case, $crate::case_root(1, case)));
+            let outcome = $block_on($crate::run_case(&harness, case, $crate::case_root(1, case)));
             outcome.assert_passed(case.name);
         }
         fn run_native(case: &'static $crate::Case) {
@@ -177,7 +186,7 @@ macro_rules! conformance_suite {
         }
         fn report_in(mask: ::enginedb::Mask) {
             let harness = harness_in(mask);
-            let report = $crate::__block_on(async {
+            let report = $block_on(async {
                 match $crate::Harness::open(&harness).await {
                     Ok(db) => $crate::run_all_with(&harness, &*db).await,
                     Err(error) => panic!("the harness cannot open a store: {error}"),

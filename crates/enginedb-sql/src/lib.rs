@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod guard;
+pub mod postgres;
 pub mod row;
 pub mod schema;
 pub mod sqlite;

@@ -1,5 +1,5 @@
-//! Decoding stored rows. A row is `(v, n, ver)`: bytes in `v` or a counter in `n` (as decimal
-//! text), never both, and its version (as decimal text).
+//! Decoding stored rows. A row is `(v, n, ver)`: bytes in `v` or a counter in `n`, never both,
+//! and its version. The SQLite dialect reads numbers as decimal text (exact on D1 too).
 
 use enginedb::{Error, Result, Value, Version};
 
@@ -8,17 +8,27 @@ use enginedb::{Error, Result, Value, Version};
 /// # Errors
 /// `Corrupt` when both or neither of `v` and `n` are set, or a number does not parse.
 pub fn decode(v: Option<Vec<u8>>, n: Option<String>, ver: &str) -> Result<(Value, Version)> {
-    let value = match (v, n) {
-        (Some(bytes), None) => Value::Bytes(bytes),
-        (None, Some(text)) => Value::I64(text.parse().map_err(|_| corrupt(&format!("counter {text:?}")))?),
-        (Some(_), Some(_)) => return Err(corrupt("both bytes and a counter")),
-        (None, None) => return Err(corrupt("neither bytes nor a counter")),
-    };
+    let n = n
+        .map(|text| text.parse().map_err(|_| corrupt(&format!("counter {text:?}"))))
+        .transpose()?;
     let version = ver
         .parse()
         .map(Version)
         .map_err(|_| corrupt(&format!("version {ver:?}")))?;
-    Ok((value, version))
+    Ok((value(v, n)?, version))
+}
+
+/// The value of a row whose counter arrives as an integer.
+///
+/// # Errors
+/// `Corrupt` when both or neither of `v` and `n` are set.
+pub fn value(v: Option<Vec<u8>>, n: Option<i64>) -> Result<Value> {
+    match (v, n) {
+        (Some(bytes), None) => Ok(Value::Bytes(bytes)),
+        (None, Some(n)) => Ok(Value::I64(n)),
+        (Some(_), Some(_)) => Err(corrupt("both bytes and a counter")),
+        (None, None) => Err(corrupt("neither bytes nor a counter")),
+    }
 }
 
 fn corrupt(what: &str) -> Error {

@@ -2,11 +2,15 @@
 //! says which one it got (DESIGN §4).
 
 use crate::apply::{State, Stored, apply_unit};
+use std::future::Future;
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::validate_unit;
 use crate::model::{ByteRange, ListOptions, Selector, Version, Write};
 use crate::port::EngineDb;
+use crate::transact::{RetryPolicy, backoff};
 
 /// How a unit was run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,7 +52,9 @@ pub struct Commit {
 /// Runs `ops` as one unit: in a transaction if the adapter has them, else as one atomic batch,
 /// else (unless `atomicity` is [`Atomicity::Require`]) sequentially.
 ///
-/// Every mode validates the whole unit first: bad input writes nothing. Sequential mode then
+/// Every mode validates the whole unit first: bad input writes nothing. In the atomic modes a
+/// unit that fails with `Conflict` or `Busy` (so wrote nothing) is run again, with backoff, up
+/// to [`UNIT_RETRIES`]' attempts before the error is returned. Sequential mode then
 /// dry-runs every precondition against the current data before the first write, and applies
 /// the ops one by one; if one fails after others were applied it returns `PartialWrite`.
 ///
@@ -59,16 +65,19 @@ pub struct Commit {
 pub async fn run_atomic_writes(db: &dyn EngineDb, ops: &[Write], atomicity: Atomicity) -> Result<Commit> {
     validate_unit(ops)?;
     if let Some(transactions) = db.transactions() {
-        let mut tx = transactions.begin().await?;
-        tx.apply(ops).await?;
-        let version = tx.commit().await?;
+        let version = retrying(db, || async {
+            let mut tx = transactions.begin().await?;
+            tx.apply(ops).await?;
+            tx.commit().await
+        })
+        .await?;
         return Ok(Commit {
             version,
             mode: Mode::Transaction,
         });
     }
     if let Some(batches) = db.batches() {
-        let version = batches.apply_batch(ops).await?;
+        let version = retrying(db, || batches.apply_batch(ops)).await?;
         return Ok(Commit {
             version,
             mode: Mode::Batch,
@@ -81,6 +90,35 @@ pub async fn run_atomic_writes(db: &dyn EngineDb, ops: &[Write], atomicity: Atom
         });
     }
     run_sequentially(db, ops).await
+}
+
+/// How patiently a unit that lost a race is run again: units on a hot key contend hard on
+/// SERIALIZABLE stores, and re-running a prebuilt unit is always safe.
+pub const UNIT_RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 50,
+    base_delay: Duration::from_millis(1),
+    max_delay: Duration::from_millis(50),
+};
+
+/// Runs an atomic attempt again, with backoff, while it fails with a retryable error: a unit
+/// that lost a serialization race or found the store locked wrote nothing, and it reads nothing
+/// on the caller's behalf, so running it again is always safe.
+async fn retrying<F, Fut>(db: &dyn EngineDb, mut attempt: F) -> Result<Version>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Version>>,
+{
+    let policy = UNIT_RETRIES;
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if error.is_retryable() && tries < policy.max_attempts => {
+                tries += 1;
+                db.pause(backoff(&policy, tries)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn run_sequentially(db: &dyn EngineDb, ops: &[Write]) -> Result<Commit> {

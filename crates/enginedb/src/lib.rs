@@ -23,7 +23,7 @@ mod transact;
 pub mod url;
 
 pub use apply::{OrderedKv, Stored, apply_ops};
-pub use atomic::{Atomicity, Commit, Mode, run_atomic_writes};
+pub use atomic::{Atomicity, Commit, Mode, UNIT_RETRIES, run_atomic_writes};
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
 pub use faulty::{Faulty, InjectedFault, poison};
 pub use key::{KEY_FORMAT_V1, Key, KeyPart};

@@ -129,7 +129,9 @@ where
     }
 }
 
-fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+/// The pause before attempt number `attempt` (2 or more): doubling from the base delay, capped,
+/// with jitter.
+pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     static JITTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let doubled = policy.base_delay.saturating_mul(1 << (attempt - 2).min(16));
     let ceiling = doubled.min(policy.max_delay);

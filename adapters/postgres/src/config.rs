@@ -1,0 +1,110 @@
+//! How to connect: from code or from a `postgres://` URL.
+
+use std::time::Duration;
+
+use enginedb::limits::validate_namespace;
+use enginedb::{Error, Result};
+use sqlx::postgres::PgConnectOptions;
+
+/// Settings of [`crate::PgDb::open`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgConfig {
+    /// The server URL, as sqlx takes it (`postgres://user:pass@host:port/db?sslmode=…`).
+    pub url: String,
+    /// The namespace this handle works in (`None`: the default one).
+    pub namespace: Option<String>,
+    /// Pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a free pooled connection before `Busy`.
+    pub acquire_timeout: Duration,
+    /// The server ends a transaction left idle this long (`idle_in_transaction_session_timeout`),
+    /// so an abandoned one cannot hold its locks forever.
+    pub transaction_idle_timeout: Duration,
+    /// How often a unit or a read that lost a serialization race is re-run before `Conflict`
+    /// (safe: nothing of it committed).
+    pub retries: u32,
+}
+
+impl PgConfig {
+    /// Defaults for the server at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        PgConfig {
+            url: url.into(),
+            namespace: None,
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(30),
+            transaction_idle_timeout: Duration::from_secs(60),
+            retries: 20,
+        }
+    }
+
+    /// Parses a `postgres://` (or `postgresql://`) URL; an `enginedb_namespace=NAME` query
+    /// parameter selects the namespace and is not passed on to the server.
+    ///
+    /// # Errors
+    /// `InvalidInput` for another scheme or a bad namespace.
+    pub fn from_url(url: &str) -> Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::invalid(format!("{url:?} is not a postgres:// URL")));
+        }
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut namespace = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("enginedb_namespace=") {
+                Some(ns) => {
+                    validate_namespace(ns)?;
+                    namespace = Some(ns.to_owned());
+                }
+                None => kept.push(pair),
+            }
+        }
+        let url = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        Ok(PgConfig {
+            namespace,
+            ..PgConfig::new(url)
+        })
+    }
+
+    /// The connect options: the URL's, with every transaction SERIALIZABLE by default, the
+    /// idle-transaction timeout set, and sequential scans off. Every query enginedb sends is a
+    /// primary-key lookup or range; under SERIALIZABLE a sequential scan (which the planner
+    /// picks for small tables) locks the whole table for conflict detection and makes
+    /// unrelated transactions fail each other.
+    pub(crate) fn connect_options(&self) -> Result<PgConnectOptions> {
+        let options: PgConnectOptions = self
+            .url
+            .parse()
+            .map_err(|e| Error::invalid(format!("bad postgres URL: {e}")))?;
+        let idle = format!("{}ms", self.transaction_idle_timeout.as_millis());
+        Ok(options.application_name("enginedb").options([
+            ("default_transaction_isolation", "serializable"),
+            ("idle_in_transaction_session_timeout", idle.as_str()),
+            ("enable_seqscan", "off"),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_namespace_out_of_the_url() {
+        let c = PgConfig::from_url("postgres://u@h:5/db?sslmode=disable&enginedb_namespace=t1").unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.namespace.as_deref()),
+            ("postgres://u@h:5/db?sslmode=disable", Some("t1"))
+        );
+        assert_eq!(
+            PgConfig::from_url("postgresql://h/db").unwrap().url,
+            "postgresql://h/db"
+        );
+        assert!(PgConfig::from_url("mysql://h/db").is_err());
+        assert!(PgConfig::from_url("postgres://h/db?enginedb_namespace=Bad-Name").is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! The statements of `enginedb-sql`'s PostgreSQL dialect, run through sqlx; and the one
+//! mapping of sqlx errors to port errors.
+
+use std::collections::HashMap;
+
+use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Version};
+use enginedb_sql::postgres::{self, UnitArrays, read_version};
+use enginedb_sql::{guard, row};
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
+
+/// A guard's abort to `CheckFailed`/`SumFailed`; serialization failures and deadlocks
+/// (40001, 40P01) to `Conflict`; lock and pool timeouts to `Busy`; a closed pool to `Closed`;
+/// anything else to `Backend`.
+pub(crate) fn map_err(error: sqlx::Error) -> Error {
+    match &error {
+        sqlx::Error::Database(db) => {
+            if let Some(guarded) = guard::parse(db.message()) {
+                return guarded;
+            }
+            match db.code().as_deref() {
+                Some("40001" | "40P01") => Error::Conflict {
+                    message: db.message().to_owned(),
+                },
+                Some("55P03") => Error::Busy {
+                    message: db.message().to_owned(),
+                },
+                _ => Error::backend("postgres", error),
+            }
+        }
+        sqlx::Error::PoolTimedOut => Error::Busy {
+            message: "no pooled connection became free in time".into(),
+        },
+        sqlx::Error::PoolClosed => Error::Closed,
+        _ => Error::backend("postgres", error),
+    }
+}
+
+fn version(drawn: i64) -> Result<Version> {
+    u64::try_from(drawn).map(Version).map_err(|_| Error::Corrupt {
+        message: format!("drawn version {drawn} is negative"),
+    })
+}
+
+/// A whole unit in one statement; returns its version.
+pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<Version> {
+    let drawn: i64 = sqlx::query_scalar(postgres::UNIT)
+        .bind(namespace)
+        .bind(&arrays.kind)
+        .bind(&arrays.key)
+        .bind(&arrays.end)
+        .bind(&arrays.blob)
+        .bind(&arrays.num)
+        .bind(&arrays.num2)
+        .bind(&arrays.written)
+        .fetch_one(executor)
+        .await
+        .map_err(map_err)?;
+    version(drawn)
+}
+
+/// Applies ops inside an open transaction.
+pub(crate) async fn apply<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<()> {
+    sqlx::query(postgres::APPLY)
+        .bind(namespace)
+        .bind(&arrays.kind)
+        .bind(&arrays.key)
+        .bind(&arrays.end)
+        .bind(&arrays.blob)
+        .bind(&arrays.num)
+        .bind(&arrays.num2)
+        .execute(executor)
+        .await
+        .map(drop)
+        .map_err(map_err)
+}
+
+/// Draws the version of an open transaction and stamps its writes.
+pub(crate) async fn stamp<'e>(executor: impl PgExecutor<'e>, namespace: &str, written: &[Vec<u8>]) -> Result<Version> {
+    let drawn: i64 = sqlx::query_scalar(postgres::STAMP)
+        .bind(namespace)
+        .bind(written)
+        .fetch_one(executor)
+        .await
+        .map_err(map_err)?;
+    version(drawn)
+}
+
+fn entry(key: Key, row: &PgRow) -> Result<Entry> {
+    let v: Option<Vec<u8>> = row.try_get("v").map_err(map_err)?;
+    let n: Option<i64> = row.try_get("n").map_err(map_err)?;
+    let ver: i64 = row.try_get("ver").map_err(map_err)?;
+    Ok(Entry {
+        key,
+        value: row::value(v, n)?,
+        version: read_version(ver),
+    })
+}
+
+/// The entry at `key`.
+pub(crate) async fn get<'e>(executor: impl PgExecutor<'e>, namespace: &str, key: &Key) -> Result<Option<Entry>> {
+    let found = sqlx::query(postgres::GET)
+        .bind(namespace)
+        .bind(key.encode())
+        .fetch_optional(executor)
+        .await
+        .map_err(map_err)?;
+    found.map(|row| entry(key.clone(), &row)).transpose()
+}
+
+/// The entries at `keys`, in argument order, in one round trip.
+pub(crate) async fn get_many<'e>(
+    executor: impl PgExecutor<'e>,
+    namespace: &str,
+    keys: &[Key],
+) -> Result<Vec<Option<Entry>>> {
+    let encoded: Vec<Vec<u8>> = keys.iter().map(Key::encode).collect();
+    let rows = sqlx::query(postgres::GET_MANY)
+        .bind(namespace)
+        .bind(&encoded)
+        .fetch_all(executor)
+        .await
+        .map_err(map_err)?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let k: Vec<u8> = row.try_get("k").map_err(map_err)?;
+        found.insert(k, row);
+    }
+    keys.iter()
+        .zip(&encoded)
+        .map(|(key, k)| found.get(k).map(|row| entry(key.clone(), row)).transpose())
+        .collect()
+}
+
+/// One page of a list.
+pub(crate) async fn list<'e>(executor: impl PgExecutor<'e>, namespace: &str, plan: &ListPlan) -> Result<Page> {
+    let sql = if plan.reverse {
+        postgres::LIST_DESC
+    } else {
+        postgres::LIST_ASC
+    };
+    let rows = sqlx::query(sql)
+        .bind(namespace)
+        .bind(&plan.range.start)
+        .bind(&plan.range.end)
+        .bind(plan.fetch() as i64)
+        .fetch_all(executor)
+        .await
+        .map_err(map_err)?;
+    let mut decoded = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let k: Vec<u8> = row.try_get("k").map_err(map_err)?;
+        let entry = entry(Key::default(), row)?;
+        decoded.push((k, entry.value, entry.version));
+    }
+    plan.page(decoded)
+}

@@ -1,0 +1,238 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod config;
+mod exec;
+mod tx;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
+use enginedb::{
+    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
+    Page, Result, Selector, TransactionCapability, Version, Write,
+};
+use enginedb_sql::postgres::{self, UnitArrays};
+use enginedb_sql::schema;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+pub use config::PgConfig;
+use exec::map_err;
+
+/// An `EngineDb` on PostgreSQL. Clones share the pool.
+#[derive(Clone)]
+pub struct PgDb {
+    shared: Arc<Shared>,
+    namespace: Arc<str>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) pool: PgPool,
+    pub(crate) statements: AtomicU64,
+    pub(crate) retries: u32,
+}
+
+impl std::fmt::Debug for PgDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgDb")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgDb {
+    /// Connects, and creates the schema if it is missing.
+    ///
+    /// # Errors
+    /// `IncompatibleSchema` for a database written by a newer enginedb; `InvalidInput` for a
+    /// bad URL or namespace; `Backend` when the server cannot be reached.
+    pub async fn open(config: PgConfig) -> Result<PgDb> {
+        let namespace = config.namespace.clone().unwrap_or_default();
+        if !namespace.is_empty() {
+            validate_namespace(&namespace)?;
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_with(config.connect_options()?)
+            .await
+            .map_err(map_err)?;
+        create_schema(&pool).await?;
+        Ok(PgDb {
+            shared: Arc::new(Shared {
+                pool,
+                statements: AtomicU64::new(0),
+                retries: config.retries,
+            }),
+            namespace: namespace.into(),
+        })
+    }
+
+    /// Connects to the database a `postgres://` URL names; see [`PgConfig::from_url`].
+    ///
+    /// # Errors
+    /// As [`PgConfig::from_url`] and [`PgDb::open`].
+    pub async fn open_url(url: &str) -> Result<PgDb> {
+        PgDb::open(PgConfig::from_url(url)?).await
+    }
+
+    /// A handle on namespace `name` of the same database: same pool and versions, separate keys.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless `name` is a strict identifier.
+    pub fn namespace(&self, name: &str) -> Result<PgDb> {
+        validate_namespace(name)?;
+        Ok(PgDb {
+            shared: self.shared.clone(),
+            namespace: name.into(),
+        })
+    }
+
+    /// How many statements this handle's pool has sent (each one round trip), for tests and
+    /// benchmarks.
+    pub fn statements_sent(&self) -> u64 {
+        self.shared.statements.load(Ordering::Relaxed)
+    }
+
+    /// Runs an idempotent statement (a read, or a whole unit in one statement), retrying it
+    /// when the server reports a serialization failure: nothing of it committed then.
+    async fn retrying<T, F, Fut>(&self, mut statement: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            self.shared.statements.fetch_add(1, Ordering::Relaxed);
+            match statement().await {
+                Err(Error::Conflict { .. }) if attempt < self.shared.retries => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_micros(200 << attempt.min(8))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
+        validate_unit(ops)?;
+        let arrays = UnitArrays::new(ops)?;
+        self.retrying(|| exec::unit(&self.shared.pool, &self.namespace, &arrays))
+            .await
+    }
+}
+
+/// Checks the recorded schema version and creates what is missing. Creation runs under an
+/// advisory lock, at READ COMMITTED (DDL needs no serializability, and concurrent creators
+/// must not fail each other), re-checking the version once the lock is held.
+async fn create_schema(pool: &PgPool) -> Result<()> {
+    let mut connection = pool.acquire().await.map_err(map_err)?;
+    if recorded_version(&mut connection).await? == Some(schema::SCHEMA_VERSION) {
+        return Ok(());
+    }
+    drop(connection);
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .await
+        .map_err(map_err)?;
+    sqlx::query(postgres::LOCK_SCHEMA)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if recorded_version(&mut tx).await? != Some(schema::SCHEMA_VERSION) {
+        for statement in postgres::CREATE {
+            sqlx::query(*statement).execute(&mut *tx).await.map_err(map_err)?;
+        }
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+/// The recorded schema version (`None`: no schema yet); a newer one is refused.
+async fn recorded_version(connection: &mut sqlx::PgConnection) -> Result<Option<i64>> {
+    let exists: bool = sqlx::query_scalar(postgres::META_EXISTS)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(map_err)?;
+    if !exists {
+        return Ok(None);
+    }
+    let recorded: Option<i64> = sqlx::query_scalar(postgres::SCHEMA_VERSION)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(map_err)?;
+    schema::check_version(recorded.map(|v| v.to_string()).as_deref())?;
+    Ok(recorded)
+}
+
+#[async_trait::async_trait]
+impl EngineDb for PgDb {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            name: "postgres".into(),
+            capabilities: Capabilities {
+                transactions: true,
+                batches: true,
+            },
+            limits: Limits::STANDARD,
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        self.retrying(|| exec::get(&self.shared.pool, &self.namespace, key))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace, keys = keys.len()))]
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        self.retrying(|| exec::get_many(&self.shared.pool, &self.namespace, keys))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
+    async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        self.retrying(|| exec::list(&self.shared.pool, &self.namespace, &plan))
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
+    async fn write(&self, op: &Write) -> Result<Version> {
+        self.commit_unit(std::slice::from_ref(op)).await
+    }
+
+    fn transactions(&self) -> Option<&dyn TransactionCapability> {
+        Some(self)
+    }
+
+    fn batches(&self) -> Option<&dyn BatchCapability> {
+        Some(self)
+    }
+
+    async fn pause(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl BatchCapability for PgDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace, ops = ops.len()))]
+    async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
+        self.commit_unit(ops).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionCapability for PgDb {
+    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
+    async fn begin(&self) -> Result<Box<dyn EngineTx>> {
+        self.shared.statements.fetch_add(1, Ordering::Relaxed);
+        let tx = self.shared.pool.begin().await.map_err(map_err)?;
+        Ok(Box::new(tx::PgTx::new(tx, self.namespace.clone(), self.shared.clone())))
+    }
+}

@@ -1,0 +1,80 @@
+//! Interactive transactions: SERIALIZABLE, on one pooled connection. Writes carry the
+//! placeholder version until `commit` stamps them, as its last step before COMMIT.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use enginedb::limits::{validate_key, validate_keys, validate_unit};
+use enginedb::{EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
+use enginedb_sql::postgres::UnitArrays;
+use sqlx::{Postgres, Transaction};
+
+use crate::Shared;
+use crate::exec::{self, map_err};
+
+/// An open transaction. Dropped without commit, sqlx rolls it back before the connection goes
+/// back to the pool; left idle, the server ends it after `idle_in_transaction_session_timeout`.
+pub(crate) struct PgTx {
+    tx: Transaction<'static, Postgres>,
+    namespace: Arc<str>,
+    shared: Arc<Shared>,
+    /// The keys written so far, to stamp at commit.
+    written: Vec<Vec<u8>>,
+}
+
+impl PgTx {
+    pub(crate) fn new(tx: Transaction<'static, Postgres>, namespace: Arc<str>, shared: Arc<Shared>) -> Self {
+        PgTx {
+            tx,
+            namespace,
+            shared,
+            written: Vec::new(),
+        }
+    }
+
+    fn count(&self, statements: u64) {
+        self.shared.statements.fetch_add(statements, Ordering::Relaxed);
+    }
+}
+
+#[async_trait::async_trait]
+impl EngineTx for PgTx {
+    async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
+        validate_key(key)?;
+        self.count(1);
+        exec::get(&mut *self.tx, &self.namespace, key).await
+    }
+
+    async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        validate_keys(keys)?;
+        self.count(1);
+        exec::get_many(&mut *self.tx, &self.namespace, keys).await
+    }
+
+    async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let plan = ListPlan::new(selector, options)?;
+        self.count(1);
+        exec::list(&mut *self.tx, &self.namespace, &plan).await
+    }
+
+    async fn apply(&mut self, ops: &[Write]) -> Result<()> {
+        validate_unit(ops)?;
+        let arrays = UnitArrays::new(ops)?;
+        self.count(1);
+        exec::apply(&mut *self.tx, &self.namespace, &arrays).await?;
+        self.written.extend(arrays.written);
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<Version> {
+        self.count(2);
+        let version = exec::stamp(&mut *self.tx, &self.namespace, &self.written).await?;
+        self.tx.commit().await.map_err(map_err)?;
+        Ok(version)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.count(1);
+        self.tx.rollback().await.map_err(map_err)
+    }
+}
