@@ -99,6 +99,10 @@ fn test() -> Result<(), String> {
             ],
         ),
         Step::cargo("quickstart", &["run", "--quiet", "--package", "quickstart"]),
+        Step::cargo(
+            "postgres with tls",
+            &["check", "--package", "enginedb-postgres", "--features", "tls"],
+        ),
     ];
     if wasm32_installed() {
         steps.push(Step::cargo(

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use enginedb_postgres::{PgConfig, PgDb};
 
 /// A running server.
-pub struct PgServer {
-    pub url: String,
+pub(crate) struct PgServer {
+    pub(crate) url: String,
     cluster: Option<Cluster>,
 }
 
@@ -29,7 +29,7 @@ struct Cluster {
 impl PgServer {
     /// The server every test of this binary shares (started on first use, stopped when the
     /// process exits).
-    pub fn shared() -> &'static str {
+    pub(crate) fn shared() -> &'static str {
         static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
         match SERVER.get_or_init(PgServer::start) {
             Ok(server) => &server.url,
@@ -38,7 +38,7 @@ impl PgServer {
     }
 
     /// `DATABASE_URL`'s server, or a new throwaway cluster.
-    pub fn start() -> Result<PgServer, String> {
+    pub(crate) fn start() -> Result<PgServer, String> {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             return Ok(PgServer { url, cluster: None });
         }
@@ -46,7 +46,7 @@ impl PgServer {
     }
 
     /// A new throwaway cluster, whatever `DATABASE_URL` says (for tests that stop the server).
-    pub fn throwaway() -> Result<PgServer, String> {
+    pub(crate) fn throwaway() -> Result<PgServer, String> {
         let bin = find_bin().ok_or("initdb and pg_ctl are neither on PATH nor in /usr/lib/postgresql/*/bin")?;
         let user = run_as()?;
         let dir = tempfile::Builder::new()
@@ -92,7 +92,7 @@ impl PgServer {
     }
 
     /// Stops the server the way a crash would (`pg_ctl stop -m immediate`).
-    pub fn crash(&self) -> Result<(), String> {
+    pub(crate) fn crash(&self) -> Result<(), String> {
         let cluster = self.cluster.as_ref().ok_or("cannot stop a DATABASE_URL server")?;
         cluster.pg(
             "pg_ctl",
@@ -101,7 +101,7 @@ impl PgServer {
     }
 
     /// Starts the server again after [`PgServer::crash`].
-    pub fn restart(&self) -> Result<(), String> {
+    pub(crate) fn restart(&self) -> Result<(), String> {
         self.cluster
             .as_ref()
             .ok_or("cannot start a DATABASE_URL server")?
@@ -240,13 +240,13 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// A namespace no other case or process uses.
-pub fn unique_namespace() -> String {
+pub(crate) fn unique_namespace() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A small pool on `namespace` of the shared server.
-pub async fn open(namespace: &str) -> enginedb::Result<PgDb> {
+pub(crate) async fn open(namespace: &str) -> enginedb::Result<PgDb> {
     let mut config = PgConfig::new(PgServer::shared());
     config.namespace = Some(namespace.to_owned());
     config.max_connections = 4;
@@ -254,7 +254,7 @@ pub async fn open(namespace: &str) -> enginedb::Result<PgDb> {
 }
 
 /// Runs `future` on a fresh current-thread tokio runtime (sqlx needs one).
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,0 +1,256 @@
+//! PostgreSQL-specific proofs, each printing its figures: round trips per unit, concurrent
+//! increments through `transact`, write skew, and crash recovery after `pg_ctl stop -m
+//! immediate`.
+
+#![allow(clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use enginedb::{
+    Atomicity, BatchCapability, EngineDb, KeyPart, Mask, Masked, RetryPolicy, Value, Write, key, run_atomic_writes,
+    transact_with,
+};
+use enginedb_postgres::{PgConfig, PgDb};
+
+async fn pool(url: &str, namespace: &str, connections: u32) -> PgDb {
+    let mut config = PgConfig::new(url);
+    config.namespace = Some(namespace.to_owned());
+    config.max_connections = connections;
+    config.acquire_timeout = Duration::from_secs(5);
+    PgDb::open(config).await.expect("open")
+}
+
+fn int(value: Option<Value>) -> i64 {
+    match value {
+        Some(Value::I64(n)) => n,
+        _ => 0,
+    }
+}
+
+const PATIENT: RetryPolicy = RetryPolicy {
+    max_attempts: 10_000,
+    base_delay: Duration::from_millis(1),
+    max_delay: Duration::from_millis(20),
+};
+
+/// A unit of any size is one statement as a batch, and four (BEGIN, apply, stamp, COMMIT) in a
+/// transaction: independent of its number of ops.
+#[test]
+fn report_round_trips_per_unit() {
+    common::block_on(async {
+        let db = pool(common::PgServer::shared(), &common::unique_namespace(), 2).await;
+        let mut rows = Vec::new();
+        for ops in [1usize, 10, 100, 1000] {
+            let unit =
+                |tag: &str| -> Vec<Write> { (0..ops).map(|i| Write::set(key![tag, i as i64], i as i64)).collect() };
+            let before = db.statements_sent();
+            db.apply_batch(&unit("batch")).await.expect("batch");
+            let batch = db.statements_sent() - before;
+            let before = db.statements_sent();
+            let commit = run_atomic_writes(&db, &unit("tx"), Atomicity::Require)
+                .await
+                .expect("transaction");
+            assert_eq!(commit.mode, enginedb::Mode::Transaction);
+            let transaction = db.statements_sent() - before;
+            rows.push((ops, batch, transaction));
+        }
+        eprintln!("\npostgres round trips per unit (ops: batch, transaction):");
+        for (ops, batch, transaction) in &rows {
+            eprintln!("  {ops:>4} ops: {batch} statement as a batch, {transaction} in a transaction");
+        }
+        assert!(
+            rows.iter().all(|(_, batch, tx)| *batch == 1 && *tx == 4),
+            "constant round trips: {rows:?}"
+        );
+    });
+}
+
+/// 16 tasks × 200 read-add-one-write increments through `transact` end at exactly 3,200, with
+/// native transactions and optimistically over batches.
+#[test]
+fn report_concurrent_increments() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for mask in [Mask::Native, Mask::BatchOnly] {
+            let db: Arc<dyn EngineDb> = Arc::new(Masked::new(
+                pool(common::PgServer::shared(), &common::unique_namespace(), 20).await,
+                mask,
+            ));
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let db = db.clone();
+                    tokio::spawn(async move {
+                        let mut attempts = 0;
+                        for _ in 0..200 {
+                            let done = transact_with(&*db, PATIENT, |tx| async move {
+                                let n = int(tx.get(&key!["n"]).await?.map(|e| e.value));
+                                tx.set(key!["n"], n + 1).await
+                            })
+                            .await?;
+                            attempts += done.attempts;
+                        }
+                        Ok::<u32, enginedb::Error>(attempts)
+                    })
+                })
+                .collect();
+            let mut attempts = 0;
+            for task in tasks {
+                attempts += task.await.expect("task").expect("transact");
+            }
+            let total = int(db.get(&key!["n"]).await.expect("get").map(|e| e.value));
+            eprintln!(
+                "\npostgres {}: 16 tasks x 200 increments = {total} in {:.1}s, {attempts} attempts for 3200 commits",
+                mask.name(),
+                started.elapsed().as_secs_f64()
+            );
+            assert_eq!(total, 3200, "{mask:?}: no lost increment");
+        }
+    });
+}
+
+/// Two transactions each keep "x + y >= 1" by reading both and zeroing their own; run
+/// concurrently again and again, they never break it together.
+#[test]
+fn report_write_skew() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for mask in [Mask::Native, Mask::BatchOnly] {
+            let db: Arc<dyn EngineDb> = Arc::new(Masked::new(
+                pool(common::PgServer::shared(), &common::unique_namespace(), 8).await,
+                mask,
+            ));
+            let rounds = 50;
+            let mut broken = 0;
+            for round in 0..rounds {
+                let (x, y) = (key!["x", round], key!["y", round]);
+                run_atomic_writes(
+                    &*db,
+                    &[Write::set(x.clone(), 1), Write::set(y.clone(), 1)],
+                    Atomicity::Require,
+                )
+                .await
+                .expect("seed");
+                let zero = |mine: enginedb::Key| {
+                    let (db, x, y) = (db.clone(), x.clone(), y.clone());
+                    tokio::spawn(async move {
+                        transact_with(&*db, PATIENT, |tx| {
+                            let (x, y, mine) = (x.clone(), y.clone(), mine.clone());
+                            async move {
+                                let sum =
+                                    int(tx.get(&x).await?.map(|e| e.value)) + int(tx.get(&y).await?.map(|e| e.value));
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                                if sum >= 2 {
+                                    tx.set(mine, 0).await?;
+                                }
+                                Ok(())
+                            }
+                        })
+                        .await
+                    })
+                };
+                let (a, b) = (zero(x.clone()), zero(y.clone()));
+                a.await.expect("task").expect("transact");
+                b.await.expect("task").expect("transact");
+                let x = int(db.get(&x).await.expect("get").map(|e| e.value));
+                let y = int(db.get(&y).await.expect("get").map(|e| e.value));
+                if x + y < 1 {
+                    broken += 1;
+                }
+            }
+            eprintln!(
+                "\npostgres {}: write skew: {rounds} rounds, invariant broken {broken} times",
+                mask.name()
+            );
+            assert_eq!(broken, 0, "{mask:?}: write skew");
+        }
+    });
+}
+
+/// While units stream, the server is stopped with `pg_ctl stop -m immediate` and restarted;
+/// after each restart no unit is partial and no acknowledged unit is lost. At least 10 stops;
+/// `ENGINEDB_PG_CRASHES` asks for more.
+#[test]
+fn report_crash_immediate_stop() {
+    let crashes: usize = std::env::var("ENGINEDB_PG_CRASHES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10)
+        .max(10);
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = pool(&server.url, "crash", 2).await;
+        let acked = Arc::new(Mutex::new(BTreeSet::new()));
+        let writer = {
+            let (db, acked) = (db.clone(), acked.clone());
+            tokio::spawn(async move {
+                for id in 0i64.. {
+                    let mut unit: Vec<Write> = (0..4).map(|j| Write::set(key!["unit", id, j], id)).collect();
+                    unit.push(Write::sum(key!["units"], 1));
+                    match db.apply_batch(&unit).await {
+                        Ok(_) => {
+                            acked.lock().expect("lock").insert(id);
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+            })
+        };
+        let mut violations = Vec::new();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..crashes {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            tokio::time::sleep(Duration::from_millis(100 + seed % 300)).await;
+            let acked_before: BTreeSet<i64> = acked.lock().expect("lock").clone();
+            server.crash().expect("pg_ctl stop -m immediate");
+            server.restart().expect("restart");
+            let reader = pool(&server.url, "crash", 1).await;
+            let entries = enginedb_conformance::contents(&reader, &key!["unit"])
+                .await
+                .expect("read after restart");
+            let mut units: BTreeMap<i64, usize> = BTreeMap::new();
+            for (key, value) in entries {
+                match (key.parts(), value) {
+                    ([_, KeyPart::Int(id), KeyPart::Int(_)], Value::I64(v)) if v == *id => {
+                        *units.entry(*id).or_default() += 1
+                    }
+                    (_, value) => violations.push(format!("round {round}: unexpected {key} = {value}")),
+                }
+            }
+            violations.extend(
+                units
+                    .iter()
+                    .filter(|(_, n)| **n != 4)
+                    .map(|(id, n)| format!("round {round}: unit {id} has {n} of 4 keys")),
+            );
+            violations.extend(
+                acked_before
+                    .iter()
+                    .filter(|id| !units.contains_key(id))
+                    .map(|id| format!("round {round}: acknowledged unit {id} lost")),
+            );
+        }
+        writer.abort();
+        let acked = acked.lock().expect("lock").len();
+        eprintln!(
+            "\npostgres crash test: {crashes} immediate stops, {acked} units acknowledged, {} violations",
+            violations.len()
+        );
+        assert!(acked > 0, "no unit was acknowledged");
+        assert!(violations.is_empty(), "{violations:#?}");
+    });
+}
