@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Version};
 use enginedb_sql::postgres::{self, UnitArrays, read_version};
 use enginedb_sql::{guard, row};
-use sqlx::postgres::PgRow;
-use sqlx::{PgExecutor, Row};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{PgExecutor, Postgres, Row};
 
 /// A guard's abort to `CheckFailed`/`SumFailed`; serialization failures and deadlocks
 /// (40001, 40P01) to `Conflict`; lock and pool timeouts to `Busy`; a closed pool to `Closed`;
@@ -42,9 +42,11 @@ fn version(drawn: i64) -> Result<Version> {
     })
 }
 
-/// A whole unit in one statement; returns its version.
-pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<Version> {
-    let drawn: i64 = sqlx::query_scalar(postgres::UNIT)
+type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// `sql` with the namespace and a unit's op arrays bound as `$1`..`$7`.
+fn with_ops<'q>(sql: &'static str, namespace: &'q str, arrays: &'q UnitArrays) -> Query<'q> {
+    sqlx::query(sql)
         .bind(namespace)
         .bind(&arrays.kind)
         .bind(&arrays.key)
@@ -52,23 +54,21 @@ pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arr
         .bind(&arrays.blob)
         .bind(&arrays.num)
         .bind(&arrays.num2)
+}
+
+/// A whole unit in one statement; returns its version.
+pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<Version> {
+    let row = with_ops(postgres::UNIT, namespace, arrays)
         .bind(&arrays.written)
         .fetch_one(executor)
         .await
         .map_err(map_err)?;
-    version(drawn)
+    version(row.try_get(0).map_err(map_err)?)
 }
 
 /// Applies ops inside an open transaction.
 pub(crate) async fn apply<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<()> {
-    sqlx::query(postgres::APPLY)
-        .bind(namespace)
-        .bind(&arrays.kind)
-        .bind(&arrays.key)
-        .bind(&arrays.end)
-        .bind(&arrays.blob)
-        .bind(&arrays.num)
-        .bind(&arrays.num2)
+    with_ops(postgres::APPLY, namespace, arrays)
         .execute(executor)
         .await
         .map(drop)

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use enginedb::Result;
 use enginedb::url::FileUrl;
-use enginedb::{Result, limits::validate_namespace};
 
 /// Where the database lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,15 +71,12 @@ impl RedbConfig {
     pub fn from_url(url: &str) -> Result<Self> {
         let url = FileUrl::parse(url, "redb")?;
         let mut config = url.path.map_or_else(RedbConfig::memory, RedbConfig::file);
+        config.namespace = url.namespace;
+        config.readers = url.readers.unwrap_or(config.readers);
         for (name, value) in &url.params {
             match (name.as_str(), value.as_str()) {
-                ("namespace", ns) => {
-                    validate_namespace(ns)?;
-                    config.namespace = Some(ns.to_owned());
-                }
                 ("durability", "full") => config.durability = Durability::Full,
                 ("durability", "relaxed") => config.durability = Durability::Relaxed,
-                ("readers", n) => config.readers = FileUrl::positive(name, n)?,
                 (name, value) => return Err(FileUrl::unknown(name, value)),
             }
         }

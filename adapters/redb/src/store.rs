@@ -71,15 +71,6 @@ type Row<'a> = (
     redb::AccessGuard<'a, &'static [u8]>,
 );
 
-/// Reports `version` as `PENDING` when it is the one the open transaction is writing.
-fn own(version: Version, writing: Option<Version>) -> Version {
-    if Some(version) == writing {
-        Version::PENDING
-    } else {
-        version
-    }
-}
-
 /// The entry at `key` in `table`.
 pub(crate) fn get(
     table: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
@@ -94,7 +85,7 @@ pub(crate) fn get(
     Ok(Some(Entry {
         key: key.clone(),
         value: stored.value,
-        version: own(stored.version, writing),
+        version: stored.version.as_seen_by(writing),
     }))
 }
 
@@ -115,7 +106,7 @@ pub(crate) fn list(
     let mut push = |found: std::result::Result<Row<'_>, redb::StorageError>| -> Result<()> {
         let (key, value) = found.map_err(map_err)?;
         let stored = decode(value.value())?;
-        rows.push((key.value().1.to_vec(), stored.value, own(stored.version, writing)));
+        rows.push((key.value().1.to_vec(), stored.value, stored.version.as_seen_by(writing)));
         Ok(())
     };
     if plan.reverse {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use enginedb::Result;
 use enginedb::url::FileUrl;
-use enginedb::{Result, limits::validate_namespace};
 
 /// Where the database lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,15 +75,12 @@ impl SqliteConfig {
     pub fn from_url(url: &str) -> Result<Self> {
         let url = FileUrl::parse(url, "sqlite")?;
         let mut config = url.path.map_or_else(SqliteConfig::memory, SqliteConfig::file);
+        config.namespace = url.namespace;
+        config.readers = url.readers.unwrap_or(config.readers);
         for (name, value) in &url.params {
             match (name.as_str(), value.as_str()) {
-                ("namespace", ns) => {
-                    validate_namespace(ns)?;
-                    config.namespace = Some(ns.to_owned());
-                }
                 ("durability", "full") => config.durability = Durability::Full,
                 ("durability", "normal") => config.durability = Durability::Normal,
-                ("readers", n) => config.readers = FileUrl::positive(name, n)?,
                 (name, value) => return Err(FileUrl::unknown(name, value)),
             }
         }

@@ -106,15 +106,6 @@ fn parse_version(text: &str) -> Result<Version> {
     })
 }
 
-/// Reports `version` as `PENDING` when it is the one the open transaction is writing.
-fn own(version: Version, writing: Option<Version>) -> Version {
-    if Some(version) == writing {
-        Version::PENDING
-    } else {
-        version
-    }
-}
-
 /// The entry at `key`.
 pub(crate) fn get(
     connection: &Connection,
@@ -140,7 +131,7 @@ pub(crate) fn get(
             Ok(Entry {
                 key: key.clone(),
                 value,
-                version: own(version, writing),
+                version: version.as_seen_by(writing),
             })
         })
         .transpose()
@@ -179,7 +170,7 @@ pub(crate) fn list(
     for found in rows {
         let (k, v, n, ver) = found.map_err(map_err)?;
         let (value, version) = row::decode(v, n, &ver)?;
-        decoded.push((k, value, own(version, writing)));
+        decoded.push((k, value, version.as_seen_by(writing)));
     }
     plan.page(decoded)
 }

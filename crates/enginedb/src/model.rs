@@ -69,6 +69,12 @@ impl Version {
     pub const PENDING: Version = Version(u64::MAX);
     /// The version reported by a sequential unit that wrote nothing (it only checked).
     pub const ZERO: Version = Version(0);
+
+    /// This stored version as a transaction writing `writing` reads it: its own uncommitted
+    /// writes read as [`Version::PENDING`].
+    pub fn as_seen_by(self, writing: Option<Version>) -> Version {
+        if Some(self) == writing { Version::PENDING } else { self }
+    }
 }
 
 impl fmt::Display for Version {

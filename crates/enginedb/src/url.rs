@@ -4,13 +4,19 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::limits::validate_namespace;
 
-/// A parsed file-store URL.
+/// A parsed file-store URL. The parameters every file store takes are parsed here; the rest
+/// are left in `params` for the adapter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileUrl {
     /// The database file; `None` for `:memory:`.
     pub path: Option<PathBuf>,
-    /// The query parameters, in order.
+    /// `namespace=NAME`, validated.
+    pub namespace: Option<String>,
+    /// `readers=N`, a positive count.
+    pub readers: Option<usize>,
+    /// The other query parameters, in order.
     pub params: Vec<(String, String)>,
 }
 
@@ -32,33 +38,37 @@ impl FileUrl {
                 _ => return Err(Error::invalid(format!("{url:?} names no database file"))),
             },
         };
-        let params = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (name.to_owned(), value.to_owned())
-            })
-            .collect();
-        Ok(FileUrl { path, params })
+        let mut url = FileUrl {
+            path,
+            namespace: None,
+            readers: None,
+            params: Vec::new(),
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("namespace", ns) => {
+                    validate_namespace(ns)?;
+                    url.namespace = Some(ns.to_owned());
+                }
+                ("readers", n) => url.readers = Some(positive("readers", n)?),
+                (name, value) => url.params.push((name.to_owned(), value.to_owned())),
+            }
+        }
+        Ok(url)
     }
 
     /// The error for a parameter the adapter does not know.
     pub fn unknown(name: &str, value: &str) -> Error {
         Error::invalid(format!("unknown URL parameter {name}={value}"))
     }
+}
 
-    /// Parses a positive count parameter.
-    ///
-    /// # Errors
-    /// `InvalidInput` unless `value` is a positive number.
-    pub fn positive(name: &str, value: &str) -> Result<usize> {
-        value
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::invalid(format!("{name}={value:?} is not a positive number")))
-    }
+fn positive(name: &str, value: &str) -> Result<usize> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::invalid(format!("{name}={value:?} is not a positive number")))
 }
 
 #[cfg(test)]
@@ -67,8 +77,9 @@ mod tests {
 
     #[test]
     fn parses_paths_memory_and_parameters() {
-        let url = FileUrl::parse("db://data/app.db?a=1&b", "db").unwrap();
+        let url = FileUrl::parse("db://data/app.db?a=1&namespace=t_1&b&readers=3", "db").unwrap();
         assert_eq!(url.path, Some(PathBuf::from("data/app.db")));
+        assert_eq!((url.namespace.as_deref(), url.readers), (Some("t_1"), Some(3)));
         assert_eq!(url.params, vec![("a".into(), "1".into()), ("b".into(), String::new())]);
         assert_eq!(
             FileUrl::parse("db:///abs/x", "db").unwrap().path,
@@ -76,10 +87,15 @@ mod tests {
         );
         assert_eq!(FileUrl::parse("db::memory:", "db").unwrap().path, None);
         assert_eq!(FileUrl::parse("db://:memory:?x=1", "db").unwrap().path, None);
-        for bad in ["other://x", "db://", "db:x", "dbx://y"] {
+        for bad in [
+            "other://x",
+            "db://",
+            "db:x",
+            "dbx://y",
+            "db://x?namespace=Bad",
+            "db://x?readers=0",
+        ] {
             assert!(FileUrl::parse(bad, "db").is_err(), "{bad}");
         }
-        assert_eq!(FileUrl::positive("n", "3").unwrap(), 3);
-        assert!(FileUrl::positive("n", "0").is_err());
     }
 }
