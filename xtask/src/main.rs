@@ -1,19 +1,24 @@
 //! `cargo xtask <command>`: the one entry point that sets up and runs everything.
 //!
-//! - `test`: formatting, lints, docs, every test, the conformance reports of every adapter in
-//!   every mode, the quickstart, and the wasm32 build of the core. This is the project's test
-//!   command; `.ci/run` calls exactly it.
+//! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
+//!   cluster), the conformance reports of every adapter in every mode, the quickstart, the TLS
+//!   build of the PostgreSQL adapter, and the D1 adapter's suite inside workerd (see [`d1`]).
+//!   This is the project's test command; `.ci/run` calls exactly it.
+//! - `d1`: only the D1 step.
 
-use std::env;
+mod d1;
+
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        _ => Err("usage: cargo xtask test".to_owned()),
+        Some("d1") => d1::test(),
+        _ => Err("usage: cargo xtask test | cargo xtask d1".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -30,38 +35,82 @@ fn root() -> PathBuf {
     manifest.parent().map_or(manifest.clone(), Path::to_path_buf)
 }
 
-/// One step of a run: a command, run from the workspace root.
+/// A progress line on stderr.
+fn status(message: &str) {
+    eprintln!("\n--- {message}");
+}
+
+/// One step of a run: a command, run from the workspace root unless told otherwise.
 struct Step {
     title: &'static str,
-    program: &'static str,
-    args: Vec<&'static str>,
-    env: Vec<(&'static str, &'static str)>,
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    removed: Vec<&'static str>,
+    dir: PathBuf,
 }
 
 impl Step {
-    fn cargo(title: &'static str, args: &[&'static str]) -> Self {
+    fn program(title: &'static str, program: &Path) -> Self {
         Step {
             title,
-            program: "cargo",
-            args: args.to_vec(),
+            program: program.as_os_str().to_owned(),
+            args: Vec::new(),
             env: Vec::new(),
+            removed: Vec::new(),
+            dir: root(),
         }
     }
 
-    fn env(mut self, key: &'static str, value: &'static str) -> Self {
-        self.env.push((key, value));
+    fn cargo(title: &'static str, args: &[&str]) -> Self {
+        Step::program(title, Path::new("cargo")).args(args)
+    }
+
+    fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(OsString::from));
+        self
+    }
+
+    fn arg(mut self, arg: &Path) -> Self {
+        self.args.push(arg.as_os_str().to_owned());
+        self
+    }
+
+    fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.into(), value.as_ref().to_owned()));
+        self
+    }
+
+    fn without(mut self, keys: &[&'static str]) -> Self {
+        self.removed.extend(keys);
+        self
+    }
+
+    fn current_dir(mut self, dir: &Path) -> Self {
+        self.dir = dir.to_path_buf();
         self
     }
 
     fn run(&self) -> Result<(), String> {
-        eprintln!("\n==> {}: {} {}", self.title, self.program, self.args.join(" "));
+        let shown: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        eprintln!(
+            "\n==> {}: {} {}",
+            self.title,
+            self.program.to_string_lossy(),
+            shown.join(" ")
+        );
         let started = Instant::now();
-        let status = Command::new(self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(&self.args)
-            .envs(self.env.iter().copied())
-            .current_dir(root())
+            .envs(self.env.iter().cloned())
+            .current_dir(&self.dir);
+        for key in &self.removed {
+            command.env_remove(key);
+        }
+        let status = command
             .status()
-            .map_err(|e| format!("{}: cannot run {}: {e}", self.title, self.program))?;
+            .map_err(|e| format!("{}: cannot run {}: {e}", self.title, self.program.to_string_lossy()))?;
         eprintln!(
             "<== {}: {status} in {:.1}s",
             self.title,
@@ -77,7 +126,7 @@ impl Step {
 
 fn test() -> Result<(), String> {
     let started = Instant::now();
-    let mut steps = vec![
+    let steps = [
         Step::cargo("format", &["fmt", "--all", "--", "--check"]),
         Step::cargo(
             "lints",
@@ -104,33 +153,18 @@ fn test() -> Result<(), String> {
             &["check", "--package", "enginedb-postgres", "--features", "tls"],
         ),
     ];
-    if wasm32_installed() {
-        steps.push(Step::cargo(
-            "core on wasm32",
-            &["build", "--package", "enginedb", "--target", "wasm32-unknown-unknown"],
-        ));
-    } else {
-        eprintln!(
-            "\nnote: the active toolchain has no wasm32-unknown-unknown target; the core's wasm32 build is not run"
-        );
-    }
     for step in &steps {
         step.run()?;
     }
+    let d1_started = Instant::now();
+    d1::test()?;
     eprintln!(
-        "\nxtask test: all {} steps passed in {:.0}s",
-        steps.len(),
+        "\nd1 (setup, build, workerd) took {:.0}s",
+        d1_started.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "\nxtask test: every step passed in {:.0}s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Whether the active toolchain can build for wasm32-unknown-unknown.
-fn wasm32_installed() -> bool {
-    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output();
-    let Ok(output) = sysroot else { return false };
-    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    Path::new(&sysroot)
-        .join("lib/rustlib/wasm32-unknown-unknown/lib")
-        .is_dir()
 }

@@ -16,10 +16,11 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 /// SQLite: whether the metadata table exists (one row with a count).
 pub const SQLITE_META_EXISTS: &str =
-    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'enginedb_meta'";
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'enginedb_meta'";
 
 /// SQLite: the recorded schema version, as text.
-pub const SQLITE_SCHEMA_VERSION: &str = "SELECT CAST(value AS TEXT) FROM enginedb_meta WHERE name = 'schema_version'";
+pub const SQLITE_SCHEMA_VERSION: &str =
+    "SELECT CAST(value AS TEXT) AS v FROM enginedb_meta WHERE name = 'schema_version'";
 
 /// SQLite: creates whatever is missing; safe to run on every open.
 pub const SQLITE_CREATE: &[&str] = &[

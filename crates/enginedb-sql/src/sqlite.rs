@@ -12,10 +12,7 @@ use crate::{Param, Statement};
 
 /// Draws the next version; returns it as text. The first statement of every unit.
 pub const BUMP_VERSION: &str =
-    "UPDATE enginedb_meta SET value = value + 1 WHERE name = 'last_version' RETURNING CAST(value AS TEXT)";
-
-/// The last version drawn, as text.
-pub const LAST_VERSION: &str = "SELECT CAST(value AS TEXT) FROM enginedb_meta WHERE name = 'last_version'";
+    "UPDATE enginedb_meta SET value = value + 1 WHERE name = 'last_version' RETURNING CAST(value AS TEXT) AS v";
 
 /// The version being written: the one [`BUMP_VERSION`] drew in this transaction.
 macro_rules! current_version {
@@ -71,14 +68,15 @@ pub const SUM: &str = concat!(
 );
 
 /// One entry (`?1` ns, `?2` key) as `(v, n, ver)`.
-pub const GET: &str = "SELECT v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
+pub const GET: &str =
+    "SELECT v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
 
 /// A span ascending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
-pub const LIST_ASC: &str = "SELECT k, v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv \
+pub const LIST_ASC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv \
      WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k ASC LIMIT CAST(?4 AS INTEGER)";
 
 /// A span descending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
-pub const LIST_DESC: &str = "SELECT k, v, CAST(n AS TEXT), CAST(ver AS TEXT) FROM enginedb_kv \
+pub const LIST_DESC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv \
      WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k DESC LIMIT CAST(?4 AS INTEGER)";
 
 fn ns(namespace: &str) -> Param {
