@@ -113,15 +113,15 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
 /// `None` when the active toolchain builds for wasm32; else a directory whose `rustc` and
 /// `cargo` build for it (Debian's rustc-web with a std built once into a cached sysroot).
 fn wasm_toolchain(cache: &Path) -> Result<Option<PathBuf>, String> {
-    if let Some(sysroot) = output("rustc", &["--print", "sysroot"]) {
-        if Path::new(&sysroot)
+    let active = output("rustc", &["--print", "sysroot"]);
+    if active.is_some_and(|sysroot| {
+        Path::new(&sysroot)
             .join("lib/rustlib")
             .join(TARGET)
             .join("lib")
             .is_dir()
-        {
-            return Ok(None);
-        }
+    }) {
+        return Ok(None);
     }
     let rustc = "/usr/bin/rustc";
     let has_wasm = output(rustc, &["--print", "target-list"]).is_some_and(|t| t.lines().any(|l| l == TARGET));
