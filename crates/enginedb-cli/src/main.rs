@@ -1,0 +1,362 @@
+//! `enginedb`: the command line of enginedb.
+#![allow(clippy::print_stdout)] // a command line tool: stdout is its output
+
+mod dump;
+mod syntax;
+
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use enginedb::{
+    Atomicity, EngineDb, Error, Faulty, ListOptions, Mask, Masked, MemoryDb, Result, Selector, Value, Write,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use relay::Relay;
+
+/// Write storage logic once; run it on SQLite, redb, PostgreSQL or D1.
+#[derive(Parser)]
+#[command(name = "enginedb", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the relay example on an embedded SQLite file and shows each step's atomicity.
+    Demo {
+        /// Where to keep the database (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Runs the conformance suite against a live store; exit status 1 on any failure.
+    Check {
+        /// memory://, sqlite://…, redb://… or postgres://…
+        url: String,
+    },
+    /// Prints the entry at a key.
+    Get {
+        /// The store's URL.
+        url: String,
+        /// The key as a JSON array, e.g. '["users", 42]'.
+        key: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes a value at a key.
+    Put {
+        /// The store's URL.
+        url: String,
+        /// The key as a JSON array.
+        key: String,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Deletes a key.
+    Delete {
+        /// The store's URL.
+        url: String,
+        /// The key as a JSON array.
+        key: String,
+    },
+    /// Lists the keys under a prefix (all keys by default).
+    List {
+        /// The store's URL.
+        url: String,
+        /// The prefix as a JSON array.
+        #[arg(default_value = "[]")]
+        prefix: String,
+        /// At most this many entries (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Descending order.
+        #[arg(long)]
+        reverse: bool,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes every entry of a store to a dump (format version 1, JSON lines).
+    Export {
+        /// The store's URL.
+        url: String,
+        /// The dump file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Loads a dump into a store. The whole dump is checked first: bad or truncated input is
+    /// rejected with its line and nothing is written, unless --partial.
+    Import {
+        /// The store's URL.
+        url: String,
+        /// The dump file (default: standard input).
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        /// On bad input, import the entries before the bad line anyway.
+        #[arg(long)]
+        partial: bool,
+    },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct ValueArgs {
+    /// The value as UTF-8 text.
+    #[arg(long)]
+    text: Option<String>,
+    /// The value as hex bytes.
+    #[arg(long)]
+    hex: Option<String>,
+    /// The value as an i64 counter.
+    #[arg(long, allow_hyphen_values = true)]
+    i64: Option<i64>,
+}
+
+impl ValueArgs {
+    fn value(&self) -> Result<Value> {
+        match (&self.text, &self.hex, self.i64) {
+            (Some(text), _, _) => Ok(Value::from(text.as_str())),
+            (_, Some(hex), _) => syntax::unhex(hex).map(Value::Bytes),
+            (_, _, Some(n)) => Ok(Value::I64(n)),
+            _ => Err(Error::invalid("give --text, --hex or --i64")),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("enginedb: cannot start a runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("enginedb: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn counter(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}: {pos} entries") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn show(value: &Value) -> String {
+    value.to_string()
+}
+
+async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Demo { dir } => demo(dir).await,
+        Command::Check { url } => {
+            let db = enginedb_open::open(&url).await?;
+            let spinner = ProgressBar::new_spinner().with_message(format!("running the conformance suite on {url}"));
+            spinner.enable_steady_tick(Duration::from_millis(100));
+            let report = enginedb_conformance::run_all(&*db).await;
+            spinner.finish_and_clear();
+            println!("{report}");
+            Ok(if report.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Get { url, key, json } => {
+            let key = syntax::key(&key)?;
+            let db = enginedb_open::open(&url).await?;
+            match db.get(&key).await? {
+                Some(entry) if json => println!(
+                    "{}",
+                    serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value), "version": entry.version.0 })
+                ),
+                Some(entry) => println!("{} = {} (v{})", entry.key, show(&entry.value), entry.version),
+                None => {
+                    eprintln!("{key}: not found");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Put { url, key, value } => {
+            let (key, value) = (syntax::key(&key)?, value.value()?);
+            let version = enginedb_open::open(&url)
+                .await?
+                .write(&Write::set(key.clone(), value))
+                .await?;
+            println!("{key} written at version {version}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delete { url, key } => {
+            let key = syntax::key(&key)?;
+            enginedb_open::open(&url)
+                .await?
+                .write(&Write::delete(key.clone()))
+                .await?;
+            println!("{key} deleted");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List {
+            url,
+            prefix,
+            limit,
+            reverse,
+            json,
+        } => {
+            let prefix = syntax::key(&prefix)?;
+            let db = enginedb_open::open(&url).await?;
+            let options = ListOptions {
+                limit,
+                reverse,
+                cursor: None,
+            };
+            let page = db.list(&Selector::Prefix(prefix), &options).await?;
+            for entry in &page.entries {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) })
+                    );
+                } else {
+                    println!("{} = {}", entry.key, show(&entry.value));
+                }
+            }
+            if page.cursor.is_some() {
+                eprintln!("(more entries follow; raise --limit)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { url, output } => {
+            let db = enginedb_open::open(&url).await?;
+            let progress = counter("exported");
+            let count = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path).map_err(|e| Error::backend("export", e))?;
+                    dump::export(&*db, &mut BufWriter::new(file), &progress).await?
+                }
+                None => dump::export(&*db, &mut BufWriter::new(std::io::stdout().lock()), &progress).await?,
+            };
+            progress.finish_and_clear();
+            eprintln!("exported {count} entries from {url}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { url, input, partial } => {
+            let mut entries = Vec::new();
+            let collect = |k, v| {
+                entries.push((k, v));
+                Ok(())
+            };
+            let checked = match &input {
+                Some(path) => {
+                    let file = std::fs::File::open(path).map_err(|e| Error::backend("import", e))?;
+                    dump::read(BufReader::new(file), collect)
+                }
+                None => dump::read(std::io::stdin().lock(), collect),
+            };
+            if let (Err(error), false) = (&checked, partial) {
+                eprintln!("enginedb: {error}; nothing was imported (--partial imports the entries before it)");
+                return Ok(ExitCode::FAILURE);
+            }
+            let db = enginedb_open::open(&url).await?;
+            let progress = counter("imported");
+            let count = entries.len();
+            let mode = dump::write_all(&*db, entries, &progress).await?;
+            progress.finish_and_clear();
+            let how = mode.map_or("nothing to write".into(), |m| format!("units written in {m:?} mode"));
+            eprintln!("imported {count} entries into {url} ({how})");
+            match checked {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(error) => {
+                    eprintln!("enginedb: {error}; the {count} entries before it were imported (--partial)");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+/// The relay scenario, step by step, with the atomicity each step got.
+async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
+    let temporary = tempfile::tempdir().map_err(|e| Error::backend("demo", e))?;
+    let dir = dir.unwrap_or_else(|| temporary.path().to_path_buf());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::backend("demo", e))?;
+    let url = format!("sqlite://{}", dir.join("relay.sqlite3").display());
+    let db = enginedb_open::open(&url).await?;
+    println!("relay demo on {url}\n");
+    let relay = Relay::new(&*db, Atomicity::Require);
+
+    let sent = relay
+        .send("ada", &["bob", "cy"], "lunch at noon?", &[b"menu.pdf".to_vec()])
+        .await?;
+    println!(
+        "1. ada sends message {} to bob and cy: message + attachment + 2 deliveries + thread + log",
+        sent.id
+    );
+    println!(
+        "   one unit, mode {:?}, version {}",
+        sent.commit.mode, sent.commit.version
+    );
+    let reply = relay.reply("bob", sent.id, "yes!").await?;
+    println!(
+        "2. bob replies ({}): delivered to the thread, on condition the parent exists; mode {:?}",
+        reply.id, reply.commit.mode
+    );
+    let read = relay.mark_read("cy", sent.id).await?;
+    println!(
+        "3. cy reads {}: receipt + delivery transition + last-read id; mode {:?}",
+        sent.id, read.mode
+    );
+    for user in ["ada", "bob", "cy"] {
+        let inbox = relay.inbox(user).await?;
+        let lines: Vec<String> = inbox
+            .iter()
+            .map(|d| format!("{}{}", d.id, if d.read { " (read)" } else { "" }))
+            .collect();
+        println!("   {user}'s inbox: [{}]", lines.join(", "));
+    }
+
+    let crashing = Faulty::new(&*db, 3);
+    let failed = Relay::new(&crashing, Atomicity::Require)
+        .send("ada", &["bob", "cy"], "this one crashes", &[])
+        .await;
+    let orphan = relay.inbox("bob").await?.len();
+    println!(
+        "4. the store fails at the 3rd write of a send: {}\n   bob still has {orphan} deliveries: no orphan message, no half-delivered send",
+        failed.err().map_or("(no error?)".into(), |e| e.to_string())
+    );
+
+    let sequential = Masked::new(MemoryDb::new(), Mask::SequentialOnly);
+    let refused = Relay::new(&sequential, Atomicity::Require)
+        .send("ada", &["bob"], "hi", &[])
+        .await;
+    println!(
+        "5. on a store without transactions or batches, Atomicity::Require refuses: {}",
+        refused.err().map_or("(accepted?)".into(), |e| e.to_string())
+    );
+    let faulty = Faulty::new(&sequential, 3);
+    let partial = Relay::new(&faulty, Atomicity::BestEffort)
+        .send("ada", &["bob", "cy"], "hi", &[])
+        .await;
+    println!(
+        "6. ... and in best-effort sequential mode a failure midway is reported, never hidden:\n   {}",
+        partial.err().map_or("(no error?)".into(), |e| e.to_string())
+    );
+    if dir == temporary.path() {
+        println!("\nThe database was a temporary one (pass --dir DIR to keep it).");
+    } else {
+        println!("\nThe database stays at {url}.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
