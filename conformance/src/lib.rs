@@ -9,6 +9,8 @@ mod check;
 pub mod cases;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod crash;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pg_server;
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod support;

@@ -24,6 +24,10 @@
 //! | `("relay", "log", id)`                | what happened                  |
 //! | `("relay", "ids")`                    | bumped to draw message ids     |
 
+pub mod api;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod server;
+
 use enginedb::{
     Atomicity, Commit, EngineDb, Error, Key, ListOptions, Result, Selector, Value, Write, key, run_atomic_writes,
 };
