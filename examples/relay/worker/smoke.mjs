@@ -1,0 +1,40 @@
+// Smoke test of the relay Worker in workerd (miniflare's API, in-memory D1, 127.0.0.1 only):
+// a send, a read of the inbox, a mark-read. Usage: node smoke.mjs BUILD_DIR
+import { readdirSync } from "node:fs";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+
+const dir = process.argv[2];
+const modules = [{ type: "ESModule", path: `${dir}/shim.js` }];
+for (const file of readdirSync(dir, { recursive: true }).sort()) {
+  if (file.endsWith(".js") && file !== "shim.js") modules.push({ type: "ESModule", path: `${dir}/${file}` });
+  if (file.endsWith(".wasm")) modules.push({ type: "CompiledWasm", path: `${dir}/${file}` });
+}
+const mf = new Miniflare(convertV4MiniflareOptions({
+  workers: [{
+    name: "relay",
+    modulesRoot: dir,
+    modules,
+    compatibilityDate: "2026-11-01",
+    d1Databases: { DB: "00000000-0000-0000-0000-000000000001" },
+  }],
+  host: "127.0.0.1",
+  port: 0,
+  cf: false,
+}));
+const url = await mf.ready;
+const call = async (method, path, body) => {
+  const response = await mf.dispatchFetch(new URL(path, url), { method, body: body && JSON.stringify(body) });
+  const text = await response.text();
+  console.log(`${method} ${path} -> ${response.status} ${text}`);
+  return { status: response.status, json: JSON.parse(text) };
+};
+const sent = await call("POST", "/messages", { from: "ada", to: ["bob", "cy"], body: "hello from a Worker" });
+const inbox = await call("GET", "/inbox/bob");
+const read = await call("POST", `/messages/${sent.json.id}/read`, { user: "bob" });
+const after = await call("GET", "/inbox/bob");
+await mf.dispose();
+const ok = sent.status === 201 && sent.json.mode === "Batch" &&
+  inbox.status === 200 && inbox.json.length === 1 && inbox.json[0].id === sent.json.id && !inbox.json[0].read &&
+  read.status === 200 && after.json[0].read === true;
+console.log(ok ? "relay worker smoke test: passed" : "relay worker smoke test: FAILED");
+process.exit(ok ? 0 : 1);
