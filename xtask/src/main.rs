@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the one entry point that sets up and runs everything.
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
-//!   cluster), the conformance reports of every adapter in every mode, the quickstart, the TLS
+//!   cluster), the conformance reports of every adapter in every mode, `enginedb demo` (the
+//!   README's run command), the quickstart, the TLS
 //!   build of the PostgreSQL adapter, and the D1 adapter's suite inside workerd (see [`d1`]).
 //!   This is the project's test command; `.ci/run` calls exactly it.
 //! - `d1`: only the D1 step.
@@ -146,6 +147,10 @@ fn test() -> Result<(), String> {
                 "--nocapture",
                 "--test-threads=1",
             ],
+        ),
+        Step::cargo(
+            "the README's run command",
+            &["run", "--quiet", "--package", "enginedb-cli", "--", "demo"],
         ),
         Step::cargo("quickstart", &["run", "--quiet", "--package", "quickstart"]),
         Step::cargo(

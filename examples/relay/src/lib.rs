@@ -25,6 +25,7 @@
 //! | `("relay", "ids")`                    | bumped to draw message ids     |
 
 pub mod api;
+pub mod selftest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 

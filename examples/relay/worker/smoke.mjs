@@ -32,9 +32,12 @@ const sent = await call("POST", "/messages", { from: "ada", to: ["bob", "cy"], b
 const inbox = await call("GET", "/inbox/bob");
 const read = await call("POST", `/messages/${sent.json.id}/read`, { user: "bob" });
 const after = await call("GET", "/inbox/bob");
+const selftest = await mf.dispatchFetch(new URL("/selftest", url));
+const summary = await selftest.text();
+console.log(`GET /selftest -> ${selftest.status} ${summary}`);
 await mf.dispose();
 const ok = sent.status === 201 && sent.json.mode === "Batch" &&
   inbox.status === 200 && inbox.json.length === 1 && inbox.json[0].id === sent.json.id && !inbox.json[0].read &&
-  read.status === 200 && after.json[0].read === true;
+  read.status === 200 && after.json[0].read === true && selftest.status === 200;
 console.log(ok ? "relay worker smoke test: passed" : "relay worker smoke test: FAILED");
 process.exit(ok ? 0 : 1);

@@ -1,5 +1,6 @@
 //! The relay example as a Cloudflare Worker: the same engine and the same API as the
-//! self-hosted server (`relay::api::handle`), on the Worker's `DB` D1 binding.
+//! self-hosted server (`relay::api::handle`), on the Worker's `DB` D1 binding. `GET /selftest`
+//! runs `relay::selftest` against D1.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -23,6 +24,12 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> worker::Result<
         String::new()
     };
     let path = request.path();
+    if path == "/selftest" {
+        return match relay::selftest::injected_failures(&db).await {
+            Ok(summary) => Response::ok(summary),
+            Err(violation) => Response::error(violation, 500),
+        };
+    }
     let answer = relay::api::handle(&db, method, &path, &body).await;
     let mut response = Response::ok(answer.body)?.with_status(answer.status);
     response.headers_mut().set("content-type", "application/json")?;

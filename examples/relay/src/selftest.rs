@@ -1,0 +1,66 @@
+//! The relay's own proof, runnable on any store (natively in tests, and inside the Worker on
+//! D1): a failure injected at every write position of a send leaves no orphan on a store with
+//! atomic units, and is reported as `PartialWrite` on a sequential one.
+
+use enginedb::{Atomicity, EngineDb, ErrorKind, Faulty, Selector, key};
+
+use crate::Relay;
+
+/// Runs the check on `db`; `Err` says what went wrong.
+///
+/// # Errors
+/// A description of the first violation, or of a store error.
+pub async fn injected_failures(db: &dyn EngineDb) -> Result<String, String> {
+    let relay = Relay::new(db, Atomicity::BestEffort);
+    let count = |prefix| async move {
+        let page = db
+            .list(&Selector::Prefix(prefix), &enginedb::ListOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<usize, String>(page.entries.len())
+    };
+    let sequential = db.transactions().is_none() && db.batches().is_none();
+    // Write op 1 draws the id; the send's unit is ops 2..=7 (message, attachment, two
+    // deliveries, thread index, log).
+    for fail_at in 2..=7 {
+        let before = relay.inbox("bob").await.map_err(|e| e.to_string())?.len();
+        let faulty = Faulty::new(db, fail_at);
+        let error = match Relay::new(&faulty, Atomicity::BestEffort)
+            .send("ada", &["bob", "cy"], "doomed", &[b"x".to_vec()])
+            .await
+        {
+            Ok(sent) => {
+                return Err(format!(
+                    "at write {fail_at}: the failure was hidden ({:?})",
+                    sent.commit
+                ));
+            }
+            Err(error) => error,
+        };
+        if sequential && fail_at > 2 {
+            if error.kind() != ErrorKind::PartialWrite {
+                return Err(format!(
+                    "at write {fail_at}: a sequential store must report PartialWrite, got {error}"
+                ));
+            }
+            continue;
+        }
+        if error.kind() != ErrorKind::Backend {
+            return Err(format!(
+                "at write {fail_at}: expected the injected failure, got {error}"
+            ));
+        }
+        let after = relay.inbox("bob").await.map_err(|e| e.to_string())?.len();
+        let (messages, logs) = (count(key!["relay", "msg"]).await?, count(key!["relay", "log"]).await?);
+        if after != before || messages != logs {
+            return Err(format!(
+                "at write {fail_at}: half a send is visible ({before} -> {after} deliveries, {messages} messages, {logs} logs)"
+            ));
+        }
+    }
+    Ok(if sequential {
+        "a failure at each of writes 3..=7 of a send was reported as PartialWrite".into()
+    } else {
+        "a failure at each of writes 2..=7 of a send left nothing behind".into()
+    })
+}
