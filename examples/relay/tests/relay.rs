@@ -24,7 +24,11 @@ async fn stores(dir: &std::path::Path, test: &str) -> Vec<(String, Arc<dyn Engin
     for url in [
         format!("sqlite://{}/{test}.sqlite3", dir.display()),
         format!("redb://{}/{test}.redb", dir.display()),
-        format!("{}?enginedb_namespace=relay_{test}_{}", PgServer::shared(), std::process::id()),
+        format!(
+            "{}?enginedb_namespace=relay_{test}_{}",
+            PgServer::shared(),
+            std::process::id()
+        ),
     ] {
         let db = enginedb_open::open(&url)
             .await
