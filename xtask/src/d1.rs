@@ -80,6 +80,7 @@ pub(crate) fn test() -> Result<(), String> {
         // Runners import `miniflare`, so they run beside the cached node_modules.
         let script = js.join(format!("{name}.mjs"));
         copy(&runner, &script)?;
+        copy(&root().join("adapters/d1/worker/workerd.mjs"), &js.join("workerd.mjs"))?;
         Step::program(title, &node)
             .arg(&script)
             .arg(&out)

@@ -1,27 +1,9 @@
 // Smoke test of the relay Worker in workerd (miniflare's API, in-memory D1, 127.0.0.1 only):
 // a send, a read of the inbox, a mark-read. Usage: node smoke.mjs BUILD_DIR
-import { readdirSync } from "node:fs";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { startWorker } from "./workerd.mjs";
 
 const dir = process.argv[2];
-const modules = [{ type: "ESModule", path: `${dir}/shim.js` }];
-for (const file of readdirSync(dir, { recursive: true }).sort()) {
-  if (file.endsWith(".js") && file !== "shim.js") modules.push({ type: "ESModule", path: `${dir}/${file}` });
-  if (file.endsWith(".wasm")) modules.push({ type: "CompiledWasm", path: `${dir}/${file}` });
-}
-const mf = new Miniflare(convertV4MiniflareOptions({
-  workers: [{
-    name: "relay",
-    modulesRoot: dir,
-    modules,
-    compatibilityDate: "2026-11-01",
-    d1Databases: { DB: "00000000-0000-0000-0000-000000000001" },
-  }],
-  host: "127.0.0.1",
-  port: 0,
-  cf: false,
-}));
-const url = await mf.ready;
+const { mf, url } = await startWorker(dir, "relay");
 const call = async (method, path, body) => {
   const response = await mf.dispatchFetch(new URL(path, url), { method, body: body && JSON.stringify(body) });
   const text = await response.text();
