@@ -254,3 +254,27 @@ fn report_crash_immediate_stop() {
         assert!(violations.is_empty(), "{violations:#?}");
     });
 }
+
+/// A database written by a newer enginedb is refused, and left untouched.
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = pool(&server.url, "schema", 1).await;
+        drop(db);
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        sqlx::query("UPDATE enginedb_meta SET value = 99 WHERE name = 'schema_version'")
+            .execute(&raw)
+            .await
+            .expect("bump");
+        let error = PgDb::open(PgConfig::new(server.url.as_str()))
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind(), enginedb::ErrorKind::IncompatibleSchema, "{error}");
+        let version: i64 = sqlx::query_scalar("SELECT value FROM enginedb_meta WHERE name = 'schema_version'")
+            .fetch_one(&raw)
+            .await
+            .expect("read");
+        assert_eq!(version, 99, "left as it was");
+    });
+}
