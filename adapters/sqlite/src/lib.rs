@@ -3,6 +3,7 @@
 
 mod config;
 mod exec;
+mod group;
 mod tx;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use config::{Durability, Location, SqliteConfig};
 use enginedb::blocking::Worker;
-use exec::{Counter, StatementFault, map_err};
+use exec::{StatementFault, map_err};
 
 /// An `EngineDb` on SQLite. Clones share the connections.
 #[derive(Clone)]
@@ -30,6 +31,7 @@ pub struct SqliteDb {
 struct Shared {
     writer: Worker<Connection>,
     readers: Worker<Connection>,
+    queue: Arc<group::Queue>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
     // Dropped after the workers: the temporary database of `Location::Memory` lives here.
@@ -101,22 +103,21 @@ impl SqliteDb {
         self.shared.fault.arm(k);
     }
 
+    /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let (ops, namespace, fault) = (ops.to_vec(), self.namespace.clone(), self.shared.fault.clone());
+        let answer = self.shared.queue.push(self.namespace.clone(), ops.to_vec());
+        let (queue, fault) = (self.shared.queue.clone(), self.shared.fault.clone());
+        // This job commits everything queued by then, this unit included — unless an earlier
+        // job already took it, and then it finds nothing to do.
         self.shared
             .writer
             .run(move |connection| {
-                let tx = connection
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(map_err)?;
-                let mut counter = Counter::default();
-                let version = exec::bump_version(&tx, &fault, &mut counter)?;
-                exec::apply(&tx, &namespace, &ops, &fault, &mut counter)?;
-                tx.commit().map_err(map_err)?;
-                Ok(version)
+                queue.commit_all(connection, &fault);
+                Ok(())
             })
-            .await
+            .await?;
+        answer.await.map_err(|_| Error::Closed)?
     }
 }
 
@@ -168,6 +169,7 @@ fn open_blocking(config: SqliteConfig) -> Result<Shared> {
     Ok(Shared {
         writer: Worker::spawn("enginedb-sqlite-writer", vec![writer])?,
         readers: Worker::spawn("enginedb-sqlite-reader", readers)?,
+        queue: Arc::default(),
         fault: Arc::default(),
         transaction_idle_timeout: config.transaction_idle_timeout,
         _temporary: temporary,
