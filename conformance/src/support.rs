@@ -209,3 +209,63 @@ macro_rules! conformance_suite {
         }
     };
 }
+
+/// Group commit check, for adapters that fold concurrent units into one commit: 16 threads
+/// × 50 units (one in five bound to fail on an `Insert`) against `db`. Every unit that fails
+/// leaves nothing; every one that succeeds is whole and has a version of its own; one `Sum`
+/// per success. Panics on a violation.
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn grouped_units_stay_independent<D: EngineDb + Clone + 'static>(db: D) {
+    use enginedb::{Atomicity, ErrorKind, Value, Write, key, run_atomic_writes};
+    use futures::executor::block_on;
+    block_on(db.write(&Write::set(key!["taken"], 1))).expect("seed");
+    let threads: Vec<_> = (0..16i64)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                (0..50i64)
+                    .map(|i| {
+                        let mut unit = vec![Write::set(key!["unit", t, i], i), Write::sum(key!["count"], 1)];
+                        let doomed = i % 5 == 0;
+                        if doomed {
+                            unit.push(Write::insert(key!["taken"], 2));
+                        }
+                        (
+                            t,
+                            i,
+                            doomed,
+                            block_on(run_atomic_writes(&db, &unit, Atomicity::Require)),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut versions = std::collections::BTreeSet::new();
+    let mut committed = 0;
+    for thread in threads {
+        for (t, i, doomed, outcome) in thread.join().expect("thread") {
+            let stored = block_on(db.get(&key!["unit", t, i])).expect("get");
+            match outcome {
+                Ok(commit) => {
+                    assert!(!doomed, "unit {t}/{i} should have failed");
+                    assert!(
+                        versions.insert(commit.version),
+                        "version {} given twice",
+                        commit.version
+                    );
+                    assert_eq!(stored.map(|e| e.version), Some(commit.version), "unit {t}/{i} is whole");
+                    committed += 1;
+                }
+                Err(error) => {
+                    assert!(doomed, "unit {t}/{i} failed: {error}");
+                    assert_eq!(error.kind(), ErrorKind::CheckFailed);
+                    assert_eq!(stored, None, "failed unit {t}/{i} left nothing");
+                }
+            }
+        }
+    }
+    let count = block_on(db.get(&key!["count"])).expect("get").map(|e| e.value);
+    assert_eq!(count, Some(Value::I64(committed)), "one sum per committed unit");
+    assert_eq!(committed, 16 * 40);
+}

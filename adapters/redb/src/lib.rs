@@ -2,22 +2,23 @@
 #![deny(missing_docs)]
 
 mod config;
+mod group;
 mod store;
 mod tx;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use enginedb::blocking::Worker;
+use enginedb::blocking::{CommitQueue, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
 use enginedb::{
     AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
-    Page, Result, Selector, TransactionCapability, Version, Write, apply_ops,
+    Page, Result, Selector, TransactionCapability, Version, Write,
 };
 use redb::{Database, ReadableDatabase};
 
 pub use config::{Durability, Location, RedbConfig};
-use store::{ENTRIES, Namespaced, map_err};
+use store::{ENTRIES, map_err};
 
 /// An `EngineDb` on redb. Clones share the database.
 #[derive(Clone)]
@@ -29,6 +30,7 @@ pub struct RedbDb {
 struct Shared {
     writer: Worker<Arc<Database>>,
     readers: Worker<Arc<Database>>,
+    queue: Arc<CommitQueue<group::Pending>>,
     durability: redb::Durability,
     transaction_idle_timeout: Duration,
 }
@@ -93,25 +95,24 @@ impl RedbDb {
         })
     }
 
+    /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let (ops, namespace, durability) = (ops.to_vec(), self.namespace.clone(), self.shared.durability);
+        let answer = self.shared.queue.push(group::Pending {
+            namespace: self.namespace.clone(),
+            ops: ops.to_vec(),
+        });
+        let (queue, durability) = (self.shared.queue.clone(), self.shared.durability);
+        // This job commits everything queued by then, this unit included — unless an earlier
+        // job already took it, and then it finds nothing to do.
         self.shared
             .writer
             .run(move |db| {
-                let mut tx = db.begin_write().map_err(map_err)?;
-                tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
-                let version = store::draw_version(&tx)?;
-                let mut kv = Namespaced {
-                    table: tx.open_table(ENTRIES).map_err(map_err)?,
-                    namespace: &namespace,
-                };
-                apply_ops(&mut kv, &ops, version)?;
-                drop(kv);
-                tx.commit().map_err(map_err)?;
-                Ok(version)
+                group::commit_all(&queue, db, durability);
+                Ok(())
             })
-            .await
+            .await?;
+        answer.await
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>
@@ -158,6 +159,7 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
     Ok(Shared {
         writer: Worker::spawn("enginedb-redb-writer", vec![database])?,
         readers: Worker::spawn("enginedb-redb-reader", readers)?,
+        queue: Arc::default(),
         durability: match config.durability {
             Durability::Full => redb::Durability::Immediate,
             Durability::Relaxed => redb::Durability::None,

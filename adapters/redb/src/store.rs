@@ -145,12 +145,28 @@ pub(crate) fn check_schema(tx: &redb::WriteTransaction) -> Result<()> {
 }
 
 /// The entries table of one namespace, as the port's reference semantics see it.
-pub(crate) struct Namespaced<'t, 'n> {
-    pub(crate) table: Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
+pub(crate) struct Namespaced<'k, 't, 'n> {
+    pub(crate) table: &'k mut Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
     pub(crate) namespace: &'n str,
 }
 
-impl OrderedKv for Namespaced<'_, '_> {
+impl Namespaced<'_, '_, '_> {
+    /// The keys in `range`.
+    pub(crate) fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bounds = (self.namespace, range.start.as_slice())..(self.namespace, range.end.as_slice());
+        let mut keys = Vec::new();
+        for found in self.table.range(bounds).map_err(map_err)? {
+            let (key, _) = found.map_err(map_err)?;
+            keys.push(key.value().1.to_vec());
+        }
+        Ok(keys)
+    }
+}
+
+impl OrderedKv for Namespaced<'_, '_, '_> {
     fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
         match self.table.get((self.namespace, key)).map_err(map_err)? {
             Some(found) => decode(found.value()).map(Some),

@@ -99,8 +99,9 @@ impl EngineTx for RedbTx {
                         None => store::draw_version(tx)?,
                     };
                     s.version = Some(version);
+                    let mut table = tx.open_table(ENTRIES).map_err(map_err)?;
                     let mut kv = Namespaced {
-                        table: tx.open_table(ENTRIES).map_err(map_err)?,
+                        table: &mut table,
                         namespace: &s.namespace,
                     };
                     apply_ops(&mut kv, &ops, version)

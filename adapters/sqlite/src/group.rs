@@ -5,54 +5,34 @@
 //! fault) is undone alone and the others commit. Every unit still draws its own version, in
 //! queue order, and is acknowledged only after the COMMIT that made it durable.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use enginedb::{Error, Result, Version, Write};
-use futures::channel::oneshot;
+use enginedb::blocking::CommitQueue;
+use enginedb::{Result, Version, Write};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::exec::{self, Counter, StatementFault, map_err};
 
-struct Pending {
-    namespace: Arc<str>,
-    ops: Vec<Write>,
-    reply: oneshot::Sender<Result<Version>>,
+/// A validated unit waiting for the writer.
+pub(crate) struct Pending {
+    pub(crate) namespace: Arc<str>,
+    pub(crate) ops: Vec<Write>,
 }
 
-/// Units waiting for the writer.
-#[derive(Default)]
-pub(crate) struct Queue(Mutex<Vec<Pending>>);
-
-impl Queue {
-    /// Queues a validated unit; the answer comes once a writer job has committed it.
-    pub(crate) fn push(&self, namespace: Arc<str>, ops: Vec<Write>) -> oneshot::Receiver<Result<Version>> {
-        let (reply, answer) = oneshot::channel();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Pending { namespace, ops, reply });
-        answer
+/// On the writer: commits every queued unit in one transaction and answers each.
+pub(crate) fn commit_all(queue: &CommitQueue<Pending>, connection: &mut Connection, fault: &StatementFault) {
+    let units = queue.take();
+    if units.is_empty() {
+        return;
     }
-
-    /// On the writer: commits every queued unit in one transaction and answers each.
-    pub(crate) fn commit_all(&self, connection: &mut Connection, fault: &StatementFault) {
-        let units = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        if units.is_empty() {
-            return;
-        }
-        match commit(connection, &units, fault) {
-            Ok(outcomes) => {
-                for (unit, outcome) in units.into_iter().zip(outcomes) {
-                    let _ = unit.reply.send(outcome);
-                }
-            }
-            // BEGIN or COMMIT failed: no unit of the group was written.
-            Err(error) => {
-                for unit in units {
-                    let _ = unit.reply.send(Err(copy(&error)));
-                }
-            }
-        }
+    let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
+    match commit(connection, &units, fault) {
+        Ok(outcomes) => replies
+            .into_iter()
+            .zip(outcomes)
+            .for_each(|(reply, outcome)| reply.send(outcome)),
+        // BEGIN or COMMIT failed: no unit of the group was written.
+        Err(error) => replies.into_iter().for_each(|reply| reply.send(Err(error.replicate()))),
     }
 }
 
@@ -79,15 +59,4 @@ fn commit(connection: &mut Connection, units: &[Pending], fault: &StatementFault
     }
     tx.commit().map_err(map_err)?;
     Ok(outcomes)
-}
-
-/// The same failure for every unit of a group (errors are not `Clone`).
-fn copy(error: &Error) -> Error {
-    match error {
-        Error::Busy { message } => Error::Busy {
-            message: message.clone(),
-        },
-        Error::Closed => Error::Closed,
-        other => Error::backend("sqlite", other.to_string()),
-    }
 }

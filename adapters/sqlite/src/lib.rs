@@ -18,7 +18,7 @@ use enginedb_sql::schema;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use config::{Durability, Location, SqliteConfig};
-use enginedb::blocking::Worker;
+use enginedb::blocking::{CommitQueue, Worker};
 use exec::{StatementFault, map_err};
 
 /// An `EngineDb` on SQLite. Clones share the connections.
@@ -31,7 +31,7 @@ pub struct SqliteDb {
 struct Shared {
     writer: Worker<Connection>,
     readers: Worker<Connection>,
-    queue: Arc<group::Queue>,
+    queue: Arc<CommitQueue<group::Pending>>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
     // Dropped after the workers: the temporary database of `Location::Memory` lives here.
@@ -106,18 +106,21 @@ impl SqliteDb {
     /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let answer = self.shared.queue.push(self.namespace.clone(), ops.to_vec());
+        let answer = self.shared.queue.push(group::Pending {
+            namespace: self.namespace.clone(),
+            ops: ops.to_vec(),
+        });
         let (queue, fault) = (self.shared.queue.clone(), self.shared.fault.clone());
         // This job commits everything queued by then, this unit included — unless an earlier
         // job already took it, and then it finds nothing to do.
         self.shared
             .writer
             .run(move |connection| {
-                queue.commit_all(connection, &fault);
+                group::commit_all(&queue, connection, &fault);
                 Ok(())
             })
             .await?;
-        answer.await.map_err(|_| Error::Closed)?
+        answer.await
     }
 }
 

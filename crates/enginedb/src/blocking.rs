@@ -9,6 +9,7 @@
 //! ended by its `abandon` function (a rollback), so an abandoned transaction cannot hold the
 //! thread forever.
 
+use std::future::Future;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -157,5 +158,47 @@ impl<R: 'static, S: 'static> Session<R, S> {
         });
         self.commands.send(command).map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
+    }
+}
+
+/// Units waiting to be committed together (group commit): callers [`push`](CommitQueue::push)
+/// a unit and await its reply; a job on the writer [`take`](CommitQueue::take)s everything
+/// queued so far, commits it as one group, and answers each unit.
+pub struct CommitQueue<U> {
+    pending: Mutex<Vec<(U, Reply)>>,
+}
+
+/// The answer to one queued unit: its version, or its own error.
+pub struct Reply(oneshot::Sender<Result<crate::Version>>);
+
+impl Reply {
+    /// Answers the unit's caller (who may have stopped waiting).
+    pub fn send(self, outcome: Result<crate::Version>) {
+        let _ = self.0.send(outcome);
+    }
+}
+
+impl<U> Default for CommitQueue<U> {
+    fn default() -> Self {
+        CommitQueue {
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<U> CommitQueue<U> {
+    /// Queues `unit`; the future resolves once a writer job has committed (or refused) it.
+    pub fn push(&self, unit: U) -> impl Future<Output = Result<crate::Version>> + use<U> {
+        let (reply, answer) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((unit, Reply(reply)));
+        async move { answer.await.map_err(|_| Error::Closed)? }
+    }
+
+    /// Everything queued so far, in queue order.
+    pub fn take(&self) -> Vec<(U, Reply)> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }

@@ -173,6 +173,25 @@ impl Error {
         matches!(self.kind(), ErrorKind::Conflict | ErrorKind::Busy)
     }
 
+    /// An error of the same kind and message, for reporting one failure (say, of a group
+    /// commit) to several callers: errors are not `Clone`, because driver errors are not.
+    pub fn replicate(&self) -> Error {
+        match self {
+            Error::Busy { message } => Error::Busy {
+                message: message.clone(),
+            },
+            Error::Conflict { message } => Error::Conflict {
+                message: message.clone(),
+            },
+            Error::Closed => Error::Closed,
+            Error::Corrupt { message } => Error::Corrupt {
+                message: message.clone(),
+            },
+            Error::Backend { adapter, source } => Error::backend(adapter.clone(), source.to_string()),
+            other => Error::backend("enginedb", other.to_string()),
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput {

@@ -1,0 +1,126 @@
+//! Adaptive group commit: units that queue while a commit is in flight share the next write
+//! transaction and its one durable commit; a lone unit commits at once. Each unit gets its own
+//! version, in queue order; a unit that fails is undone alone (its writes were recorded and are
+//! reverted, since redb has no savepoints inside a dirty transaction), and every unit is
+//! acknowledged only after the commit that made it durable.
+
+use std::sync::Arc;
+
+use enginedb::blocking::CommitQueue;
+use enginedb::{ByteRange, Error, OrderedKv, Result, Stored, Version, Write, apply_ops};
+use redb::{Database, ReadableTable};
+
+use crate::store::{ENTRIES, META, Namespaced, map_err};
+
+/// A validated unit waiting for the writer.
+pub(crate) struct Pending {
+    pub(crate) namespace: Arc<str>,
+    pub(crate) ops: Vec<Write>,
+}
+
+/// On the writer: commits every queued unit in one write transaction and answers each.
+pub(crate) fn commit_all(queue: &CommitQueue<Pending>, db: &Database, durability: redb::Durability) {
+    let units = queue.take();
+    if units.is_empty() {
+        return;
+    }
+    let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
+    match commit(db, durability, &units) {
+        Ok(outcomes) => replies
+            .into_iter()
+            .zip(outcomes)
+            .for_each(|(reply, outcome)| reply.send(outcome)),
+        // The write transaction failed to begin or commit: no unit of the group was written.
+        Err(error) => replies.into_iter().for_each(|reply| reply.send(Err(error.replicate()))),
+    }
+}
+
+fn commit(db: &Database, durability: redb::Durability, units: &[Pending]) -> Result<Vec<Result<Version>>> {
+    let mut tx = db.begin_write().map_err(map_err)?;
+    tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+    let mut last = tx
+        .open_table(META)
+        .map_err(map_err)?
+        .get("last_version")
+        .map_err(map_err)?
+        .map_or(0, |v| v.value());
+    let mut outcomes = Vec::with_capacity(units.len());
+    {
+        let mut table = tx.open_table(ENTRIES).map_err(map_err)?;
+        for unit in units {
+            let version = Version(last.checked_add(1).ok_or_else(|| Error::Corrupt {
+                message: "the version counter is exhausted".into(),
+            })?);
+            let mut recorded = Recorded {
+                kv: Namespaced {
+                    table: &mut table,
+                    namespace: &unit.namespace,
+                },
+                undo: Vec::new(),
+            };
+            match apply_ops(&mut recorded, &unit.ops, version) {
+                Ok(()) => {
+                    last = version.0;
+                    outcomes.push(Ok(version));
+                }
+                Err(error) => {
+                    recorded.revert()?;
+                    outcomes.push(Err(error));
+                }
+            }
+        }
+    }
+    tx.open_table(META)
+        .map_err(map_err)?
+        .insert("last_version", last)
+        .map_err(map_err)?;
+    tx.commit().map_err(map_err)?;
+    Ok(outcomes)
+}
+
+/// A namespace's entries that remember what each write replaced, so one unit can be undone
+/// inside a transaction that others share.
+struct Recorded<'k, 't, 'n> {
+    kv: Namespaced<'k, 't, 'n>,
+    undo: Vec<(Vec<u8>, Option<Stored>)>,
+}
+
+impl Recorded<'_, '_, '_> {
+    fn revert(mut self) -> Result<()> {
+        while let Some((key, previous)) = self.undo.pop() {
+            match previous {
+                Some(stored) => self.kv.put(&key, stored)?,
+                None => self.kv.remove(&key)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OrderedKv for Recorded<'_, '_, '_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
+        self.kv.get(key)
+    }
+    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
+        let previous = self.kv.get(key)?;
+        self.kv.put(key, stored)?;
+        self.undo.push((key.to_vec(), previous));
+        Ok(())
+    }
+    fn remove(&mut self, key: &[u8]) -> Result<()> {
+        if let Some(previous) = self.kv.get(key)? {
+            self.kv.remove(key)?;
+            self.undo.push((key.to_vec(), Some(previous)));
+        }
+        Ok(())
+    }
+    fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
+        for key in self.kv.keys(range)? {
+            self.remove(&key)?;
+        }
+        Ok(())
+    }
+    fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
+        self.kv.fingerprint(range)
+    }
+}
