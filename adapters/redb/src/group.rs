@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use enginedb::blocking::CommitQueue;
+use enginedb::blocking::Reply;
 use enginedb::{ByteRange, Error, OrderedKv, Result, Stored, Version, Write, apply_ops};
 use redb::{Database, ReadableTable};
 
@@ -18,12 +18,8 @@ pub(crate) struct Pending {
     pub(crate) ops: Vec<Write>,
 }
 
-/// On the writer: commits every queued unit in one write transaction and answers each.
-pub(crate) fn commit_all(queue: &CommitQueue<Pending>, db: &Database, durability: redb::Durability) {
-    let units = queue.take();
-    if units.is_empty() {
-        return;
-    }
+/// On the writer: commits the queued `units` as one group and answers each.
+pub(crate) fn commit_all(db: &Database, durability: redb::Durability, units: Vec<(Pending, Reply)>) {
     let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
     match commit(db, durability, &units) {
         Ok(outcomes) => replies

@@ -98,21 +98,13 @@ impl RedbDb {
     /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let answer = self.shared.queue.push(group::Pending {
+        let unit = group::Pending {
             namespace: self.namespace.clone(),
             ops: ops.to_vec(),
-        });
-        let (queue, durability) = (self.shared.queue.clone(), self.shared.durability);
-        // This job commits everything queued by then, this unit included — unless an earlier
-        // job already took it, and then it finds nothing to do.
-        self.shared
-            .writer
-            .run(move |db| {
-                group::commit_all(&queue, db, durability);
-                Ok(())
-            })
-            .await?;
-        answer.await
+        };
+        let durability = self.shared.durability;
+        let commit_all = move |db: &mut Arc<Database>, units| group::commit_all(db, durability, units);
+        self.shared.queue.submit(&self.shared.writer, unit, commit_all).await
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use enginedb::blocking::CommitQueue;
+use enginedb::blocking::Reply;
 use enginedb::{Result, Version, Write};
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -19,12 +19,8 @@ pub(crate) struct Pending {
     pub(crate) ops: Vec<Write>,
 }
 
-/// On the writer: commits every queued unit in one transaction and answers each.
-pub(crate) fn commit_all(queue: &CommitQueue<Pending>, connection: &mut Connection, fault: &StatementFault) {
-    let units = queue.take();
-    if units.is_empty() {
-        return;
-    }
+/// On the writer: commits the queued `units` as one group and answers each.
+pub(crate) fn commit_all(connection: &mut Connection, fault: &StatementFault, units: Vec<(Pending, Reply)>) {
     let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
     match commit(connection, &units, fault) {
         Ok(outcomes) => replies

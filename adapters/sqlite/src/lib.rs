@@ -106,21 +106,13 @@ impl SqliteDb {
     /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let answer = self.shared.queue.push(group::Pending {
+        let unit = group::Pending {
             namespace: self.namespace.clone(),
             ops: ops.to_vec(),
-        });
-        let (queue, fault) = (self.shared.queue.clone(), self.shared.fault.clone());
-        // This job commits everything queued by then, this unit included — unless an earlier
-        // job already took it, and then it finds nothing to do.
-        self.shared
-            .writer
-            .run(move |connection| {
-                group::commit_all(&queue, connection, &fault);
-                Ok(())
-            })
-            .await?;
-        answer.await
+        };
+        let fault = self.shared.fault.clone();
+        let commit_all = move |connection: &mut Connection, units| group::commit_all(connection, &fault, units);
+        self.shared.queue.submit(&self.shared.writer, unit, commit_all).await
     }
 }
 

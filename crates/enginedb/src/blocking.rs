@@ -202,3 +202,30 @@ impl<U> CommitQueue<U> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
+
+impl<U: Send + 'static> CommitQueue<U> {
+    /// Queues `unit`, then runs a job on `worker` that hands everything queued by then to
+    /// `commit_all` (this unit included, unless an earlier job already took it); returns this
+    /// unit's outcome. `commit_all` must answer every reply it is given.
+    ///
+    /// # Errors
+    /// The unit's own error, or `Closed` if the worker is gone.
+    pub async fn submit<R, F>(self: &Arc<Self>, worker: &Worker<R>, unit: U, commit_all: F) -> Result<crate::Version>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut R, Vec<(U, Reply)>) + Send + 'static,
+    {
+        let answer = self.push(unit);
+        let queue = self.clone();
+        worker
+            .run(move |resource| {
+                let units = queue.take();
+                if !units.is_empty() {
+                    commit_all(resource, units);
+                }
+                Ok(())
+            })
+            .await?;
+        answer.await
+    }
+}
