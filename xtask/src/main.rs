@@ -2,7 +2,7 @@
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
 //!   cluster), the conformance reports of every adapter in every mode, `enginedb demo` (the
-//!   README's run command), the quickstart, the TLS
+//!   README's run command), the quickstart, `enginedb bench --quick` (a smoke run), the TLS
 //!   build of the PostgreSQL adapter, and the D1 adapter's suite inside workerd (see [`d1`]).
 //!   This is the project's test command; `.ci/run` calls exactly it.
 //! - `d1`: only the D1 step.
@@ -153,6 +153,22 @@ fn test() -> Result<(), String> {
             &["run", "--quiet", "--package", "enginedb-cli", "--", "demo"],
         ),
         Step::cargo("quickstart", &["run", "--quiet", "--package", "quickstart"]),
+        Step::cargo(
+            "bench smoke run (no thresholds)",
+            &[
+                "run",
+                "--quiet",
+                "--package",
+                "enginedb-cli",
+                "--",
+                "bench",
+                "--quick",
+                "--chart",
+                "target/bench/quick.svg",
+                "--markdown",
+                "target/bench/quick.md",
+            ],
+        ),
         Step::cargo(
             "postgres with tls",
             &["check", "--package", "enginedb-postgres", "--features", "tls"],

@@ -21,6 +21,9 @@ use sqlx::postgres::PgPoolOptions;
 
 pub use config::PgConfig;
 use exec::map_err;
+/// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
+/// uses the very same build of it.
+pub use sqlx;
 
 /// An `EngineDb` on PostgreSQL. Clones share the pool.
 #[derive(Clone)]
@@ -234,5 +237,11 @@ impl TransactionCapability for PgDb {
         self.shared.statements.fetch_add(1, Ordering::Relaxed);
         let tx = self.shared.pool.begin().await.map_err(map_err)?;
         Ok(Box::new(tx::PgTx::new(tx, self.namespace.clone(), self.shared.clone())))
+    }
+
+    /// The batch path: the same serializable, all-or-nothing commit without a session (one statement
+    /// instead of four).
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        self.apply_batch(ops).await
     }
 }

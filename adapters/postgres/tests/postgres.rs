@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use enginedb::{
-    Atomicity, BatchCapability, EngineDb, KeyPart, Mask, Masked, RetryPolicy, Value, Write, key, run_atomic_writes,
-    transact_with,
+    Atomicity, BatchCapability, EngineDb, KeyPart, Mask, Masked, RetryPolicy, TransactionCapability, Value, Write, key,
+    run_atomic_writes, transact_with,
 };
 use enginedb_postgres::{PgConfig, PgDb};
 
@@ -37,8 +37,8 @@ const PATIENT: RetryPolicy = RetryPolicy {
     max_delay: Duration::from_millis(20),
 };
 
-/// A unit of any size is one statement as a batch, and four (BEGIN, apply, stamp, COMMIT) in a
-/// transaction: independent of its number of ops.
+/// A unit of any size is one statement as a batch and through `run_atomic_writes`, and four
+/// (BEGIN, apply, stamp, COMMIT) in an interactive transaction: independent of its number of ops.
 #[test]
 fn report_round_trips_per_unit() {
     common::block_on(async {
@@ -51,19 +51,25 @@ fn report_round_trips_per_unit() {
             db.apply_batch(&unit("batch")).await.expect("batch");
             let batch = db.statements_sent() - before;
             let before = db.statements_sent();
-            let commit = run_atomic_writes(&db, &unit("tx"), Atomicity::Require)
+            let commit = run_atomic_writes(&db, &unit("unit"), Atomicity::Require)
                 .await
-                .expect("transaction");
+                .expect("unit");
             assert_eq!(commit.mode, enginedb::Mode::Transaction);
-            let transaction = db.statements_sent() - before;
-            rows.push((ops, batch, transaction));
+            let resolved = db.statements_sent() - before;
+            let before = db.statements_sent();
+            let mut tx = db.begin().await.expect("begin");
+            tx.apply(&unit("tx")).await.expect("apply");
+            tx.commit().await.expect("commit");
+            let interactive = db.statements_sent() - before;
+            rows.push((ops, batch, resolved, interactive));
         }
-        eprintln!("\npostgres round trips per unit (ops: batch, transaction):");
-        for (ops, batch, transaction) in &rows {
-            eprintln!("  {ops:>4} ops: {batch} statement as a batch, {transaction} in a transaction");
+        eprintln!("\npostgres round trips per unit (ops: batch, run_atomic_writes, interactive transaction):");
+        for (ops, batch, resolved, interactive) in &rows {
+            eprintln!("  {ops:>4} ops: {batch}, {resolved}, {interactive}");
         }
         assert!(
-            rows.iter().all(|(_, batch, tx)| *batch == 1 && *tx == 4),
+            rows.iter()
+                .all(|&(_, batch, resolved, interactive)| (batch, resolved, interactive) == (1, 1, 4)),
             "constant round trips: {rows:?}"
         );
     });

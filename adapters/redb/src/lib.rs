@@ -18,6 +18,9 @@ use enginedb::{
 use redb::{Database, ReadableDatabase};
 
 pub use config::{Durability, Location, RedbConfig};
+/// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
+/// uses the very same build of it.
+pub use redb;
 use store::{ENTRIES, map_err};
 
 /// An `EngineDb` on redb. Clones share the database.
@@ -233,5 +236,11 @@ impl TransactionCapability for RedbDb {
         )
         .await?;
         Ok(Box::new(tx))
+    }
+
+    /// The batch path: the same serializable, all-or-nothing commit without a session (on
+    /// SQLite and redb it joins the writer's group commit).
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        self.apply_batch(ops).await
     }
 }

@@ -20,6 +20,9 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use config::{Durability, Location, SqliteConfig};
 use enginedb::blocking::{CommitQueue, Worker};
 use exec::{StatementFault, map_err};
+/// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
+/// uses the very same build of it.
+pub use rusqlite;
 
 /// An `EngineDb` on SQLite. Clones share the connections.
 #[derive(Clone)]
@@ -276,5 +279,11 @@ impl TransactionCapability for SqliteDb {
         )
         .await?;
         Ok(Box::new(tx))
+    }
+
+    /// The batch path: the same serializable, all-or-nothing commit without a session (on
+    /// SQLite and redb it joins the writer's group commit).
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        self.apply_batch(ops).await
     }
 }

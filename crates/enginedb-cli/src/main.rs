@@ -1,6 +1,7 @@
 //! `enginedb`: the command line of enginedb.
 #![allow(clippy::print_stdout)] // a command line tool: stdout is its output
 
+mod bench;
 mod dump;
 mod syntax;
 
@@ -36,6 +37,23 @@ enum Command {
     Check {
         /// memory://, sqlite://…, redb://… or postgres://…
         url: String,
+    },
+    /// Benchmarks the adapters against their raw drivers in one run; prints a Markdown table
+    /// of the ratios and writes a chart (SVG). PostgreSQL runs on a throwaway cluster unless
+    /// DATABASE_URL is set.
+    Bench {
+        /// A smoke run: fewer samples and smaller sizes (under a minute).
+        #[arg(long)]
+        quick: bool,
+        /// The backends to run (default: all; repeat the option for several).
+        #[arg(long, value_enum)]
+        backend: Vec<bench::Backend>,
+        /// Where to write the chart.
+        #[arg(long, default_value = "enginedb-bench.svg")]
+        chart: PathBuf,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
     },
     /// Prints the entry at a key.
     Get {
@@ -173,6 +191,39 @@ async fn run(command: Command) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Bench {
+            quick,
+            backend,
+            chart,
+            markdown,
+        } => {
+            let backends = if backend.is_empty() {
+                bench::Backend::ALL.to_vec()
+            } else {
+                backend
+            };
+            let plan = if quick { bench::Plan::QUICK } else { bench::Plan::FULL };
+            let dir = tempfile::tempdir().map_err(|e| Error::backend("bench", e))?;
+            let results = bench::run(&backends, plan, dir.path()).await?;
+            let report = bench::markdown(&results);
+            if cfg!(debug_assertions) {
+                println!("(a debug build: the ratios are not representative; use `cargo run --release`)\n");
+            }
+            println!("{report}");
+            let write = |path: &PathBuf, text: &str| {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::backend("bench", e))?;
+                }
+                std::fs::write(path, text).map_err(|e| Error::backend("bench", e))
+            };
+            write(&chart, &bench::svg(&results))?;
+            eprintln!("chart written to {}", chart.display());
+            if let Some(path) = markdown {
+                write(&path, &report)?;
+                eprintln!("report written to {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Get { url, key, json } => {
             let key = syntax::key(&key)?;

@@ -65,12 +65,7 @@ pub struct Commit {
 pub async fn run_atomic_writes(db: &dyn EngineDb, ops: &[Write], atomicity: Atomicity) -> Result<Commit> {
     validate_unit(ops)?;
     if let Some(transactions) = db.transactions() {
-        let version = retrying(db, || async {
-            let mut tx = transactions.begin().await?;
-            tx.apply(ops).await?;
-            tx.commit().await
-        })
-        .await?;
+        let version = retrying(db, || transactions.run_unit(ops)).await?;
         return Ok(Commit {
             version,
             mode: Mode::Transaction,

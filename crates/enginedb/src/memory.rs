@@ -171,6 +171,11 @@ impl TransactionCapability for MemoryDb {
             written: BTreeSet::new(),
         }))
     }
+
+    /// The batch path: the same serializable, all-or-nothing commit without a session.
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        self.apply_batch(ops).await
+    }
 }
 
 /// A transaction: holds the writer lock (released on drop) and works on a private copy.

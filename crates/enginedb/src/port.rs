@@ -112,6 +112,15 @@ pub trait EngineDb: MaybeSendSync {
 pub trait TransactionCapability: MaybeSendSync {
     /// Starts a transaction. May wait for another to finish; fails with `Busy` or `Closed`.
     async fn begin(&self) -> Result<Box<dyn EngineTx>>;
+
+    /// Runs prebuilt `ops` as one serializable transaction that reads nothing on the caller's
+    /// behalf; returns its version. By default: `begin`, `apply`, `commit`. An adapter may
+    /// override it with a shorter path of the same guarantee (e.g. its group-commit queue).
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        let mut tx = self.begin().await?;
+        tx.apply(ops).await?;
+        tx.commit().await
+    }
 }
 
 /// One open interactive transaction.

@@ -1,0 +1,238 @@
+//! `enginedb bench`: every adapter against its raw driver doing the same work in the same run,
+//! atomic units against single writes, and concurrent committers; medians of repeated samples,
+//! reported as ratios (Markdown) and drawn as a chart (SVG). No threshold is asserted: the
+//! targets are printed next to the figures.
+
+mod chart;
+mod raw;
+mod report;
+mod stats;
+mod store;
+mod work;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use enginedb::{EngineDb, Error, MemoryDb, Result, Selector, Write, key};
+use enginedb_conformance::pg_server::PgServer;
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub(crate) use chart::svg;
+pub(crate) use report::markdown;
+use stats::Stats;
+use store::{Adapter, Store};
+pub(crate) use work::Plan;
+use work::{Inputs, Work};
+
+/// A backend: an adapter and its raw driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// `MemoryDb` against a `BTreeMap` (a reference for the port's own overhead).
+    Memory,
+    /// enginedb-sqlite against rusqlite.
+    Sqlite,
+    /// enginedb-redb against redb.
+    Redb,
+    /// enginedb-postgres against sqlx (on a throwaway cluster unless `DATABASE_URL` is set).
+    Postgres,
+}
+
+impl Backend {
+    pub(crate) const ALL: [Backend; 4] = [Backend::Memory, Backend::Sqlite, Backend::Redb, Backend::Postgres];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Memory => "memory",
+            Backend::Sqlite => "sqlite",
+            Backend::Redb => "redb",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// One measurement on both sides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Measured {
+    pub(crate) backend: Backend,
+    pub(crate) work: Work,
+    pub(crate) adapter: Stats,
+    pub(crate) raw: Stats,
+}
+
+/// Everything a run measured.
+pub(crate) struct Results {
+    pub(crate) plan: Plan,
+    pub(crate) rows: Vec<Measured>,
+}
+
+impl Results {
+    fn find(&self, backend: Backend, work: Work) -> Option<&Measured> {
+        self.rows.iter().find(|m| m.backend == backend && m.work == work)
+    }
+
+    /// The backends measured, in order.
+    pub(crate) fn backends(&self) -> Vec<Backend> {
+        let mut backends: Vec<Backend> = self.rows.iter().map(|m| m.backend).collect();
+        backends.dedup();
+        backends
+    }
+
+    /// Adapter ÷ raw driver, by median.
+    pub(crate) fn ratio(&self, backend: Backend, work: Work) -> Option<f64> {
+        self.find(backend, work).map(|m| m.adapter.median / m.raw.median)
+    }
+
+    /// How many times faster `fast` is than `slow` on one side (`raw`: the driver's), by median
+    /// time per operation: N single writes ÷ one N-op unit, or commits/s of N committers ÷ one.
+    pub(crate) fn speedup(&self, backend: Backend, slow: Work, fast: Work, raw: bool) -> Option<f64> {
+        let side = |m: &Measured| if raw { m.raw.median } else { m.adapter.median };
+        Some(side(self.find(backend, slow)?) / side(self.find(backend, fast)?))
+    }
+}
+
+/// A bound a ratio should meet (from the issue that asked for the bench).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+impl Target {
+    pub(crate) fn met(self, value: f64) -> bool {
+        match self {
+            Target::AtMost(bound) => value <= bound,
+            Target::AtLeast(bound) => value >= bound,
+        }
+    }
+
+    /// Adapter ÷ raw driver: atomic units and point reads.
+    pub(crate) fn for_ratio(backend: Backend, work: Work) -> Option<Target> {
+        match (backend, work) {
+            (Backend::Sqlite | Backend::Redb, Work::Unit(_)) => Some(Target::AtMost(1.15)),
+            (Backend::Sqlite | Backend::Redb, Work::Get) => Some(Target::AtMost(1.3)),
+            (Backend::Postgres, Work::Unit(_) | Work::Get) => Some(Target::AtMost(1.1)),
+            _ => None,
+        }
+    }
+
+    /// The adapter's speed-ups: 100 single writes ÷ one 100-op unit, 64 committers ÷ 1.
+    pub(crate) fn for_speedup(backend: Backend, fast: Work) -> Option<Target> {
+        match (backend, fast) {
+            (Backend::Sqlite | Backend::Redb, Work::Unit(100)) => Some(Target::AtLeast(50.0)),
+            (Backend::Postgres, Work::Unit(100)) => Some(Target::AtLeast(20.0)),
+            (Backend::Sqlite | Backend::Redb, Work::Committers(64)) => Some(Target::AtLeast(5.0)),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::AtMost(bound) => write!(f, "≤ {bound}"),
+            Target::AtLeast(bound) => write!(f, "≥ {bound}×"),
+        }
+    }
+}
+
+/// Runs every measurement on `backends`; `dir` holds the database files.
+///
+/// # Errors
+/// A backend that cannot be opened (e.g. no PostgreSQL server), any failed operation, or a
+/// store that returned fewer results than the work asked for.
+pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path) -> Result<Results> {
+    let progress = ProgressBar::new((backends.len() * Work::ALL.len()) as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        progress.set_style(style);
+    }
+    let mut rows = Vec::new();
+    for &backend in backends {
+        progress.set_message(format!("{}: starting", backend.name()));
+        let server = match backend {
+            Backend::Postgres => Some(PgServer::start().map_err(|e| Error::backend("bench postgres", e))?),
+            _ => None,
+        };
+        let (adapter, raw) = open(backend, dir, server.as_ref().map(|s| s.url.as_str())).await?;
+        rows.extend(measure(backend, plan, &adapter, &raw, &progress).await?);
+        clean_up(&adapter, &raw).await?;
+    }
+    progress.finish_and_clear();
+    Ok(Results { plan, rows })
+}
+
+/// The adapter and the raw driver of `backend`, each on its own empty store.
+async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Arc<dyn EngineDb>, Arc<dyn Store>)> {
+    let file = |extension: &str| dir.join(format!("{}.{extension}", backend.name()));
+    Ok(match (backend, server) {
+        (Backend::Memory, _) => (Arc::new(MemoryDb::new()), Arc::new(raw::RawMemory::default())),
+        (Backend::Sqlite, _) => (
+            enginedb_open::open(&format!("sqlite://{}", file("sqlite3").display())).await?,
+            Arc::new(raw::RawSqlite::open(&file("raw.sqlite3"))?),
+        ),
+        (Backend::Redb, _) => (
+            enginedb_open::open(&format!("redb://{}", file("redb").display())).await?,
+            Arc::new(raw::RawRedb::open(&file("raw.redb"))?),
+        ),
+        (Backend::Postgres, Some(url)) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let namespace = format!("bench_{}", std::process::id());
+            let config =
+                enginedb_postgres::PgConfig::from_url(&format!("{url}{separator}enginedb_namespace={namespace}"))?;
+            let pool = config.max_connections;
+            (
+                Arc::new(enginedb_postgres::PgDb::open(config).await?),
+                Arc::new(raw::RawPostgres::open(url, pool).await?),
+            )
+        }
+        (Backend::Postgres, None) => return Err(Error::invalid("postgres needs a server")),
+    })
+}
+
+/// Loads the data set, then samples every work on both sides in turn (alternating which goes
+/// first) with the same inputs.
+async fn measure(
+    backend: Backend,
+    plan: Plan,
+    adapter: &Arc<dyn EngineDb>,
+    raw: &Arc<dyn Store>,
+    progress: &ProgressBar,
+) -> Result<Vec<Measured>> {
+    let adapter: Arc<dyn Store> = Arc::new(Adapter(adapter.clone()));
+    let data = plan.data();
+    for chunk in data.chunks(1000) {
+        adapter.unit(chunk, &work::VALUE).await?;
+        raw.unit(chunk, &work::VALUE).await?;
+    }
+    let mut inputs = Inputs::new(&data, plan);
+    let mut rows = Vec::new();
+    for work in Work::ALL {
+        progress.set_message(format!("{}: {}", backend.name(), work.label()));
+        let (mut on_adapter, mut on_raw) = (Vec::new(), Vec::new());
+        for sample in 0..plan.samples {
+            let prepared = inputs.prepare(work);
+            if sample % 2 == 0 {
+                on_adapter.push(work::time(&adapter, work, &prepared).await?);
+                on_raw.push(work::time(raw, work, &prepared).await?);
+            } else {
+                on_raw.push(work::time(raw, work, &prepared).await?);
+                on_adapter.push(work::time(&adapter, work, &prepared).await?);
+            }
+        }
+        rows.push(Measured {
+            backend,
+            work,
+            adapter: Stats::of(on_adapter),
+            raw: Stats::of(on_raw),
+        });
+        progress.inc(1);
+    }
+    Ok(rows)
+}
+
+/// Removes what the bench wrote (the server may be one the bench does not own).
+async fn clean_up(adapter: &Arc<dyn EngineDb>, raw: &Arc<dyn Store>) -> Result<()> {
+    adapter
+        .write(&Write::delete_range(Selector::Prefix(key!["bench"])))
+        .await?;
+    raw.clean_up().await
+}

@@ -1,0 +1,188 @@
+//! The Markdown report: adapter ÷ raw driver, the speed-ups, and every median with its spread.
+
+use std::fmt::Write as _;
+
+use super::stats::Stats;
+use super::work::Work;
+use super::{Backend, Results, Target};
+
+/// The speed-ups reported: (what is slow, what is fast, how the row reads).
+pub(crate) const SPEEDUPS: [(Work, Work, &str); 5] = [
+    (Work::Singles(10), Work::Unit(10), "10 single writes ÷ one 10-op unit"),
+    (
+        Work::Singles(100),
+        Work::Unit(100),
+        "100 single writes ÷ one 100-op unit",
+    ),
+    (
+        Work::Singles(1000),
+        Work::Unit(1000),
+        "1,000 single writes ÷ one 1,000-op unit",
+    ),
+    (Work::Committers(1), Work::Committers(8), "commits/s: 8 committers ÷ 1"),
+    (
+        Work::Committers(1),
+        Work::Committers(64),
+        "commits/s: 64 committers ÷ 1",
+    ),
+];
+
+/// The whole report.
+pub(crate) fn markdown(results: &Results) -> String {
+    let backends = results.backends();
+    let mut out = String::new();
+    let plan = results.plan;
+    let _ = writeln!(
+        out,
+        "## enginedb bench\n\nMedian of {} samples per figure, the adapter and its raw driver sampled in turn with the \
+         same inputs; ± is half the range of the samples. {} entries loaded; values of 100 bytes; every write durable \
+         (the adapters' defaults). ✓/✗: the target is met/missed.\n",
+        plan.samples, plan.entries
+    );
+
+    let _ = writeln!(
+        out,
+        "### Adapter ÷ raw driver (time per operation; below 1: the adapter is faster)\n"
+    );
+    header(&mut out, "work", &backends);
+    for work in Work::ALL {
+        let cells = backends.iter().map(|&b| {
+            results.ratio(b, work).map_or("–".into(), |r| {
+                judged(format!("{r:.2}"), r, Target::for_ratio(b, work))
+            })
+        });
+        row(&mut out, &work.label(), cells);
+    }
+
+    let _ = writeln!(out, "\n### Speed-ups of the adapter (the raw driver's in brackets)\n");
+    header(&mut out, "ratio", &backends);
+    for (slow, fast, label) in SPEEDUPS {
+        let cells = backends.iter().map(|&b| {
+            match (
+                results.speedup(b, slow, fast, false),
+                results.speedup(b, slow, fast, true),
+            ) {
+                (Some(adapter), Some(raw)) => judged(
+                    format!("{adapter:.1}× ({raw:.1}×)"),
+                    adapter,
+                    Target::for_speedup(b, fast),
+                ),
+                _ => "–".into(),
+            }
+        });
+        row(&mut out, label, cells);
+    }
+
+    let _ = writeln!(out, "\n### Every figure\n");
+    let _ = writeln!(
+        out,
+        "| backend | work | adapter | raw driver | adapter ÷ raw |\n|---|---|---|---|---|"
+    );
+    for m in &results.rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} |",
+            m.backend.name(),
+            m.work.label(),
+            figure(m.work, &m.adapter),
+            figure(m.work, &m.raw),
+            m.adapter.median / m.raw.median
+        );
+    }
+    out
+}
+
+fn header(out: &mut String, first: &str, backends: &[Backend]) {
+    let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+    let _ = writeln!(out, "| {first} | {} |", names.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(backends.len()));
+}
+
+fn row(out: &mut String, label: &str, cells: impl Iterator<Item = String>) {
+    let cells: Vec<String> = cells.collect();
+    let _ = writeln!(out, "| {label} | {} |", cells.join(" | "));
+}
+
+/// `text`, followed by the target and whether `value` meets it.
+fn judged(text: String, value: f64, target: Option<Target>) -> String {
+    match target {
+        Some(target) if target.met(value) => format!("{text} ✓ {target}"),
+        Some(target) => format!("{text} ✗ {target}"),
+        None => text,
+    }
+}
+
+/// A median with its spread: commits per second for committers, else time per operation.
+fn figure(work: Work, stats: &Stats) -> String {
+    let spread = stats.spread() * 100.0;
+    if matches!(work, Work::Committers(_)) {
+        return format!("{:.0} commits/s ±{spread:.0}%", 1.0 / stats.median);
+    }
+    format!("{} ±{spread:.0}%", duration(stats.median))
+}
+
+/// Seconds in the unit that reads best.
+pub(crate) fn duration(seconds: f64) -> String {
+    match seconds {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
+        s => format!("{:.2} µs", s * 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{Measured, Plan};
+
+    fn stats(median: f64) -> Stats {
+        Stats {
+            median,
+            low: median * 0.9,
+            high: median * 1.1,
+        }
+    }
+
+    #[test]
+    fn ratios_speedups_and_targets() {
+        let measured = |work, adapter, raw| Measured {
+            backend: Backend::Sqlite,
+            work,
+            adapter: stats(adapter),
+            raw: stats(raw),
+        };
+        let results = Results {
+            plan: Plan::QUICK,
+            rows: vec![
+                measured(Work::Get, 2e-6, 1e-6),
+                measured(Work::Unit(100), 1e-3, 1e-3),
+                measured(Work::Singles(100), 60e-3, 50e-3),
+                measured(Work::Committers(1), 1e-3, 1e-3),
+                measured(Work::Committers(64), 1e-4, 1e-3),
+            ],
+        };
+        let text = markdown(&results);
+        assert!(text.contains("| point get | 2.00 ✗ ≤ 1.3 |"), "{text}");
+        assert!(text.contains("| unit of 100 ops | 1.00 ✓ ≤ 1.15 |"), "{text}");
+        assert!(
+            text.contains("| 100 single writes ÷ one 100-op unit | 60.0× (50.0×) ✓ ≥ 50× |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| commits/s: 64 committers ÷ 1 | 10.0× (1.0×) ✓ ≥ 5× |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| sqlite | 64 committers | 10000 commits/s ±10% | 1000 commits/s ±10% | 0.10 |"),
+            "{text}"
+        );
+        assert!(text.contains("| unit of 10 ops | – |"), "{text}");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(2.5), "2.50 s");
+        assert_eq!(duration(0.0123), "12.30 ms");
+        assert_eq!(duration(4.2e-6), "4.20 µs");
+    }
+}

@@ -1,0 +1,78 @@
+//! What a benchmark drives: the same five operations on an adapter (through `EngineDb`) and on
+//! a raw driver, each answering how much it found so a bench that did no work is caught.
+
+use std::sync::Arc;
+
+use enginedb::{Atomicity, EngineDb, Key, ListOptions, Result, Selector, Value, Write, run_atomic_writes};
+
+/// A key in both forms, made before timing starts: the adapter takes the `Key`, a raw driver
+/// its encoded bytes.
+#[derive(Clone)]
+pub(crate) struct Item {
+    pub(crate) key: Key,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Item {
+    pub(crate) fn new(key: Key) -> Item {
+        let bytes = key.encode();
+        Item { key, bytes }
+    }
+}
+
+/// A store under test.
+#[async_trait::async_trait]
+pub(crate) trait Store: Send + Sync {
+    /// Whether `item` is present.
+    async fn get(&self, item: &Item) -> Result<bool>;
+    /// How many of `items` are present, read together.
+    async fn get_many(&self, items: &[Item]) -> Result<usize>;
+    /// How many entries lie in `[start, end)`, up to `limit`, in key order.
+    async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize>;
+    /// Writes one entry durably, by itself.
+    async fn put(&self, item: &Item, value: &[u8]) -> Result<()>;
+    /// Writes all `items` durably, all or nothing, in one commit.
+    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()>;
+    /// Removes what the bench left on a server it may not own.
+    async fn clean_up(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An adapter, driven the way an application would.
+pub(crate) struct Adapter(pub(crate) Arc<dyn EngineDb>);
+
+#[async_trait::async_trait]
+impl Store for Adapter {
+    async fn get(&self, item: &Item) -> Result<bool> {
+        Ok(self.0.get(&item.key).await?.is_some())
+    }
+
+    async fn get_many(&self, items: &[Item]) -> Result<usize> {
+        let keys: Vec<Key> = items.iter().map(|item| item.key.clone()).collect();
+        Ok(self.0.get_many(&keys).await?.iter().flatten().count())
+    }
+
+    async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize> {
+        let selector = Selector::Range {
+            start: start.key.clone(),
+            end: end.key.clone(),
+        };
+        Ok(self.0.list(&selector, &ListOptions::limit(limit)).await?.entries.len())
+    }
+
+    async fn put(&self, item: &Item, value: &[u8]) -> Result<()> {
+        self.0
+            .write(&Write::set(item.key.clone(), Value::Bytes(value.to_vec())))
+            .await
+            .map(drop)
+    }
+
+    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
+        let ops: Vec<Write> = items
+            .iter()
+            .map(|item| Write::set(item.key.clone(), Value::Bytes(value.to_vec())))
+            .collect();
+        run_atomic_writes(&*self.0, &ops, Atomicity::Require).await.map(drop)
+    }
+}
