@@ -10,10 +10,10 @@
 //! thread forever.
 
 use std::future::Future;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
@@ -73,7 +73,7 @@ impl<R: Send + 'static> Worker<R> {
             // The caller may have stopped waiting; the work is done (or undone) either way.
             let _ = reply.send(work(resource));
         }))?;
-        answer.await.map_err(|_| Error::Closed)?
+        answer_of(answer).await
     }
 
     /// Starts a session on one of the threads: `start` opens it (say, `BEGIN`) and returns its
@@ -108,20 +108,20 @@ impl<R: Send + 'static> Worker<R> {
                 return;
             }
             loop {
-                match inbox.recv_timeout(idle) {
-                    Ok(command) => {
+                match receive(&inbox, idle) {
+                    Some(command) => {
                         if command(resource, &mut state) == Flow::Done {
                             return;
                         }
                     }
-                    Err(_) => {
+                    None => {
                         abandon(resource, state);
                         return;
                     }
                 }
             }
         }))?;
-        answer.await.map_err(|_| Error::Closed)?
+        answer_of(answer).await
     }
 
     fn send(&self, job: Job<R>) -> Result<()> {
@@ -129,9 +129,43 @@ impl<R: Send + 'static> Worker<R> {
     }
 }
 
+/// Waits for a worker's answer: first by polling it for a moment, yielding to the executor
+/// between polls (a short job answers before this thread would have gone to sleep and been
+/// woken again), then by sleeping until it comes.
+async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>) -> Result<T> {
+    let deadline = Instant::now() + POLL_BEFORE_SLEEP;
+    while Instant::now() < deadline {
+        match answer.try_recv() {
+            Ok(Some(outcome)) => return outcome,
+            Ok(None) => crate::port::YieldNow::default().await,
+            Err(_) => return Err(Error::Closed),
+        }
+    }
+    answer.await.map_err(|_| Error::Closed)?
+}
+
+/// How long a worker thread, or a caller awaiting its answer, keeps polling before it sleeps:
+/// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
+/// on virtual machines. Threads yield their core between polls; callers yield to the executor.
+const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
+
 fn next<R>(queue: &Mutex<Receiver<Job<R>>>) -> Option<Job<R>> {
     // A poisoned lock only means another thread panicked while waiting: the queue is intact.
-    queue.lock().unwrap_or_else(PoisonError::into_inner).recv().ok()
+    receive(&queue.lock().unwrap_or_else(PoisonError::into_inner), Duration::MAX)
+}
+
+/// The next message of `receiver`, polled for [`POLL_BEFORE_SLEEP`], then awaited up to
+/// `timeout`; `None` when the timeout passed or every sender is gone.
+fn receive<T>(receiver: &Receiver<T>, timeout: Duration) -> Option<T> {
+    let polling = Instant::now() + POLL_BEFORE_SLEEP;
+    loop {
+        match receiver.try_recv() {
+            Ok(message) => return Some(message),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if Instant::now() < polling => thread::yield_now(),
+            Err(TryRecvError::Empty) => return receiver.recv_timeout(timeout).ok(),
+        }
+    }
 }
 
 /// A sequence of commands holding one worker thread; see [`Worker::session`].
@@ -157,7 +191,7 @@ impl<R: 'static, S: 'static> Session<R, S> {
             flow
         });
         self.commands.send(command).map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)?
+        answer_of(answer).await
     }
 }
 

@@ -97,7 +97,7 @@ pub trait EngineDb: MaybeSendSync {
     /// once to the executor: the core knows no timer. Adapters that run on a runtime sleep.
     async fn pause(&self, duration: Duration) {
         let _ = duration;
-        YieldNow(false).await;
+        YieldNow::default().await;
     }
 }
 
@@ -159,7 +159,8 @@ pub trait BatchCapability: MaybeSendSync {
 }
 
 /// A future that is pending once, so the executor runs others.
-struct YieldNow(bool);
+#[derive(Default)]
+pub(crate) struct YieldNow(bool);
 
 impl Future for YieldNow {
     type Output = ();
