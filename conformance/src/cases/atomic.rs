@@ -2,7 +2,7 @@
 //! (DESIGN §4).
 
 use enginedb::{
-    Atomicity, EngineDb, Error, ErrorKind, Faulty, MemoryDb, Mode, Selector, Value, Write, run_atomic_writes,
+    Atomicity, EngineDb, Error, ErrorKind, Faulty, MemoryDb, Mode, Selector, Value, Version, Write, run_atomic_writes,
 };
 
 use crate::{CaseResult, Ctx, contents};
@@ -187,6 +187,28 @@ pub async fn ops_apply_in_order(cx: &Ctx<'_>) -> CaseResult {
         vec![Some(Value::from("b")), Some(Value::I64(2)), None],
         "final values"
     );
+    Ok(())
+}
+
+/// A unit of plain sets that writes a key twice keeps the later value (adapters may apply such
+/// units set-wise), at the unit's version.
+pub async fn repeated_sets_last_wins(cx: &Ctx<'_>) -> CaseResult {
+    let (k, j) = (cx.key("k"), cx.key("j"));
+    cx.db().write(&Write::set(k.clone(), "old")).await?;
+    let commit = cx
+        .unit(&[
+            Write::set(k.clone(), "a"),
+            Write::set(j.clone(), "x"),
+            Write::set(k.clone(), 7),
+        ])
+        .await?;
+    let entries: Vec<_> = cx.db().get_many(&[k, j]).await?.into_iter().flatten().collect();
+    let values: Vec<Value> = entries.iter().map(|e| e.value.clone()).collect();
+    ensure_eq!(values, vec![Value::I64(7), Value::from("x")], "values");
+    if commit.mode.is_atomic() {
+        let versions: Vec<Version> = entries.iter().map(|e| e.version).collect();
+        ensure_eq!(versions, vec![commit.version; 2], "versions");
+    }
     Ok(())
 }
 

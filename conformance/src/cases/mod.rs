@@ -59,7 +59,7 @@ macro_rules! __with_cases {
             atomic: [
                 failed_check_at_end_writes_nothing, failed_insert_at_end_writes_nothing,
                 failed_sum_at_end_writes_nothing, fault_at_every_position, reports_mode,
-                require_refuses_sequential, ops_apply_in_order, delete_range_then_set_in_unit,
+                require_refuses_sequential, ops_apply_in_order, repeated_sets_last_wins, delete_range_then_set_in_unit,
                 empty_unit_commits,
             ],
             limits: [

@@ -90,3 +90,50 @@ fn the_demo_runs() {
     assert!(text.contains("no orphan message"), "{text}");
     assert!(text.contains("partial write"), "{text}");
 }
+
+#[test]
+fn bench_quick_prints_the_ratios_and_writes_the_chart() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (chart, report) = (dir.path().join("out/chart.svg"), dir.path().join("out/bench.md"));
+    let output = enginedb(&[
+        "bench",
+        "--quick",
+        "--backend",
+        "memory",
+        "--backend",
+        "sqlite",
+        "--chart",
+        chart.to_str().expect("UTF-8 path"),
+        "--markdown",
+        report.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = stdout(&output);
+    assert!(text.contains("| work | memory | sqlite |"), "{text}");
+    assert!(text.contains("| 100 single writes ÷ one 100-op unit |"), "{text}");
+    // Every measurement has a row for each backend, with a ratio that is a positive number.
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| sqlite | ")).collect();
+    assert_eq!(rows.len(), 13, "{text}");
+    for row in rows {
+        let ratio: f64 = row
+            .trim_end_matches(" |")
+            .rsplit("| ")
+            .next()
+            .and_then(|r| r.parse().ok())
+            .expect("a ratio");
+        assert!(ratio.is_finite() && ratio > 0.0, "{row}");
+    }
+    let svg = std::fs::read_to_string(&chart).expect("the chart");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<title>sqlite unit of 100 ops: "),
+        "{svg}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("the report").trim(),
+        text.lines()
+            .skip_while(|l| !l.starts_with("## "))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+    );
+}

@@ -41,6 +41,15 @@ pub const CREATE: &[&str] = &[
         total BIGINT;
         largest BIGINT;
     BEGIN
+        -- Only plain sets: one set-based upsert, the last write of a key winning, as in order.
+        IF p_kind <@ ARRAY[4]::SMALLINT[] THEN
+            INSERT INTO enginedb_kv (ns, k, v, n, ver)
+                SELECT DISTINCT ON (u.k) p_ns, u.k, u.v, u.n, 0
+                FROM unnest(p_key, p_blob, p_num) WITH ORDINALITY AS u (k, v, n, o)
+                ORDER BY u.k, u.o DESC
+                ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = 0;
+            RETURN;
+        END IF;
         FOR i IN 1 .. coalesce(array_length(p_kind, 1), 0) LOOP
             CASE p_kind[i]
             WHEN 1 THEN
