@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use enginedb::{Error, Result};
-use enginedb_redb::redb::{Database, ReadableDatabase, TableDefinition};
+use enginedb_redb::redb::{Database, ReadOnlyTable, ReadableDatabase, TableDefinition};
 
 use crate::bench::store::{Item, Store};
 
@@ -25,6 +25,11 @@ impl RawRedb {
         Ok(RawRedb(db))
     }
 
+    /// The table in a fresh read transaction.
+    fn snapshot(&self) -> Result<ReadOnlyTable<&'static [u8], &'static [u8]>> {
+        self.0.begin_read().map_err(fail)?.open_table(KV).map_err(fail)
+    }
+
     fn write(&self, items: &[Item], value: &[u8]) -> Result<()> {
         let tx = self.0.begin_write().map_err(fail)?;
         {
@@ -37,32 +42,31 @@ impl RawRedb {
     }
 }
 
+/// Whether `item` holds a (non-empty) value.
+fn present(table: &ReadOnlyTable<&'static [u8], &'static [u8]>, item: &Item) -> Result<bool> {
+    Ok(table
+        .get(item.bytes.as_slice())
+        .map_err(fail)?
+        .is_some_and(|value| !value.value().is_empty()))
+}
+
 #[async_trait::async_trait]
 impl Store for RawRedb {
     async fn get(&self, item: &Item) -> Result<bool> {
-        let table = self.0.begin_read().map_err(fail)?.open_table(KV).map_err(fail)?;
-        Ok(table
-            .get(item.bytes.as_slice())
-            .map_err(fail)?
-            .is_some_and(|value| !value.value().is_empty()))
+        present(&self.snapshot()?, item)
     }
 
     async fn get_many(&self, items: &[Item]) -> Result<usize> {
-        let table = self.0.begin_read().map_err(fail)?.open_table(KV).map_err(fail)?;
+        let table = self.snapshot()?;
         let mut found = 0;
         for item in items {
-            found += usize::from(
-                table
-                    .get(item.bytes.as_slice())
-                    .map_err(fail)?
-                    .is_some_and(|value| !value.value().is_empty()),
-            );
+            found += usize::from(present(&table, item)?);
         }
         Ok(found)
     }
 
     async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize> {
-        let table = self.0.begin_read().map_err(fail)?.open_table(KV).map_err(fail)?;
+        let table = self.snapshot()?;
         let mut count = 0;
         for entry in table
             .range(start.bytes.as_slice()..end.bytes.as_slice())

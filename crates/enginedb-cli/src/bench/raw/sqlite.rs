@@ -36,28 +36,28 @@ impl RawSqlite {
     }
 }
 
+/// Whether `item` holds a (non-empty) value, read through the cached statement.
+fn present(connection: &Connection, item: &Item) -> Result<bool> {
+    let mut statement = connection.prepare_cached(GET).map_err(fail)?;
+    let mut rows = statement.query([&item.bytes]).map_err(fail)?;
+    match rows.next().map_err(fail)? {
+        Some(row) => Ok(!row.get_ref(0).map_err(fail)?.as_blob().map_err(fail)?.is_empty()),
+        None => Ok(false),
+    }
+}
+
 #[async_trait::async_trait]
 impl Store for RawSqlite {
     async fn get(&self, item: &Item) -> Result<bool> {
-        let connection = self.connection()?;
-        let mut statement = connection.prepare_cached(GET).map_err(fail)?;
-        let mut rows = statement.query([&item.bytes]).map_err(fail)?;
-        match rows.next().map_err(fail)? {
-            Some(row) => Ok(!row.get_ref(0).map_err(fail)?.as_blob().map_err(fail)?.is_empty()),
-            None => Ok(false),
-        }
+        present(&*self.connection()?, item)
     }
 
     async fn get_many(&self, items: &[Item]) -> Result<usize> {
         let mut connection = self.connection()?;
         let snapshot = connection.transaction().map_err(fail)?;
-        let mut statement = snapshot.prepare_cached(GET).map_err(fail)?;
         let mut found = 0;
         for item in items {
-            let mut rows = statement.query([&item.bytes]).map_err(fail)?;
-            if let Some(row) = rows.next().map_err(fail)? {
-                found += usize::from(!row.get_ref(0).map_err(fail)?.as_blob().map_err(fail)?.is_empty());
-            }
+            found += usize::from(present(&snapshot, item)?);
         }
         Ok(found)
     }
