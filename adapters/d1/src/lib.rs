@@ -123,7 +123,7 @@ impl D1Db {
             let recorded: Vec<Text> = self
                 .query(&Statement::new(schema::SQLITE_SCHEMA_VERSION, Vec::new()))
                 .await?;
-            schema::check_version(recorded.first().and_then(|t| t.v.as_deref()))?;
+            schema::check_version(recorded.first().and_then(|t| t.v.as_deref()), schema::SCHEMA_VERSION)?;
         }
         let create = schema::SQLITE_CREATE
             .iter()

@@ -59,7 +59,6 @@ fn with_ops<'q>(sql: &'static str, namespace: &'q str, arrays: &'q UnitArrays) -
 /// A whole unit in one statement; returns its version.
 pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<Version> {
     let row = with_ops(postgres::UNIT, namespace, arrays)
-        .bind(&arrays.written)
         .fetch_one(executor)
         .await
         .map_err(map_err)?;

@@ -128,12 +128,13 @@ impl PgDb {
     }
 }
 
-/// Checks the recorded schema version and creates what is missing. Creation runs under an
+/// Checks the recorded schema version and creates what is missing (or upgrades an older
+/// schema: the statements are idempotent and record the new version). Creation runs under an
 /// advisory lock, at READ COMMITTED (DDL needs no serializability, and concurrent creators
 /// must not fail each other), re-checking the version once the lock is held.
 async fn create_schema(pool: &PgPool) -> Result<()> {
     let mut connection = pool.acquire().await.map_err(map_err)?;
-    if recorded_version(&mut connection).await? == Some(schema::SCHEMA_VERSION) {
+    if recorded_version(&mut connection).await? == Some(postgres::SCHEMA_VERSION) {
         return Ok(());
     }
     drop(connection);
@@ -145,7 +146,7 @@ async fn create_schema(pool: &PgPool) -> Result<()> {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    if recorded_version(&mut tx).await? != Some(schema::SCHEMA_VERSION) {
+    if recorded_version(&mut tx).await? != Some(postgres::SCHEMA_VERSION) {
         for statement in postgres::CREATE {
             sqlx::query(*statement).execute(&mut *tx).await.map_err(map_err)?;
         }
@@ -162,11 +163,11 @@ async fn recorded_version(connection: &mut sqlx::PgConnection) -> Result<Option<
     if !exists {
         return Ok(None);
     }
-    let recorded: Option<i64> = sqlx::query_scalar(postgres::SCHEMA_VERSION)
+    let recorded: Option<i64> = sqlx::query_scalar(postgres::READ_SCHEMA_VERSION)
         .fetch_optional(&mut *connection)
         .await
         .map_err(map_err)?;
-    schema::check_version(recorded.map(|v| v.to_string()).as_deref())?;
+    schema::check_version(recorded.map(|v| v.to_string()).as_deref(), postgres::SCHEMA_VERSION)?;
     Ok(recorded)
 }
 

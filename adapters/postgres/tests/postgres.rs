@@ -284,3 +284,66 @@ fn a_newer_schema_is_refused_untouched() {
         assert_eq!(version, 99, "left as it was");
     });
 }
+
+/// A schema-1 database (units stamped placeholders at the end) is upgraded on open: version 2
+/// recorded, schema 1's functions gone, its entries kept, and units commit.
+#[test]
+fn a_schema_1_database_is_upgraded() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = pool(&server.url, "upgrade", 1).await;
+        let before = db.write(&Write::set(key!["kept"], 1)).await.expect("write");
+        drop(db);
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        for statement in [
+            "UPDATE enginedb_meta SET value = 1 WHERE name = 'schema_version'",
+            "CREATE FUNCTION enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[]) \
+             RETURNS BIGINT LANGUAGE sql AS 'SELECT 0::BIGINT'",
+        ] {
+            sqlx::query(statement).execute(&raw).await.expect("make it schema 1");
+        }
+        let db = pool(&server.url, "upgrade", 1).await;
+        let version: i64 = sqlx::query_scalar("SELECT value FROM enginedb_meta WHERE name = 'schema_version'")
+            .fetch_one(&raw)
+            .await
+            .expect("read");
+        assert_eq!(version, 2);
+        let old: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_proc WHERE proname = 'enginedb_unit' AND pronargs = 8")
+                .fetch_one(&raw)
+                .await
+                .expect("read");
+        assert_eq!(old, 0, "schema 1's unit function is dropped");
+        let kept = db.get(&key!["kept"]).await.expect("get").expect("kept");
+        assert_eq!((kept.value, kept.version), (Value::I64(1), before));
+        let after = run_atomic_writes(&db, &[Write::sum(key!["kept"], 1)], Atomicity::Require)
+            .await
+            .expect("unit");
+        assert!(after.version > before, "{after:?} after {before:?}");
+        assert_eq!(int(db.get(&key!["kept"]).await.expect("get").map(|e| e.value)), 2);
+    });
+}
+
+/// A unit holding the commit lock does not wait for a row an open transaction holds (that
+/// transaction takes the same lock to commit, so waiting could deadlock): it fails with
+/// `Conflict` at once, the transaction then commits, and the unit re-run commits after it.
+#[test]
+fn a_unit_does_not_wait_for_an_open_transactions_row() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let mut config = PgConfig::new(server.url.as_str());
+        config.namespace = Some("held".into());
+        config.retries = 0;
+        let db = PgDb::open(config).await.expect("open");
+        let mut tx = db.begin().await.expect("begin");
+        tx.apply(&[Write::set(key!["k"], 1)]).await.expect("apply");
+        let unit = tokio::time::timeout(Duration::from_secs(30), db.apply_batch(&[Write::set(key!["k"], 2)]))
+            .await
+            .expect("the unit returned while the transaction was open");
+        assert_eq!(unit.map_err(|e| e.kind()), Err(enginedb::ErrorKind::Conflict));
+        let first = tx.commit().await.expect("the transaction commits");
+        let second = db.apply_batch(&[Write::set(key!["k"], 2)]).await.expect("re-run");
+        assert!(second > first, "{second:?} after {first:?}");
+        assert_eq!(int(db.get(&key!["k"]).await.expect("get").map(|e| e.value)), 2);
+    });
+}

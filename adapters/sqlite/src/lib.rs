@@ -186,7 +186,7 @@ fn create_schema(connection: &mut Connection) -> Result<()> {
         let recorded: Option<String> =
             rusqlite::OptionalExtension::optional(tx.query_row(schema::SQLITE_SCHEMA_VERSION, [], |r| r.get(0)))
                 .map_err(map_err)?;
-        schema::check_version(recorded.as_deref())?;
+        schema::check_version(recorded.as_deref(), schema::SCHEMA_VERSION)?;
     }
     for statement in schema::SQLITE_CREATE {
         tx.execute_batch(statement).map_err(map_err)?;

@@ -2,13 +2,18 @@
 //! arrays that carry a unit to them.
 //!
 //! A unit of any size is **one statement**: the adapter binds the unit as parallel arrays
-//! ([`UnitArrays`]) and calls [`UNIT`]. On the server, `enginedb_apply` walks the ops in order
-//! (so their semantics are exactly the reference ones), writing rows with the placeholder
-//! version 0 and raising `enginedb-guard:<reason>:<index>` for a failed precondition; then
-//! `enginedb_stamp` takes a transaction-scoped advisory lock, draws the version from a sequence
-//! and stamps the rows the unit wrote. The lock is held from that last step to COMMIT only, so
-//! versions follow commit order while the rest of concurrent units run in parallel. An
-//! interactive transaction calls [`APPLY`] per `apply` and [`STAMP`] just before `COMMIT`.
+//! ([`UnitArrays`]) and calls [`UNIT`]. On the server, `enginedb_unit` takes a
+//! transaction-scoped advisory lock, draws the version from a sequence, and `enginedb_apply`
+//! walks the ops in order (so their semantics are exactly the reference ones), writing rows with
+//! that version and raising `enginedb-guard:<reason>:<index>` for a failed precondition. The lock
+//! is held to COMMIT, so versions follow commit order; each row is written once.
+//!
+//! An interactive transaction cannot hold that lock while its caller thinks: it calls [`APPLY`]
+//! per `apply`, writing rows with the placeholder version 0, and [`STAMP`] just before `COMMIT`,
+//! which takes the lock, draws the version and stamps the rows. A unit holding the lock
+//! therefore never waits long for a row such a transaction holds (it would wait for a
+//! transaction that waits for it): after a few milliseconds it fails with a serialization
+//! failure, and is re-run.
 //!
 //! Rows carrying version 0 are never visible outside their own transaction.
 
@@ -17,8 +22,12 @@ use enginedb::{Result, Value, Version, Write};
 /// Whether the schema exists (one boolean).
 pub const META_EXISTS: &str = "SELECT to_regclass('enginedb_meta') IS NOT NULL";
 
+/// The schema version this dialect writes and reads. 2: a unit writes its version directly
+/// (schema 1 wrote placeholders and stamped them); opening a schema-1 database upgrades it.
+pub const SCHEMA_VERSION: i64 = 2;
+
 /// The recorded schema version (one BIGINT, or no row).
-pub const SCHEMA_VERSION: &str = "SELECT value FROM enginedb_meta WHERE name = 'schema_version'";
+pub const READ_SCHEMA_VERSION: &str = "SELECT value FROM enginedb_meta WHERE name = 'schema_version'";
 
 /// Serialises schema creation between processes (inside the creating transaction). The advisory
 /// lock keys are `enginedc` (schema) and `enginedb` (commit tails) in ASCII.
@@ -27,13 +36,17 @@ pub const LOCK_SCHEMA: &str = "SELECT pg_advisory_xact_lock(7308892947790259299)
 /// Creates what is missing; safe to run on every open (under [`LOCK_SCHEMA`]).
 pub const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS enginedb_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 1) ON CONFLICT (name) DO NOTHING",
+    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 2) \
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    // Schema 1's functions (a unit wrote placeholders and stamped them at the end).
+    "DROP FUNCTION IF EXISTS enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[])",
+    "DROP FUNCTION IF EXISTS enginedb_apply(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[])",
     "CREATE SEQUENCE IF NOT EXISTS enginedb_version",
     "CREATE TABLE IF NOT EXISTS enginedb_kv (\
         ns TEXT COLLATE \"C\" NOT NULL, k BYTEA NOT NULL, v BYTEA, n BIGINT, ver BIGINT NOT NULL, \
         PRIMARY KEY (ns, k), CHECK ((v IS NULL) <> (n IS NULL)))",
     r#"CREATE OR REPLACE FUNCTION enginedb_apply(
-        p_ns TEXT, p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[]
+        p_ns TEXT, p_ver BIGINT, p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[]
     ) RETURNS VOID LANGUAGE plpgsql AS $fn$
     DECLARE
         i INT;
@@ -44,10 +57,10 @@ pub const CREATE: &[&str] = &[
         -- Only plain sets: one set-based upsert, the last write of a key winning, as in order.
         IF p_kind <@ ARRAY[4]::SMALLINT[] THEN
             INSERT INTO enginedb_kv (ns, k, v, n, ver)
-                SELECT DISTINCT ON (u.k) p_ns, u.k, u.v, u.n, 0
+                SELECT DISTINCT ON (u.k) p_ns, u.k, u.v, u.n, p_ver
                 FROM unnest(p_key, p_blob, p_num) WITH ORDINALITY AS u (k, v, n, o)
                 ORDER BY u.k, u.o DESC
-                ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = 0;
+                ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = p_ver;
             RETURN;
         END IF;
         FOR i IN 1 .. coalesce(array_length(p_kind, 1), 0) LOOP
@@ -65,12 +78,12 @@ pub const CREATE: &[&str] = &[
                     RAISE EXCEPTION 'enginedb-guard:check:%', i - 1;
                 END IF;
             WHEN 4 THEN
-                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], p_blob[i], p_num[i], 0)
-                    ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = 0;
+                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], p_blob[i], p_num[i], p_ver)
+                    ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = p_ver;
             WHEN 5 THEN
                 PERFORM 1 FROM enginedb_kv WHERE ns = p_ns AND k = p_key[i];
                 IF FOUND THEN RAISE EXCEPTION 'enginedb-guard:check:%', i - 1; END IF;
-                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], p_blob[i], p_num[i], 0);
+                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], p_blob[i], p_num[i], p_ver);
             WHEN 6 THEN
                 DELETE FROM enginedb_kv WHERE ns = p_ns AND k = p_key[i];
             WHEN 7 THEN
@@ -82,8 +95,8 @@ pub const CREATE: &[&str] = &[
                 IF coalesce(found_n, 0)::numeric + p_num[i] NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
                     RAISE EXCEPTION 'enginedb-guard:overflow:%', i - 1;
                 END IF;
-                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], NULL, p_num[i], 0)
-                    ON CONFLICT (ns, k) DO UPDATE SET n = enginedb_kv.n + excluded.n, ver = 0;
+                INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (p_ns, p_key[i], NULL, p_num[i], p_ver)
+                    ON CONFLICT (ns, k) DO UPDATE SET n = enginedb_kv.n + excluded.n, ver = p_ver;
             END CASE;
         END LOOP;
     END
@@ -100,22 +113,31 @@ pub const CREATE: &[&str] = &[
     END
     $fn$"#,
     r#"CREATE OR REPLACE FUNCTION enginedb_unit(
-        p_ns TEXT, p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[],
-        p_written BYTEA[]
+        p_ns TEXT, p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[]
     ) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
+    DECLARE
+        drawn BIGINT;
     BEGIN
-        PERFORM enginedb_apply(p_ns, p_kind, p_key, p_end, p_blob, p_num, p_num2);
-        RETURN enginedb_stamp(p_ns, p_written);
+        PERFORM pg_advisory_xact_lock(7308892947790259298);
+        drawn := nextval('enginedb_version');
+        -- An open transaction holding a row this unit writes waits for this lock to commit.
+        PERFORM set_config('lock_timeout', '5ms', true);
+        BEGIN
+            PERFORM enginedb_apply(p_ns, drawn, p_kind, p_key, p_end, p_blob, p_num, p_num2);
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE EXCEPTION 'enginedb: a row of the unit is held by an open transaction'
+                USING ERRCODE = 'serialization_failure';
+        END;
+        RETURN drawn;
     END
     $fn$"#,
 ];
 
-/// A whole unit as one statement (`$1` ns, `$2`..`$7` the arrays, `$8` written keys); returns
-/// the version.
-pub const UNIT: &str = "SELECT enginedb_unit($1, $2, $3, $4, $5, $6, $7, $8)";
+/// A whole unit as one statement (`$1` ns, `$2`..`$7` the arrays); returns its version.
+pub const UNIT: &str = "SELECT enginedb_unit($1, $2, $3, $4, $5, $6, $7)";
 
-/// Applies ops inside an open transaction (`$1` ns, `$2`..`$7` the arrays).
-pub const APPLY: &str = "SELECT enginedb_apply($1, $2, $3, $4, $5, $6, $7)";
+/// Applies ops inside an open transaction, as placeholders (`$1` ns, `$2`..`$7` the arrays).
+pub const APPLY: &str = "SELECT enginedb_apply($1, 0, $2, $3, $4, $5, $6, $7)";
 
 /// Draws the version and stamps an open transaction's writes (`$1` ns, `$2` written keys);
 /// the last statement before COMMIT.
@@ -125,7 +147,10 @@ pub const STAMP: &str = "SELECT enginedb_stamp($1, $2)";
 pub const GET: &str = "SELECT v, n, ver FROM enginedb_kv WHERE ns = $1 AND k = $2";
 
 /// Several entries in one round trip (`$1` ns, `$2` keys) as `(k, v, n, ver)`, in any order.
-pub const GET_MANY: &str = "SELECT k, v, n, ver FROM enginedb_kv WHERE ns = $1 AND k = ANY($2)";
+/// One primary-key lookup per key, whatever the planner believes of the namespace's size (from
+/// stale statistics it may otherwise scan the whole namespace and filter or hash it).
+pub const GET_MANY: &str = "SELECT wanted.k, kv.v, kv.n, kv.ver FROM unnest($2::bytea[]) AS wanted (k) \
+     CROSS JOIN LATERAL (SELECT v, n, ver FROM enginedb_kv WHERE ns = $1 AND k = wanted.k LIMIT 1) AS kv";
 
 /// A span ascending (`$1` ns, `$2`..`$3` span, `$4` limit) as `(k, v, n, ver)`.
 pub const LIST_ASC: &str =
@@ -151,7 +176,7 @@ pub struct UnitArrays {
     pub num: Vec<Option<i64>>,
     /// A span's largest version.
     pub num2: Vec<Option<i64>>,
-    /// The keys the unit writes (to stamp with its version).
+    /// The keys the ops write (an interactive transaction stamps them at commit).
     pub written: Vec<Vec<u8>>,
 }
 

@@ -11,7 +11,8 @@
 
 use enginedb::{Error, Result};
 
-/// The schema version this build writes and reads.
+/// The schema version this build writes and reads on SQLite and D1 (PostgreSQL has its own:
+/// `postgres::SCHEMA_VERSION`).
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// SQLite: whether the metadata table exists (one row with a count).
@@ -34,20 +35,18 @@ pub const SQLITE_CREATE: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'enginedb-guard:' || NEW.reason || ':' || NEW.op); END",
 ];
 
-/// Checks a recorded schema version (`None`: a new database) against this build's.
+/// Checks a recorded schema version (`None`: a new database) against the one this build
+/// `supported`.
 ///
 /// # Errors
 /// `IncompatibleSchema` for a newer version; `Corrupt` for one that is not a number.
-pub fn check_version(recorded: Option<&str>) -> Result<()> {
+pub fn check_version(recorded: Option<&str>, supported: i64) -> Result<()> {
     let Some(text) = recorded else { return Ok(()) };
     let found: i64 = text.parse().map_err(|_| Error::Corrupt {
         message: format!("schema version {text:?} is not a number"),
     })?;
-    if found > SCHEMA_VERSION {
-        return Err(Error::IncompatibleSchema {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+    if found > supported {
+        return Err(Error::IncompatibleSchema { found, supported });
     }
     Ok(())
 }
