@@ -135,7 +135,7 @@ impl D1Db {
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
         let mut statements = vec![self.prepare(&Statement::new(sqlite::BUMP_VERSION, Vec::new()))?];
-        for statement in sqlite::plan_unit(&self.namespace, ops)? {
+        for statement in sqlite::plan_unit(&self.namespace, ops, None)? {
             statements.push(self.prepare(&statement)?);
         }
         let results = self.db.batch(statements).await.map_err(map_err)?;

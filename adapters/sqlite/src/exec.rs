@@ -85,15 +85,16 @@ pub(crate) fn bump_version(connection: &Connection, fault: &StatementFault, coun
     parse_version(&text)
 }
 
-/// Runs the statements of `ops` (after the version was drawn).
+/// Runs the statements of `ops`, writing `version` (drawn by [`bump_version`]).
 pub(crate) fn apply(
     connection: &Connection,
     namespace: &str,
     ops: &[Write],
+    version: Version,
     fault: &StatementFault,
     counter: &mut Counter,
 ) -> Result<()> {
-    for statement in sqlite::plan_unit(namespace, ops)? {
+    for statement in sqlite::plan_unit(namespace, ops, Some(version))? {
         counter.next(fault)?;
         execute(connection, &statement)?;
     }

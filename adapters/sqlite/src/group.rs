@@ -1,9 +1,9 @@
 //! Adaptive group commit. Every unit joins a queue, and the writer commits whatever has queued
 //! in one SQLite transaction: a unit that arrives while the writer is idle commits at once
 //! alone; units that queue while a commit is in flight share the next one, and its one fsync.
-//! Each unit runs in its own savepoint, so a unit that fails (a check, an overflow, an injected
-//! fault) is undone alone and the others commit. Every unit still draws its own version, in
-//! queue order, and is acknowledged only after the COMMIT that made it durable.
+//! Each unit of a group runs in its own savepoint, so a unit that fails (a check, an overflow,
+//! an injected fault) is undone alone and the others commit. Every unit still draws its own
+//! version, in queue order, and is acknowledged only after the COMMIT that made it durable.
 
 use std::sync::Arc;
 
@@ -32,19 +32,23 @@ pub(crate) fn commit_all(connection: &mut Connection, fault: &StatementFault, un
     }
 }
 
-/// One transaction, one savepoint per unit; the outcome of each unit, or the transaction's error.
+/// One transaction, one savepoint per unit (a lone unit needs none: if it fails, the whole
+/// transaction is rolled back); the outcome of each unit, or the transaction's error.
 fn commit(connection: &mut Connection, units: &[Pending], fault: &StatementFault) -> Result<Vec<Result<Version>>> {
     let mut tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
+    if let [unit] = units {
+        // On error, dropping `tx` rolls the unit back.
+        return Ok(vec![match run_unit(&tx, unit, fault) {
+            Ok(version) => tx.commit().map(|()| version).map_err(map_err),
+            Err(error) => Err(error),
+        }]);
+    }
     let mut outcomes = Vec::with_capacity(units.len());
     for unit in units {
         let savepoint = tx.savepoint().map_err(map_err)?;
-        let mut counter = Counter::default();
-        let outcome = exec::bump_version(&savepoint, fault, &mut counter).and_then(|version| {
-            exec::apply(&savepoint, &unit.namespace, &unit.ops, fault, &mut counter).map(|()| version)
-        });
-        match outcome {
+        match run_unit(&savepoint, unit, fault) {
             Ok(version) => {
                 savepoint.commit().map_err(map_err)?;
                 outcomes.push(Ok(version));
@@ -55,4 +59,12 @@ fn commit(connection: &mut Connection, units: &[Pending], fault: &StatementFault
     }
     tx.commit().map_err(map_err)?;
     Ok(outcomes)
+}
+
+/// Draws the unit's version and runs its statements.
+fn run_unit(connection: &Connection, unit: &Pending, fault: &StatementFault) -> Result<Version> {
+    let mut counter = Counter::default();
+    let version = exec::bump_version(connection, fault, &mut counter)?;
+    exec::apply(connection, &unit.namespace, &unit.ops, version, fault, &mut counter)?;
+    Ok(version)
 }

@@ -83,10 +83,11 @@ impl EngineTx for SqliteTx {
         self.0
             .call(move |c, s| {
                 let applied = (|| {
-                    if s.version.is_none() {
-                        s.version = Some(exec::bump_version(c, &s.fault, &mut s.statements)?);
-                    }
-                    exec::apply(c, &s.namespace, &ops, &s.fault, &mut s.statements)
+                    let version = match s.version {
+                        Some(version) => version,
+                        None => *s.version.insert(exec::bump_version(c, &s.fault, &mut s.statements)?),
+                    };
+                    exec::apply(c, &s.namespace, &ops, version, &s.fault, &mut s.statements)
                 })();
                 match applied {
                     Ok(()) => (Ok(()), Flow::Continue),

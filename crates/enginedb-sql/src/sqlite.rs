@@ -1,11 +1,11 @@
 //! The SQLite dialect (rusqlite and D1): the statements of every write op and read.
 //!
 //! A unit runs as: [`BUMP_VERSION`] (its result is the unit's version), then the statements of
-//! [`plan_unit`] in order. Every write stamps rows with the bumped `last_version`, read back
-//! inside the same transaction or batch, so one unit has one version and versions follow
-//! commit order (SQLite has one writer at a time).
+//! [`plan_unit`] in order. Every write stamps rows with the version drawn: bound as a parameter
+//! where the caller has read it (rusqlite), else read back inside the same batch (D1), so one
+//! unit has one version and versions follow commit order (SQLite has one writer at a time).
 
-use enginedb::{ByteRange, ListPlan, Result, Value, Write};
+use enginedb::{ByteRange, ListPlan, Result, Value, Version, Write};
 
 use crate::guard::CHECK;
 use crate::{Param, Statement};
@@ -14,10 +14,15 @@ use crate::{Param, Statement};
 pub const BUMP_VERSION: &str =
     "UPDATE enginedb_meta SET value = value + 1 WHERE name = 'last_version' RETURNING CAST(value AS TEXT) AS v";
 
-/// The version being written: the one [`BUMP_VERSION`] drew in this transaction.
-macro_rules! current_version {
-    () => {
-        "(SELECT value FROM enginedb_meta WHERE name = 'last_version')"
+/// The version being written: parameter `$p` if bound, else the one [`BUMP_VERSION`] drew in
+/// this transaction (SQLite's `coalesce` reads the table only when the parameter is NULL).
+macro_rules! version_param {
+    ($p:literal) => {
+        concat!(
+            "coalesce(CAST(",
+            $p,
+            " AS INTEGER), (SELECT value FROM enginedb_meta WHERE name = 'last_version'))"
+        )
     };
 }
 
@@ -35,10 +40,10 @@ pub const CHECK_RANGE: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CA
      WHERE NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS c, max(ver) AS m FROM enginedb_kv \
      WHERE ns = ?2 AND k >= ?3 AND k < ?4) WHERE c = CAST(?5 AS INTEGER) AND m IS CAST(?6 AS INTEGER))";
 
-/// Upsert (`?1` ns, `?2` key, `?3` bytes or NULL, `?4` counter or NULL).
+/// Upsert (`?1` ns, `?2` key, `?3` bytes or NULL, `?4` counter or NULL, `?5` version or NULL).
 pub const SET: &str = concat!(
     "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), ",
-    current_version!(),
+    version_param!("?5"),
     ") ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver"
 );
 
@@ -60,10 +65,11 @@ pub const SUM_GUARD: &str = concat!(
     "ELSE 0 END)"
 );
 
-/// Add to a counter, absent = 0 (`?1` ns, `?2` key, `?3` delta). Runs after [`SUM_GUARD`].
+/// Add to a counter, absent = 0 (`?1` ns, `?2` key, `?3` delta, `?4` version or NULL). Runs
+/// after [`SUM_GUARD`].
 pub const SUM: &str = concat!(
     "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, NULL, CAST(?3 AS INTEGER), ",
-    current_version!(),
+    version_param!("?4"),
     ") ON CONFLICT (ns, k) DO UPDATE SET n = n + excluded.n, ver = excluded.ver"
 );
 
@@ -90,13 +96,15 @@ fn value_params(value: &Value) -> [Param; 2] {
     }
 }
 
-/// The statements of op `index` of a unit in `namespace`.
+/// The statements of op `index` of a unit in `namespace`, writing `version` (`None`: the one
+/// [`BUMP_VERSION`] drew, read back by each write).
 ///
 /// # Errors
 /// `InvalidInput` for a `DeleteRange` whose selector is invalid (units are validated before
 /// planning, so this does not happen for a validated unit).
-pub fn plan_op(namespace: &str, index: usize, op: &Write) -> Result<Vec<Statement>> {
+pub fn plan_op(namespace: &str, index: usize, op: &Write, version: Option<Version>) -> Result<Vec<Statement>> {
     let at = Param::int(index as u64);
+    let ver = || version.map_or(Param::Null, |v| Param::int(v.0));
     Ok(match op {
         Write::Check {
             key,
@@ -132,7 +140,7 @@ pub fn plan_op(namespace: &str, index: usize, op: &Write) -> Result<Vec<Statemen
             let [v, n] = value_params(value);
             vec![Statement::new(
                 SET,
-                vec![ns(namespace), Param::Blob(key.encode()), v, n],
+                vec![ns(namespace), Param::Blob(key.encode()), v, n, ver()],
             )]
         }
         Write::Insert { key, value } => {
@@ -148,7 +156,7 @@ pub fn plan_op(namespace: &str, index: usize, op: &Write) -> Result<Vec<Statemen
                         Param::Text(CHECK.into()),
                     ],
                 ),
-                Statement::new(SET, vec![ns(namespace), Param::Blob(encoded), v, n]),
+                Statement::new(SET, vec![ns(namespace), Param::Blob(encoded), v, n, ver()]),
             ]
         }
         Write::Delete { key } => vec![Statement::new(DELETE, vec![ns(namespace), Param::Blob(key.encode())])],
@@ -169,20 +177,24 @@ pub fn plan_op(namespace: &str, index: usize, op: &Write) -> Result<Vec<Statemen
                     SUM_GUARD,
                     vec![at, ns(namespace), Param::Blob(encoded.clone()), Param::int(*delta)],
                 ),
-                Statement::new(SUM, vec![ns(namespace), Param::Blob(encoded), Param::int(*delta)]),
+                Statement::new(
+                    SUM,
+                    vec![ns(namespace), Param::Blob(encoded), Param::int(*delta), ver()],
+                ),
             ]
         }
     })
 }
 
-/// The statements of a whole unit, after [`BUMP_VERSION`]. Error indexes refer to `ops`.
+/// The statements of a whole unit, after [`BUMP_VERSION`] drew `version` (`None`: read it back).
+/// Error indexes refer to `ops`.
 ///
 /// # Errors
 /// As [`plan_op`].
-pub fn plan_unit(namespace: &str, ops: &[Write]) -> Result<Vec<Statement>> {
+pub fn plan_unit(namespace: &str, ops: &[Write], version: Option<Version>) -> Result<Vec<Statement>> {
     let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
     for (index, op) in ops.iter().enumerate() {
-        out.extend(plan_op(namespace, index, op)?);
+        out.extend(plan_op(namespace, index, op, version)?);
     }
     Ok(out)
 }
