@@ -1,8 +1,9 @@
 //! Adaptive group commit: units that queue while a commit is in flight share the next write
 //! transaction and its one durable commit; a lone unit commits at once. Each unit gets its own
-//! version, in queue order; a unit that fails is undone alone (its writes were recorded and are
-//! reverted, since redb has no savepoints inside a dirty transaction), and every unit is
-//! acknowledged only after the commit that made it durable.
+//! version, in queue order; a unit of a group that fails is undone alone (its writes were
+//! recorded and are reverted, since redb has no savepoints inside a dirty transaction; a lone
+//! unit needs no record: its transaction is aborted), and every unit is acknowledged only after
+//! the commit that made it durable.
 
 use std::sync::Arc;
 
@@ -47,24 +48,30 @@ fn commit(db: &Database, durability: redb::Durability, units: &[Pending]) -> Res
             let version = Version(last.checked_add(1).ok_or_else(|| Error::Corrupt {
                 message: "the version counter is exhausted".into(),
             })?);
-            let mut recorded = Recorded {
-                kv: Namespaced {
-                    table: &mut table,
-                    namespace: &unit.namespace,
-                },
-                undo: Vec::new(),
+            let mut kv = Namespaced {
+                table: &mut table,
+                namespace: &unit.namespace,
             };
-            match apply_ops(&mut recorded, &unit.ops, version) {
-                Ok(()) => {
-                    last = version.0;
-                    outcomes.push(Ok(version));
-                }
-                Err(error) => {
+            let outcome = if units.len() == 1 {
+                // Undone, if it fails, by aborting the transaction below.
+                apply_ops(&mut kv, &unit.ops, version)
+            } else {
+                let mut recorded = Recorded { kv, undo: Vec::new() };
+                let outcome = apply_ops(&mut recorded, &unit.ops, version);
+                if outcome.is_err() {
                     recorded.revert()?;
-                    outcomes.push(Err(error));
                 }
+                outcome
+            };
+            if outcome.is_ok() {
+                last = version.0;
             }
+            outcomes.push(outcome.map(|()| version));
         }
+    }
+    if let [Err(_)] = outcomes.as_slice() {
+        tx.abort().map_err(map_err)?;
+        return Ok(outcomes);
     }
     tx.open_table(META)
         .map_err(map_err)?
@@ -98,14 +105,12 @@ impl OrderedKv for Recorded<'_, '_, '_> {
         self.kv.get(key)
     }
     fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
-        let previous = self.kv.get(key)?;
-        self.kv.put(key, stored)?;
+        let previous = self.kv.replace(key, &stored)?;
         self.undo.push((key.to_vec(), previous));
         Ok(())
     }
     fn remove(&mut self, key: &[u8]) -> Result<()> {
-        if let Some(previous) = self.kv.get(key)? {
-            self.kv.remove(key)?;
+        if let Some(previous) = self.kv.take(key)? {
             self.undo.push((key.to_vec(), Some(previous)));
         }
         Ok(())

@@ -151,6 +151,21 @@ pub(crate) struct Namespaced<'k, 't, 'n> {
 }
 
 impl Namespaced<'_, '_, '_> {
+    /// Stores `stored` at `key`; returns what it replaced.
+    pub(crate) fn replace(&mut self, key: &[u8], stored: &Stored) -> Result<Option<Stored>> {
+        let previous = self
+            .table
+            .insert((self.namespace, key), encode(stored).as_slice())
+            .map_err(map_err)?;
+        previous.map(|found| decode(found.value())).transpose()
+    }
+
+    /// Removes `key`; returns what it held.
+    pub(crate) fn take(&mut self, key: &[u8]) -> Result<Option<Stored>> {
+        let previous = self.table.remove((self.namespace, key)).map_err(map_err)?;
+        previous.map(|found| decode(found.value())).transpose()
+    }
+
     /// The keys in `range`.
     pub(crate) fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
         if range.is_empty() {
