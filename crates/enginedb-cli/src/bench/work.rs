@@ -76,8 +76,11 @@ pub(crate) struct Plan {
     pub(crate) entries: usize,
     /// Point gets per sample (get_many and list do a tenth as many calls).
     pub(crate) reads: usize,
-    /// Single writes per sample (units do fewer as they grow).
+    /// Single writes per sample.
     pub(crate) writes: usize,
+    /// Ops per sample of units, in units of any size (at least two units): each unit pays
+    /// one fsync, whose time varies widely, so the larger the sample the steadier the median.
+    pub(crate) unit_ops: usize,
     /// Units committed per sample, across all committers.
     pub(crate) commits: usize,
 }
@@ -89,6 +92,7 @@ impl Plan {
         entries: 10_000,
         reads: 2_000,
         writes: 100,
+        unit_ops: 5_000,
         commits: 1_024,
     };
     /// `--quick`: a smoke run of every measurement.
@@ -97,6 +101,7 @@ impl Plan {
         entries: 2_000,
         reads: 300,
         writes: 20,
+        unit_ops: 400,
         commits: 192,
     };
 
@@ -154,7 +159,7 @@ impl<'a> Inputs<'a> {
                     .collect(),
             ),
             Work::Write => Prepared::Puts(self.fresh(plan.writes)),
-            Work::Unit(n) => Prepared::Units((0..calls(plan.writes * 10, n)).map(|_| self.fresh(n)).collect()),
+            Work::Unit(n) => Prepared::Units((0..calls(plan.unit_ops, n)).map(|_| self.fresh(n)).collect()),
             Work::Singles(n) => Prepared::Puts(self.fresh(n)),
             Work::Committers(tasks) => Prepared::Committers(
                 tasks,
