@@ -3,13 +3,18 @@
 //! executor — whatever runtime drives the futures, or none. Replies come back over oneshot
 //! channels.
 //!
+//! Each thread has its own queue (a lane), and a job goes to the least busy lane, the first of
+//! equals: one caller at a time always finds the same thread, still polling after its last job,
+//! and never pays for waking another; concurrent callers spread over the threads.
+//!
 //! A [`Session`] holds one of the worker's threads for a sequence of commands (an interactive
-//! transaction): jobs sent to the worker meanwhile wait behind it, in order, and never run inside
-//! it. A session whose handle is dropped, or that receives no command for its idle timeout, is
+//! transaction): jobs queued on that thread meanwhile wait behind it, in order, and never run
+//! inside it (on a one-thread worker, such as a writer, every job waits). A session whose handle is dropped, or that receives no command for its idle timeout, is
 //! ended by its `abandon` function (a rollback), so an abandoned transaction cannot hold the
 //! thread forever.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -31,32 +36,44 @@ pub enum Flow {
     Done,
 }
 
-/// One or more threads, each owning one resource, taking jobs in order from one queue. The
-/// threads end, dropping their resources, when the `Worker` is dropped.
+/// One or more threads, each owning one resource and running the jobs of its own queue in
+/// order. The threads end, dropping their resources, when the `Worker` is dropped.
 pub struct Worker<R> {
+    lanes: Vec<Lane<R>>,
+}
+
+/// One thread's queue, and how many of its jobs are queued or running.
+struct Lane<R> {
     jobs: Sender<Job<R>>,
+    busy: Arc<AtomicUsize>,
 }
 
 impl<R: Send + 'static> Worker<R> {
     /// Starts one thread per resource, named `{name}-{i}`.
     ///
     /// # Errors
-    /// `Backend` when a thread cannot be started.
+    /// `Backend` when a thread cannot be started, or `InvalidInput` for no resource.
     pub fn spawn(name: &str, resources: Vec<R>) -> Result<Worker<R>> {
-        let (jobs, queue) = mpsc::channel::<Job<R>>();
-        let queue = Arc::new(Mutex::new(queue));
+        if resources.is_empty() {
+            return Err(Error::invalid(format!("{name}: a worker needs at least one resource")));
+        }
+        let mut lanes = Vec::with_capacity(resources.len());
         for (i, mut resource) in resources.into_iter().enumerate() {
-            let queue = queue.clone();
+            let (jobs, queue) = mpsc::channel::<Job<R>>();
             thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
-                    while let Some(job) = next(&queue) {
+                    while let Some(job) = receive(&queue, Duration::MAX) {
                         job(&mut resource);
                     }
                 })
                 .map_err(|e| Error::backend(name, e))?;
+            lanes.push(Lane {
+                jobs,
+                busy: Arc::new(AtomicUsize::new(0)),
+            });
         }
-        Ok(Worker { jobs })
+        Ok(Worker { lanes })
     }
 
     /// Runs `work` on one of the resources and returns its result.
@@ -69,10 +86,13 @@ impl<R: Send + 'static> Worker<R> {
         F: FnOnce(&mut R) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.send(Box::new(move |resource| {
+        self.send(move |resource, done| {
+            let outcome = work(resource);
+            // Free the lane before answering: the caller's next job may then come back here.
+            drop(done);
             // The caller may have stopped waiting; the work is done (or undone) either way.
-            let _ = reply.send(work(resource));
-        }))?;
+            let _ = reply.send(outcome);
+        })?;
         answer_of(answer).await
     }
 
@@ -94,7 +114,8 @@ impl<R: Send + 'static> Worker<R> {
         Abandon: FnOnce(&mut R, S) + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.send(Box::new(move |resource| {
+        // The lane stays busy until the session ends (`_busy` is dropped then).
+        self.send(move |resource, _busy| {
             let mut state = match start(resource) {
                 Ok(state) => state,
                 Err(error) => {
@@ -120,12 +141,32 @@ impl<R: Send + 'static> Worker<R> {
                     }
                 }
             }
-        }))?;
+        })?;
         answer_of(answer).await
     }
 
-    fn send(&self, job: Job<R>) -> Result<()> {
-        self.jobs.send(job).map_err(|_| Error::Closed)
+    /// Queues `job` on the least busy lane (the first of equals), with the [`Busy`] claim it
+    /// drops when done.
+    fn send(&self, job: impl FnOnce(&mut R, Busy) + Send + 'static) -> Result<()> {
+        let lane = self
+            .lanes
+            .iter()
+            .min_by_key(|lane| lane.busy.load(Ordering::Acquire))
+            .ok_or(Error::Closed)?;
+        lane.busy.fetch_add(1, Ordering::AcqRel);
+        let busy = Busy(lane.busy.clone());
+        lane.jobs
+            .send(Box::new(move |resource| job(resource, busy)))
+            .map_err(|_| Error::Closed)
+    }
+}
+
+/// A job's claim on its lane: counted busy until dropped.
+struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -148,11 +189,6 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>) -> Result<T> {
 /// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
 /// on virtual machines. Threads yield their core between polls; callers yield to the executor.
 const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
-
-fn next<R>(queue: &Mutex<Receiver<Job<R>>>) -> Option<Job<R>> {
-    // A poisoned lock only means another thread panicked while waiting: the queue is intact.
-    receive(&queue.lock().unwrap_or_else(PoisonError::into_inner), Duration::MAX)
-}
 
 /// The next message of `receiver`, polled for [`POLL_BEFORE_SLEEP`], then awaited up to
 /// `timeout`; `None` when the timeout passed or every sender is gone.
@@ -261,5 +297,66 @@ impl<U: Send + 'static> CommitQueue<U> {
             })
             .await?;
         answer.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    /// Which thread (resource) a session holds.
+    async fn held(session: &Session<usize, usize>) -> Option<usize> {
+        session.call(|_, id| (Ok(*id), Flow::Continue)).await.ok()
+    }
+
+    /// Which thread (resource) a job ran on.
+    async fn whose(worker: &Worker<usize>) -> usize {
+        worker.run(|id| Ok(*id)).await.expect("a job")
+    }
+
+    #[test]
+    fn one_caller_at_a_time_stays_on_the_first_thread() {
+        block_on(async {
+            let worker = Worker::spawn("test", vec![0, 1, 2]).expect("spawn");
+            for _ in 0..200 {
+                assert_eq!(whose(&worker).await, 0);
+            }
+        });
+    }
+
+    #[test]
+    fn jobs_go_around_a_thread_held_by_a_session_and_queue_behind_it_when_none_is_free() {
+        block_on(async {
+            let worker = Arc::new(Worker::spawn("test", vec![0, 1]).expect("spawn"));
+            let idle = Duration::from_secs(60);
+            let first = worker.session(|id| Ok(*id), idle, |_, _| ()).await.expect("session");
+            assert_eq!(held(&first).await, Some(0));
+            assert_eq!(whose(&worker).await, 1, "the free thread takes the job");
+
+            let second = worker.session(|id| Ok(*id), idle, |_, _| ()).await.expect("session");
+            assert_eq!(held(&second).await, Some(1));
+            let waiting = tokio::spawn({
+                let worker = worker.clone();
+                async move { whose(&worker).await }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!waiting.is_finished(), "both threads are held: the job waits");
+            first.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
+            assert_eq!(waiting.await.ok(), Some(0), "it runs once the session ends");
+            second.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
+        });
+    }
+
+    #[test]
+    fn a_worker_needs_a_resource() {
+        assert!(Worker::<usize>::spawn("test", Vec::new()).is_err());
     }
 }
