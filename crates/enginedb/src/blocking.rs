@@ -187,19 +187,27 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>) -> Result<T> {
 
 /// How long a worker thread, or a caller awaiting its answer, keeps polling before it sleeps:
 /// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
-/// on virtual machines. Threads yield their core between polls; callers yield to the executor.
+/// on virtual machines. Callers yield to the executor between polls; threads spin for
+/// [`SPIN_BEFORE_YIELD`], then yield their core between polls.
 const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
+
+/// How long a worker thread spins (without a system call) before it starts yielding its core:
+/// the next job of a caller that is waiting for each answer comes within it.
+const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 
 /// The next message of `receiver`, polled for [`POLL_BEFORE_SLEEP`], then awaited up to
 /// `timeout`; `None` when the timeout passed or every sender is gone.
 fn receive<T>(receiver: &Receiver<T>, timeout: Duration) -> Option<T> {
-    let polling = Instant::now() + POLL_BEFORE_SLEEP;
+    let started = Instant::now();
     loop {
         match receiver.try_recv() {
             Ok(message) => return Some(message),
             Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) if Instant::now() < polling => thread::yield_now(),
-            Err(TryRecvError::Empty) => return receiver.recv_timeout(timeout).ok(),
+            Err(TryRecvError::Empty) => match started.elapsed() {
+                polled if polled < SPIN_BEFORE_YIELD => std::hint::spin_loop(),
+                polled if polled < POLL_BEFORE_SLEEP => thread::yield_now(),
+                _ => return receiver.recv_timeout(timeout).ok(),
+            },
         }
     }
 }
