@@ -157,7 +157,7 @@ impl D1Db {
 }
 
 fn entry(key: Key, stored: Stored) -> Result<Entry> {
-    let (value, version) = row::decode(stored.v, stored.n, &stored.ver)?;
+    let (value, version) = row::decode(stored.v, stored.n.as_deref(), &stored.ver)?;
     Ok(Entry { key, value, version })
 }
 
@@ -218,7 +218,7 @@ impl EngineDb for D1Db {
         let listed: Vec<Listed> = self.query(&sqlite::list(&self.namespace, &plan)).await?;
         let mut decoded = Vec::with_capacity(listed.len());
         for row in listed {
-            let (value, version) = row::decode(row.v, row.n, &row.ver)?;
+            let (value, version) = row::decode(row.v, row.n.as_deref(), &row.ver)?;
             decoded.push((row.k, value, version));
         }
         plan.page(decoded)

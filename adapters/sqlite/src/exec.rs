@@ -107,45 +107,53 @@ fn parse_version(text: &str) -> Result<Version> {
     })
 }
 
+/// The value and version of a row whose columns `first..first + 3` are `(v, n, ver)` (the
+/// integers as text, as the dialect reads them), decoded in place.
+fn stored(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<(Value, Version)>> {
+    let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    };
+    let v: Option<Vec<u8>> = row.get(first)?;
+    let ver = text(first + 2)?.unwrap_or_default();
+    Ok(row::decode(v, text(first + 1)?, ver))
+}
+
 /// The entry at `key`.
 pub(crate) fn get(
     connection: &Connection,
     namespace: &str,
-    key: &Key,
+    key: Key,
     writing: Option<Version>,
 ) -> Result<Option<Entry>> {
-    let statement = sqlite::get(namespace, key.encode());
-    let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
-    let found = prepared
-        .query_row(rusqlite::params_from_iter(statement.params.iter().map(bind)), |r| {
-            Ok((
-                r.get::<_, Option<Vec<u8>>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+    let found = connection
+        .prepare_cached(sqlite::GET)
+        .and_then(|mut statement| {
+            statement
+                .query_row((namespace, key.encode()), |r| stored(r, 0))
+                .optional()
         })
-        .optional()
         .map_err(map_err)?;
-    found
-        .map(|(v, n, ver)| {
-            let (value, version) = row::decode(v, n, &ver)?;
-            Ok(Entry {
-                key: key.clone(),
-                value,
-                version: version.as_seen_by(writing),
-            })
-        })
-        .transpose()
+    let Some(found) = found else { return Ok(None) };
+    let (value, version) = found?;
+    Ok(Some(Entry {
+        key,
+        value,
+        version: version.as_seen_by(writing),
+    }))
 }
 
 /// The entries at `keys`, in order.
 pub(crate) fn get_many(
     connection: &Connection,
     namespace: &str,
-    keys: &[Key],
+    keys: Vec<Key>,
     writing: Option<Version>,
 ) -> Result<Vec<Option<Entry>>> {
-    keys.iter().map(|k| get(connection, namespace, k, writing)).collect()
+    keys.into_iter()
+        .map(|k| get(connection, namespace, k, writing))
+        .collect()
 }
 
 /// One page of a list.
@@ -159,18 +167,13 @@ pub(crate) fn list(
     let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
     let rows = prepared
         .query_map(rusqlite::params_from_iter(statement.params.iter().map(bind)), |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, Option<Vec<u8>>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, Vec<u8>>(0)?, stored(r, 1)?))
         })
         .map_err(map_err)?;
     let mut decoded: Vec<(Vec<u8>, Value, Version)> = Vec::with_capacity(plan.fetch());
     for found in rows {
-        let (k, v, n, ver) = found.map_err(map_err)?;
-        let (value, version) = row::decode(v, n, &ver)?;
+        let (k, stored) = found.map_err(map_err)?;
+        let (value, version) = stored?;
         decoded.push((k, value, version.as_seen_by(writing)));
     }
     plan.page(decoded)

@@ -213,7 +213,7 @@ impl EngineDb for SqliteDb {
         let (key, namespace) = (key.clone(), self.namespace.clone());
         self.shared
             .readers
-            .run(move |c| exec::get(c, &namespace, &key, None))
+            .run(move |c| exec::get(c, &namespace, key, None))
             .await
     }
 
@@ -226,7 +226,7 @@ impl EngineDb for SqliteDb {
             .run(move |c| {
                 // One read transaction: every key from the same snapshot.
                 let snapshot = c.transaction().map_err(map_err)?;
-                exec::get_many(&snapshot, &namespace, &keys, None)
+                exec::get_many(&snapshot, &namespace, keys, None)
             })
             .await
     }

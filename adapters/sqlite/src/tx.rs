@@ -57,7 +57,7 @@ impl EngineTx for SqliteTx {
         validate_key(key)?;
         let key = key.clone();
         self.0
-            .call(move |c, s| (exec::get(c, &s.namespace, &key, s.version), Flow::Continue))
+            .call(move |c, s| (exec::get(c, &s.namespace, key, s.version), Flow::Continue))
             .await
     }
 
@@ -65,7 +65,7 @@ impl EngineTx for SqliteTx {
         validate_keys(keys)?;
         let keys = keys.to_vec();
         self.0
-            .call(move |c, s| (exec::get_many(c, &s.namespace, &keys, s.version), Flow::Continue))
+            .call(move |c, s| (exec::get_many(c, &s.namespace, keys, s.version), Flow::Continue))
             .await
     }
 

@@ -7,7 +7,7 @@ use enginedb::{Error, Result, Value, Version};
 ///
 /// # Errors
 /// `Corrupt` when both or neither of `v` and `n` are set, or a number does not parse.
-pub fn decode(v: Option<Vec<u8>>, n: Option<String>, ver: &str) -> Result<(Value, Version)> {
+pub fn decode(v: Option<Vec<u8>>, n: Option<&str>, ver: &str) -> Result<(Value, Version)> {
     let n = n
         .map(|text| text.parse().map_err(|_| corrupt(&format!("counter {text:?}"))))
         .transpose()?;
@@ -50,13 +50,13 @@ mod tests {
             (Value::Bytes(vec![1]), Version(7))
         );
         assert_eq!(
-            decode(None, Some(i64::MIN.to_string()), "1").unwrap().0,
+            decode(None, Some(&i64::MIN.to_string()), "1").unwrap().0,
             Value::I64(i64::MIN)
         );
         for (v, n, ver) in [
-            (Some(vec![]), Some("1".to_owned()), "1"),
+            (Some(vec![]), Some("1"), "1"),
             (None, None, "1"),
-            (None, Some("1.5".to_owned()), "1"),
+            (None, Some("1.5"), "1"),
             (Some(vec![]), None, "-1"),
         ] {
             assert_eq!(decode(v, n, ver).unwrap_err().kind(), ErrorKind::Corrupt);
