@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub(crate) use chart::svg;
 pub(crate) use report::markdown;
 use stats::Stats;
-use store::{Adapter, Store};
+use store::{Adapter, Batch, Store};
 pub(crate) use work::Plan;
 use work::{Inputs, Work};
 
@@ -200,8 +200,9 @@ async fn measure(
     let adapter: Arc<dyn Store> = Arc::new(Adapter(adapter.clone()));
     let data = plan.data();
     for chunk in data.chunks(1000) {
-        adapter.unit(chunk, &work::VALUE).await?;
-        raw.unit(chunk, &work::VALUE).await?;
+        let batch = Batch::new(chunk.to_vec(), &work::VALUE);
+        adapter.unit(&batch).await?;
+        raw.unit(&batch).await?;
     }
     let mut inputs = Inputs::new(&data, plan);
     let mut rows = Vec::new();

@@ -20,19 +20,44 @@ impl Item {
     }
 }
 
+/// The keys of one multi-key call, made before timing starts in both forms: the items a raw
+/// driver takes, and what an application hands the port (the keys; set ops writing `value`).
+pub(crate) struct Batch {
+    pub(crate) items: Vec<Item>,
+    pub(crate) value: Vec<u8>,
+    pub(crate) keys: Vec<Key>,
+    pub(crate) sets: Vec<Write>,
+}
+
+impl Batch {
+    pub(crate) fn new(items: Vec<Item>, value: &[u8]) -> Batch {
+        let keys: Vec<Key> = items.iter().map(|item| item.key.clone()).collect();
+        let sets = keys
+            .iter()
+            .map(|key| Write::set(key.clone(), Value::Bytes(value.to_vec())))
+            .collect();
+        Batch {
+            items,
+            value: value.to_vec(),
+            keys,
+            sets,
+        }
+    }
+}
+
 /// A store under test.
 #[async_trait::async_trait]
 pub(crate) trait Store: Send + Sync {
     /// Whether `item` is present.
     async fn get(&self, item: &Item) -> Result<bool>;
-    /// How many of `items` are present, read together.
-    async fn get_many(&self, items: &[Item]) -> Result<usize>;
+    /// How many of the batch's keys are present, read together.
+    async fn get_many(&self, batch: &Batch) -> Result<usize>;
     /// How many entries lie in `[start, end)`, up to `limit`, in key order.
     async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize>;
     /// Writes one entry durably, by itself.
     async fn put(&self, item: &Item, value: &[u8]) -> Result<()>;
-    /// Writes all `items` durably, all or nothing, in one commit.
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()>;
+    /// Writes the batch's value at all its keys durably, all or nothing, in one commit.
+    async fn unit(&self, batch: &Batch) -> Result<()>;
     /// Removes what the bench left on a server it may not own.
     async fn clean_up(&self) -> Result<()> {
         Ok(())
@@ -48,9 +73,8 @@ impl Store for Adapter {
         Ok(self.0.get(&item.key).await?.is_some())
     }
 
-    async fn get_many(&self, items: &[Item]) -> Result<usize> {
-        let keys: Vec<Key> = items.iter().map(|item| item.key.clone()).collect();
-        Ok(self.0.get_many(&keys).await?.iter().flatten().count())
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        Ok(self.0.get_many(&batch.keys).await?.iter().flatten().count())
     }
 
     async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize> {
@@ -68,11 +92,9 @@ impl Store for Adapter {
             .map(drop)
     }
 
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
-        let ops: Vec<Write> = items
-            .iter()
-            .map(|item| Write::set(item.key.clone(), Value::Bytes(value.to_vec())))
-            .collect();
-        run_atomic_writes(&*self.0, &ops, Atomicity::Require).await.map(drop)
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        run_atomic_writes(&*self.0, &batch.sets, Atomicity::Require)
+            .await
+            .map(drop)
     }
 }

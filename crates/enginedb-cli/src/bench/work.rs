@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use enginedb::{Error, Result, key};
 
-use super::store::{Item, Store};
+use super::store::{Batch, Item, Store};
 
 /// One thing measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,11 +116,11 @@ impl Plan {
 /// Inputs of one sample, made before the clock starts.
 pub(crate) enum Prepared {
     Gets(Vec<Item>),
-    GetManys(Vec<Vec<Item>>),
+    GetManys(Vec<Batch>),
     Lists(Vec<(Item, Item)>),
     Puts(Vec<Item>),
-    Units(Vec<Vec<Item>>),
-    Committers(usize, Arc<Vec<Vec<Item>>>),
+    Units(Vec<Batch>),
+    Committers(usize, Arc<Vec<Batch>>),
 }
 
 /// Makes the inputs of samples: random existing keys and fresh keys to write.
@@ -147,7 +147,7 @@ impl<'a> Inputs<'a> {
             Work::Get => Prepared::Gets((0..plan.reads).map(|_| self.existing(0)).collect()),
             Work::GetMany => Prepared::GetManys(
                 (0..calls(plan.reads, 10))
-                    .map(|_| (0..MANY).map(|_| self.existing(0)).collect())
+                    .map(|_| Batch::new((0..MANY).map(|_| self.existing(0)).collect(), &VALUE))
                     .collect(),
             ),
             Work::List => Prepared::Lists(
@@ -159,11 +159,19 @@ impl<'a> Inputs<'a> {
                     .collect(),
             ),
             Work::Write => Prepared::Puts(self.fresh(plan.writes)),
-            Work::Unit(n) => Prepared::Units((0..calls(plan.unit_ops, n)).map(|_| self.fresh(n)).collect()),
+            Work::Unit(n) => Prepared::Units(
+                (0..calls(plan.unit_ops, n))
+                    .map(|_| Batch::new(self.fresh(n), &VALUE))
+                    .collect(),
+            ),
             Work::Singles(n) => Prepared::Puts(self.fresh(n)),
             Work::Committers(tasks) => Prepared::Committers(
                 tasks,
-                Arc::new((0..plan.commits).map(|_| self.fresh(COMMITTER_UNIT)).collect()),
+                Arc::new(
+                    (0..plan.commits)
+                        .map(|_| Batch::new(self.fresh(COMMITTER_UNIT), &VALUE))
+                        .collect(),
+                ),
             ),
         }
     }
@@ -236,7 +244,7 @@ pub(crate) async fn time(store: &Arc<dyn Store>, work: Work, prepared: &Prepared
         }
         Prepared::Units(units) => {
             for unit in units {
-                store.unit(unit, &VALUE).await?;
+                store.unit(unit).await?;
             }
             (units.len(), units.len(), units.len())
         }
@@ -256,14 +264,14 @@ pub(crate) async fn time(store: &Arc<dyn Store>, work: Work, prepared: &Prepared
 
 /// `tasks` tasks commit `units` between them (task t takes units t, t + tasks, …); returns how
 /// many were committed.
-async fn commit_concurrently(store: &Arc<dyn Store>, tasks: usize, units: &Arc<Vec<Vec<Item>>>) -> Result<usize> {
+async fn commit_concurrently(store: &Arc<dyn Store>, tasks: usize, units: &Arc<Vec<Batch>>) -> Result<usize> {
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
             let (store, units) = (store.clone(), units.clone());
             tokio::spawn(async move {
                 let mut committed = 0;
                 for unit in units.iter().skip(task).step_by(tasks) {
-                    store.unit(unit, &VALUE).await?;
+                    store.unit(unit).await?;
                     committed += 1;
                 }
                 Ok::<usize, Error>(committed)

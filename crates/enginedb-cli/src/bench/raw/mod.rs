@@ -15,7 +15,7 @@ use enginedb::{Error, Result};
 pub(crate) use self::postgres::RawPostgres;
 pub(crate) use self::redb::RawRedb;
 pub(crate) use self::sqlite::RawSqlite;
-use super::store::{Item, Store};
+use super::store::{Batch, Item, Store};
 
 /// The reference for `memory`: a `BTreeMap` behind a mutex.
 #[derive(Default)]
@@ -33,7 +33,8 @@ impl Store for RawMemory {
         Ok(self.map()?.get(&item.bytes).is_some())
     }
 
-    async fn get_many(&self, items: &[Item]) -> Result<usize> {
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        let items = &batch.items;
         let map = self.map()?;
         Ok(items.iter().filter(|item| map.contains_key(&item.bytes)).count())
     }
@@ -51,7 +52,8 @@ impl Store for RawMemory {
         Ok(())
     }
 
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        let (items, value) = (&batch.items, batch.value.as_slice());
         let mut map = self.map()?;
         for item in items {
             map.insert(item.bytes.clone(), value.to_vec());

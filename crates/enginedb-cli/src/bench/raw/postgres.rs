@@ -6,7 +6,7 @@ use enginedb::{Error, Result};
 use enginedb_postgres::sqlx::postgres::{PgPool, PgPoolOptions};
 use enginedb_postgres::sqlx::{self, Row};
 
-use crate::bench::store::{Item, Store};
+use crate::bench::store::{Batch, Item, Store};
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS enginedb_bench_raw (key bytea PRIMARY KEY, value bytea NOT NULL)";
 const GET: &str = "SELECT value FROM enginedb_bench_raw WHERE key = $1";
@@ -52,7 +52,8 @@ impl Store for RawPostgres {
         Ok(row.is_some())
     }
 
-    async fn get_many(&self, items: &[Item]) -> Result<usize> {
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        let items = &batch.items;
         let keys: Vec<&[u8]> = items.iter().map(|item| item.bytes.as_slice()).collect();
         let rows = sqlx::query(GET_MANY)
             .bind(keys)
@@ -87,7 +88,8 @@ impl Store for RawPostgres {
             .map_err(fail)
     }
 
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        let (items, value) = (&batch.items, batch.value.as_slice());
         let keys: Vec<&[u8]> = items.iter().map(|item| item.bytes.as_slice()).collect();
         let values = vec![value; items.len()];
         sqlx::query(UNIT)

@@ -6,7 +6,7 @@ use std::path::Path;
 use enginedb::{Error, Result};
 use enginedb_redb::redb::{Database, ReadOnlyTable, ReadableDatabase, TableDefinition};
 
-use crate::bench::store::{Item, Store};
+use crate::bench::store::{Batch, Item, Store};
 
 const KV: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("kv");
 
@@ -56,7 +56,8 @@ impl Store for RawRedb {
         present(&self.snapshot()?, item)
     }
 
-    async fn get_many(&self, items: &[Item]) -> Result<usize> {
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        let items = &batch.items;
         let table = self.snapshot()?;
         let mut found = 0;
         for item in items {
@@ -83,7 +84,8 @@ impl Store for RawRedb {
         self.write(std::slice::from_ref(item), value)
     }
 
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        let (items, value) = (&batch.items, batch.value.as_slice());
         self.write(items, value)
     }
 }

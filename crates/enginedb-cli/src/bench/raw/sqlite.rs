@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use enginedb::{Error, Result};
 use enginedb_sqlite::rusqlite::{Connection, TransactionBehavior, params};
 
-use crate::bench::store::{Item, Store};
+use crate::bench::store::{Batch, Item, Store};
 
 const GET: &str = "SELECT value FROM kv WHERE key = ?1";
 const LIST: &str = "SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3";
@@ -52,7 +52,8 @@ impl Store for RawSqlite {
         present(&*self.connection()?, item)
     }
 
-    async fn get_many(&self, items: &[Item]) -> Result<usize> {
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        let items = &batch.items;
         let mut connection = self.connection()?;
         let snapshot = connection.transaction().map_err(fail)?;
         let mut found = 0;
@@ -81,7 +82,8 @@ impl Store for RawSqlite {
         statement.execute(params![item.bytes, value]).map(drop).map_err(fail)
     }
 
-    async fn unit(&self, items: &[Item], value: &[u8]) -> Result<()> {
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        let (items, value) = (&batch.items, batch.value.as_slice());
         let mut connection = self.connection()?;
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
