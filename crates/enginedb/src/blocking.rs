@@ -40,6 +40,8 @@ pub enum Flow {
 /// order. The threads end, dropping their resources, when the `Worker` is dropped.
 pub struct Worker<R> {
     lanes: Vec<Lane<R>>,
+    /// Callers waiting for an answer (see [`LONE_CALLER_POLL`]).
+    waiting: AtomicUsize,
 }
 
 /// One thread's queue, and how many of its jobs are queued or running.
@@ -73,7 +75,10 @@ impl<R: Send + 'static> Worker<R> {
                 busy: Arc::new(AtomicUsize::new(0)),
             });
         }
-        Ok(Worker { lanes })
+        Ok(Worker {
+            lanes,
+            waiting: AtomicUsize::new(0),
+        })
     }
 
     /// Runs `work` on one of the resources and returns its result.
@@ -93,7 +98,13 @@ impl<R: Send + 'static> Worker<R> {
             // The caller may have stopped waiting; the work is done (or undone) either way.
             let _ = reply.send(outcome);
         })?;
-        answer_of(answer).await
+        let waiting = Waiting::enter(&self.waiting);
+        let patience = if waiting.alone {
+            LONE_CALLER_POLL
+        } else {
+            POLL_BEFORE_SLEEP
+        };
+        answer_of(answer, patience).await
     }
 
     /// Starts a session on one of the threads: `start` opens it (say, `BEGIN`) and returns its
@@ -142,7 +153,7 @@ impl<R: Send + 'static> Worker<R> {
                 }
             }
         })?;
-        answer_of(answer).await
+        answer_of(answer, POLL_BEFORE_SLEEP).await
     }
 
     /// Queues `job` on the least busy lane (the first of equals), with the [`Busy`] claim it
@@ -170,11 +181,31 @@ impl Drop for Busy {
     }
 }
 
-/// Waits for a worker's answer: first by polling it for a moment, yielding to the executor
-/// between polls (a short job answers before this thread would have gone to sleep and been
-/// woken again), then by sleeping until it comes.
-async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-    let deadline = Instant::now() + POLL_BEFORE_SLEEP;
+/// A caller counted as waiting for its worker's answer while this lives.
+struct Waiting<'a> {
+    count: &'a AtomicUsize,
+    /// No other caller was waiting when this one began.
+    alone: bool,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Waiting<'a> {
+        let alone = count.fetch_add(1, Ordering::AcqRel) == 0;
+        Waiting { count, alone }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Waits for a worker's answer: first by polling it for up to `patience`, yielding to the
+/// executor between polls (an answer that comes meanwhile costs no wake-up), then by sleeping
+/// until it comes.
+async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Duration) -> Result<T> {
+    let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         match answer.try_recv() {
             Ok(Some(outcome)) => return outcome,
@@ -190,6 +221,12 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>) -> Result<T> {
 /// on virtual machines. Callers yield to the executor between polls; threads spin for
 /// [`SPIN_BEFORE_YIELD`], then yield their core between polls.
 const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
+
+/// How long a caller waiting alone for its worker's answer polls (about one durable commit
+/// here): one caller at a time then never sleeps through a commit and pays a wake-up, which
+/// costs tens of microseconds on virtual machines. While others wait too, callers poll only for
+/// [`POLL_BEFORE_SLEEP`], so many waiters do not take the cores the commits need.
+const LONE_CALLER_POLL: Duration = Duration::from_micros(500);
 
 /// How long a worker thread spins (without a system call) before it starts yielding its core:
 /// the next job of a caller that is waiting for each answer comes within it.
@@ -235,7 +272,7 @@ impl<R: 'static, S: 'static> Session<R, S> {
             flow
         });
         self.commands.send(command).map_err(|_| Error::Closed)?;
-        answer_of(answer).await
+        answer_of(answer, POLL_BEFORE_SLEEP).await
     }
 }
 
@@ -360,6 +397,20 @@ mod tests {
             first.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
             assert_eq!(waiting.await.ok(), Some(0), "it runs once the session ends");
             second.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
+        });
+    }
+
+    #[test]
+    fn a_caller_that_stops_waiting_is_no_longer_counted() {
+        block_on(async {
+            let worker = Worker::spawn("test", vec![0]).expect("spawn");
+            let slow = worker.run(|_| {
+                thread::sleep(Duration::from_millis(50));
+                Ok(())
+            });
+            assert!(tokio::time::timeout(Duration::from_millis(1), slow).await.is_err());
+            assert_eq!(worker.waiting.load(Ordering::Acquire), 0);
+            assert_eq!(whose(&worker).await, 0, "the worker goes on");
         });
     }
 
