@@ -13,7 +13,6 @@
 //! ended by its `abandon` function (a rollback), so an abandoned transaction cannot hold the
 //! thread forever.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -276,9 +275,10 @@ impl<R: 'static, S: 'static> Session<R, S> {
     }
 }
 
-/// Units waiting to be committed together (group commit): callers [`push`](CommitQueue::push)
-/// a unit and await its reply; a job on the writer [`take`](CommitQueue::take)s everything
-/// queued so far, commits it as one group, and answers each unit.
+/// Units waiting to be committed together (group commit): a caller queues its unit; the one
+/// that finds the queue empty also runs a job on the writer, which takes everything queued by
+/// then, commits it as one group, and answers each unit. Units queued while that job waits or
+/// commits ride on it or on the next one, without a job (a hop to the writer) of their own.
 pub struct CommitQueue<U> {
     pending: Mutex<Vec<(U, Reply)>>,
 }
@@ -302,14 +302,13 @@ impl<U> Default for CommitQueue<U> {
 }
 
 impl<U> CommitQueue<U> {
-    /// Queues `unit`; the future resolves once a writer job has committed (or refused) it.
-    pub fn push(&self, unit: U) -> impl Future<Output = Result<crate::Version>> + use<U> {
+    /// Queues `unit`; returns where its answer comes, and whether the queue was empty (then
+    /// this caller must see that a job takes it).
+    fn push(&self, unit: U) -> (oneshot::Receiver<Result<crate::Version>>, bool) {
         let (reply, answer) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((unit, Reply(reply)));
-        async move { answer.await.map_err(|_| Error::Closed)? }
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.push((unit, Reply(reply)));
+        (answer, pending.len() == 1)
     }
 
     /// Everything queued so far, in queue order.
@@ -319,9 +318,9 @@ impl<U> CommitQueue<U> {
 }
 
 impl<U: Send + 'static> CommitQueue<U> {
-    /// Queues `unit`, then runs a job on `worker` that hands everything queued by then to
-    /// `commit_all` (this unit included, unless an earlier job already took it); returns this
-    /// unit's outcome. `commit_all` must answer every reply it is given.
+    /// Queues `unit` and returns its outcome once a job on `worker` has handed it, with
+    /// everything else queued by then, to `commit_all`; the caller that found the queue empty
+    /// runs that job. `commit_all` must answer every reply it is given.
     ///
     /// # Errors
     /// The unit's own error, or `Closed` if the worker is gone.
@@ -330,23 +329,34 @@ impl<U: Send + 'static> CommitQueue<U> {
         R: Send + 'static,
         F: FnOnce(&mut R, Vec<(U, Reply)>) + Send + 'static,
     {
-        let answer = self.push(unit);
-        let queue = self.clone();
-        worker
-            .run(move |resource| {
-                let units = queue.take();
-                if !units.is_empty() {
-                    commit_all(resource, units);
-                }
-                Ok(())
-            })
-            .await?;
-        answer.await
+        let (answer, first) = self.push(unit);
+        if first {
+            let queue = self.clone();
+            let committed = worker
+                .run(move |resource| {
+                    let units = queue.take();
+                    if !units.is_empty() {
+                        commit_all(resource, units);
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(error) = committed {
+                // No job will take what is queued: refuse it rather than leave it waiting.
+                self.take()
+                    .into_iter()
+                    .for_each(|(_, reply)| reply.send(Err(Error::Closed)));
+                return Err(error);
+            }
+        }
+        answer_of(answer, POLL_BEFORE_SLEEP).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     fn block_on<F: Future>(future: F) -> F::Output {
@@ -411,6 +421,46 @@ mod tests {
             assert!(tokio::time::timeout(Duration::from_millis(1), slow).await.is_err());
             assert_eq!(worker.waiting.load(Ordering::Acquire), 0);
             assert_eq!(whose(&worker).await, 0, "the worker goes on");
+        });
+    }
+
+    #[test]
+    fn units_queued_while_the_writer_is_held_commit_as_one_group_from_one_job() {
+        block_on(async {
+            // The resource records the size of each group it commits.
+            let writer = Arc::new(Worker::spawn("test", vec![Vec::<usize>::new()]).expect("spawn"));
+            let queue = Arc::new(CommitQueue::<u64>::default());
+            let held = writer
+                .session(|_| Ok(()), Duration::from_secs(60), |_, _| ())
+                .await
+                .expect("session");
+            let units: Vec<_> = (1..=10u64)
+                .map(|unit| {
+                    let (writer, queue) = (writer.clone(), queue.clone());
+                    tokio::spawn(async move {
+                        let commit_all = |groups: &mut Vec<usize>, units: Vec<(u64, Reply)>| {
+                            groups.push(units.len());
+                            for (unit, reply) in units {
+                                reply.send(Ok(crate::Version(unit)));
+                            }
+                        };
+                        queue.submit(&writer, unit, commit_all).await
+                    })
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let queued = writer
+                .lanes
+                .iter()
+                .map(|lane| lane.busy.load(Ordering::Acquire))
+                .sum::<usize>();
+            assert_eq!(queued, 2, "the session and one job: the first unit's");
+            held.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
+            for (unit, task) in (1..=10u64).zip(units) {
+                assert_eq!(task.await.ok().and_then(Result::ok), Some(crate::Version(unit)));
+            }
+            let groups = writer.run(|groups| Ok(groups.clone())).await.ok();
+            assert_eq!(groups, Some(vec![10]), "one job, one group");
         });
     }
 
