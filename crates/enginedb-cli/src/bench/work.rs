@@ -93,7 +93,7 @@ impl Plan {
         reads: 2_000,
         writes: 100,
         unit_ops: 5_000,
-        commits: 1_024,
+        commits: 4_096,
     };
     /// `--quick`: a smoke run of every measurement.
     pub(crate) const QUICK: Plan = Plan {
