@@ -96,20 +96,22 @@ impl D1Db {
 
     /// Binds a statement: blobs as `Uint8Array`, text (integers included) as strings. Never
     /// more than the SQLite dialect's six parameters, well under D1's 100.
-    fn prepare(&self, statement: &Statement) -> Result<D1PreparedStatement> {
+    fn prepare(&self, statement: &Statement<'_>) -> Result<D1PreparedStatement> {
         let params: Vec<JsValue> = statement
             .params
             .iter()
             .map(|param| match param {
                 Param::Null => JsValue::NULL,
-                Param::Blob(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                Param::Blob(bytes) => js_sys::Uint8Array::from(bytes.as_ref()).into(),
                 Param::Text(text) => JsValue::from_str(text),
+                // As text: JavaScript numbers are not exact beyond 2^53 (the SQL casts it back).
+                Param::Int(n) => JsValue::from_str(&n.to_string()),
             })
             .collect();
         self.db.prepare(statement.sql).bind(&params).map_err(map_err)
     }
 
-    async fn query<T: for<'de> Deserialize<'de>>(&self, statement: &Statement) -> Result<Vec<T>> {
+    async fn query<T: for<'de> Deserialize<'de>>(&self, statement: &Statement<'_>) -> Result<Vec<T>> {
         rows(&self.prepare(statement)?.all().await.map_err(map_err)?)
     }
 

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Value, Version, Write};
-use enginedb_sql::{Param, Statement, guard, row, sqlite};
+use enginedb_sql::{Param, guard, row, sqlite};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
@@ -23,21 +23,17 @@ pub(crate) fn map_err(error: rusqlite::Error) -> Error {
     Error::backend("sqlite", error)
 }
 
-fn bind(param: &Param) -> ToSqlOutput<'_> {
-    ToSqlOutput::Borrowed(match param {
-        Param::Null => ValueRef::Null,
-        Param::Blob(b) => ValueRef::Blob(b),
-        Param::Text(t) => ValueRef::Text(t.as_bytes()),
-    })
-}
-
-/// Executes one statement that returns no rows.
-fn execute(connection: &Connection, statement: &Statement) -> Result<()> {
-    let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
-    prepared
-        .execute(rusqlite::params_from_iter(statement.params.iter().map(bind)))
-        .map(drop)
-        .map_err(map_err)
+fn bind<'p>(param: &'p Param<'_>) -> ToSqlOutput<'p> {
+    match param {
+        Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Param::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        Param::Int(n) => match i64::try_from(*n) {
+            Ok(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(n)),
+            // Beyond SQLite's integers (a version that is no version): CAST clamps the text.
+            Err(_) => ToSqlOutput::Owned(rusqlite::types::Value::Text(n.to_string())),
+        },
+    }
 }
 
 /// Makes the k-th statement of a unit fail, for tests (0: never).
@@ -94,9 +90,20 @@ pub(crate) fn apply(
     fault: &StatementFault,
     counter: &mut Counter,
 ) -> Result<()> {
+    // Consecutive statements of one kind (a run of sets) reuse one prepared statement.
+    let mut prepared: Option<(&str, rusqlite::CachedStatement<'_>)> = None;
     for statement in sqlite::plan_unit(namespace, ops, Some(version))? {
         counter.next(fault)?;
-        execute(connection, &statement)?;
+        let (_, cached) = match prepared.take() {
+            Some((sql, cached)) if sql == statement.sql => prepared.insert((sql, cached)),
+            _ => prepared.insert((
+                statement.sql,
+                connection.prepare_cached(statement.sql).map_err(map_err)?,
+            )),
+        };
+        cached
+            .execute(rusqlite::params_from_iter(statement.params.iter().map(bind)))
+            .map_err(map_err)?;
     }
     Ok(())
 }

@@ -7,36 +7,42 @@ pub mod row;
 pub mod schema;
 pub mod sqlite;
 
-/// A value bound to a statement parameter.
+use std::borrow::Cow;
+
+/// A value bound to a statement parameter, borrowed from the ops it was planned from where it
+/// can be.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Param {
+pub enum Param<'a> {
     /// SQL NULL.
     Null,
     /// A BLOB.
-    Blob(Vec<u8>),
-    /// TEXT. Integers travel as text too (see [`Param::int`]).
-    Text(String),
+    Blob(Cow<'a, [u8]>),
+    /// TEXT.
+    Text(Cow<'a, str>),
+    /// An integer. The SQL casts it with `CAST(? AS INTEGER)`, so a driver may bind it as an
+    /// integer or as decimal text (D1 must: JavaScript numbers are not exact beyond 2^53).
+    Int(i128),
 }
 
-impl Param {
-    /// An integer, as decimal text: the SQL casts it back with `CAST(? AS INTEGER)`.
-    pub fn int(n: impl Into<i128>) -> Param {
-        Param::Text(n.into().to_string())
+impl Param<'_> {
+    /// An integer.
+    pub fn int(n: impl Into<i128>) -> Param<'static> {
+        Param::Int(n.into())
     }
 }
 
 /// One statement: constant SQL text and its parameters (`?1`, `?2`, … in order).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Statement {
+pub struct Statement<'a> {
     /// The SQL; always one of this crate's constants.
     pub sql: &'static str,
     /// The bound parameters.
-    pub params: Vec<Param>,
+    pub params: Vec<Param<'a>>,
 }
 
-impl Statement {
+impl<'a> Statement<'a> {
     /// A statement with these parameters.
-    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
+    pub fn new(sql: &'static str, params: Vec<Param<'a>>) -> Self {
         Statement { sql, params }
     }
 }

@@ -5,6 +5,8 @@
 //! where the caller has read it (rusqlite), else read back inside the same batch (D1), so one
 //! unit has one version and versions follow commit order (SQLite has one writer at a time).
 
+use std::borrow::Cow;
+
 use enginedb::{ByteRange, ListPlan, Result, Value, Version, Write};
 
 use crate::guard::CHECK;
@@ -85,135 +87,132 @@ pub const LIST_ASC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT)
 pub const LIST_DESC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv \
      WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k DESC LIMIT CAST(?4 AS INTEGER)";
 
-fn ns(namespace: &str) -> Param {
-    Param::Text(namespace.to_owned())
+fn ns(namespace: &str) -> Param<'_> {
+    Param::Text(Cow::Borrowed(namespace))
 }
 
-fn value_params(value: &Value) -> [Param; 2] {
+fn blob<'a>(bytes: impl Into<Cow<'a, [u8]>>) -> Param<'a> {
+    Param::Blob(bytes.into())
+}
+
+fn value_params(value: &Value) -> [Param<'_>; 2] {
     match value {
-        Value::Bytes(b) => [Param::Blob(b.clone()), Param::Null],
+        Value::Bytes(b) => [blob(b.as_slice()), Param::Null],
         Value::I64(n) => [Param::Null, Param::int(*n)],
     }
 }
 
-/// The statements of op `index` of a unit in `namespace`, writing `version` (`None`: the one
-/// [`BUMP_VERSION`] drew, read back by each write).
-///
-/// # Errors
-/// `InvalidInput` for a `DeleteRange` whose selector is invalid (units are validated before
-/// planning, so this does not happen for a validated unit).
-pub fn plan_op(namespace: &str, index: usize, op: &Write, version: Option<Version>) -> Result<Vec<Statement>> {
+/// Appends to `out` the statements of op `index` of a unit in `namespace`, writing `version`
+/// (`None`: the one [`BUMP_VERSION`] drew, read back by each write).
+fn plan_op<'a>(
+    namespace: &'a str,
+    index: usize,
+    op: &'a Write,
+    version: Option<Version>,
+    out: &mut Vec<Statement<'a>>,
+) -> Result<()> {
     let at = Param::int(index as u64);
     let ver = || version.map_or(Param::Null, |v| Param::int(v.0));
-    Ok(match op {
+    let check = || Param::Text(Cow::Borrowed(CHECK));
+    match op {
         Write::Check {
             key,
             version: Some(version),
-        } => vec![Statement::new(
+        } => out.push(Statement::new(
             CHECK_VERSION,
-            vec![at, ns(namespace), Param::Blob(key.encode()), Param::int(version.0)],
-        )],
-        Write::Check { key, version: None } => vec![Statement::new(
+            vec![at, ns(namespace), blob(key.encode()), Param::int(version.0)],
+        )),
+        Write::Check { key, version: None } => out.push(Statement::new(
             CHECK_ABSENT,
-            vec![at, ns(namespace), Param::Blob(key.encode()), Param::Text(CHECK.into())],
-        )],
+            vec![at, ns(namespace), blob(key.encode()), check()],
+        )),
         Write::CheckRange {
             range,
             count,
             max_version,
         } => {
-            let ByteRange { start, end } = range.clone();
             let max = max_version.map_or(Param::Null, |v| Param::int(v.0));
-            vec![Statement::new(
+            out.push(Statement::new(
                 CHECK_RANGE,
                 vec![
                     at,
                     ns(namespace),
-                    Param::Blob(start),
-                    Param::Blob(end),
+                    blob(range.start.as_slice()),
+                    blob(range.end.as_slice()),
                     Param::int(*count),
                     max,
                 ],
-            )]
+            ));
         }
         Write::Set { key, value } => {
             let [v, n] = value_params(value);
-            vec![Statement::new(
+            out.push(Statement::new(
                 SET,
-                vec![ns(namespace), Param::Blob(key.encode()), v, n, ver()],
-            )]
+                vec![ns(namespace), blob(key.encode()), v, n, ver()],
+            ));
         }
         Write::Insert { key, value } => {
             let [v, n] = value_params(value);
             let encoded = key.encode();
-            vec![
-                Statement::new(
-                    CHECK_ABSENT,
-                    vec![
-                        at,
-                        ns(namespace),
-                        Param::Blob(encoded.clone()),
-                        Param::Text(CHECK.into()),
-                    ],
-                ),
-                Statement::new(SET, vec![ns(namespace), Param::Blob(encoded), v, n, ver()]),
-            ]
+            out.push(Statement::new(
+                CHECK_ABSENT,
+                vec![at, ns(namespace), blob(encoded.clone()), check()],
+            ));
+            out.push(Statement::new(SET, vec![ns(namespace), blob(encoded), v, n, ver()]));
         }
-        Write::Delete { key } => vec![Statement::new(DELETE, vec![ns(namespace), Param::Blob(key.encode())])],
+        Write::Delete { key } => out.push(Statement::new(DELETE, vec![ns(namespace), blob(key.encode())])),
         Write::DeleteRange { range } => {
             let ByteRange { start, end } = range.byte_range()?;
-            if start >= end {
-                return Ok(Vec::new());
+            if start < end {
+                out.push(Statement::new(
+                    DELETE_RANGE,
+                    vec![ns(namespace), blob(start), blob(end)],
+                ));
             }
-            vec![Statement::new(
-                DELETE_RANGE,
-                vec![ns(namespace), Param::Blob(start), Param::Blob(end)],
-            )]
         }
         Write::Sum { key, delta } => {
             let encoded = key.encode();
-            vec![
-                Statement::new(
-                    SUM_GUARD,
-                    vec![at, ns(namespace), Param::Blob(encoded.clone()), Param::int(*delta)],
-                ),
-                Statement::new(
-                    SUM,
-                    vec![ns(namespace), Param::Blob(encoded), Param::int(*delta), ver()],
-                ),
-            ]
+            out.push(Statement::new(
+                SUM_GUARD,
+                vec![at, ns(namespace), blob(encoded.clone()), Param::int(*delta)],
+            ));
+            out.push(Statement::new(
+                SUM,
+                vec![ns(namespace), blob(encoded), Param::int(*delta), ver()],
+            ));
         }
-    })
+    }
+    Ok(())
 }
 
 /// The statements of a whole unit, after [`BUMP_VERSION`] drew `version` (`None`: read it back).
 /// Error indexes refer to `ops`.
 ///
 /// # Errors
-/// As [`plan_op`].
-pub fn plan_unit(namespace: &str, ops: &[Write], version: Option<Version>) -> Result<Vec<Statement>> {
+/// `InvalidInput` for a `DeleteRange` whose selector is invalid (units are validated before
+/// planning, so this does not happen for a validated unit).
+pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [Write], version: Option<Version>) -> Result<Vec<Statement<'a>>> {
     let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
     for (index, op) in ops.iter().enumerate() {
-        out.extend(plan_op(namespace, index, op, version)?);
+        plan_op(namespace, index, op, version, &mut out)?;
     }
     Ok(out)
 }
 
 /// The read of one encoded key.
-pub fn get(namespace: &str, key: Vec<u8>) -> Statement {
-    Statement::new(GET, vec![ns(namespace), Param::Blob(key)])
+pub fn get(namespace: &str, key: Vec<u8>) -> Statement<'_> {
+    Statement::new(GET, vec![ns(namespace), blob(key)])
 }
 
 /// The read of one page of a list.
-pub fn list(namespace: &str, plan: &ListPlan) -> Statement {
+pub fn list<'a>(namespace: &'a str, plan: &'a ListPlan) -> Statement<'a> {
     let sql = if plan.reverse { LIST_DESC } else { LIST_ASC };
-    let ByteRange { start, end } = plan.range.clone();
     Statement::new(
         sql,
         vec![
             ns(namespace),
-            Param::Blob(start),
-            Param::Blob(end),
+            blob(plan.range.start.as_slice()),
+            blob(plan.range.end.as_slice()),
             Param::int(plan.fetch() as u64),
         ],
     )
