@@ -62,7 +62,7 @@ impl EngineTx for PgTx {
         let arrays = UnitArrays::new(ops)?;
         self.count(1);
         exec::apply(&mut *self.tx, &self.namespace, &arrays).await?;
-        self.written.extend(arrays.written);
+        self.written.extend(arrays.written().cloned());
         Ok(())
     }
 

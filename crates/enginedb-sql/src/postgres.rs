@@ -160,7 +160,7 @@ pub const LIST_ASC: &str =
 pub const LIST_DESC: &str =
     "SELECT k, v, n, ver FROM enginedb_kv WHERE ns = $1 AND k >= $2 AND k < $3 ORDER BY k DESC LIMIT $4";
 
-/// A unit as the parallel arrays `enginedb_apply` takes, plus the keys it writes.
+/// A unit as the parallel arrays `enginedb_apply` takes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnitArrays {
     /// The op kind: 1 check version, 2 check absent, 3 check range, 4 set, 5 insert, 6 delete,
@@ -176,8 +176,6 @@ pub struct UnitArrays {
     pub num: Vec<Option<i64>>,
     /// A span's largest version.
     pub num2: Vec<Option<i64>>,
-    /// The keys the ops write (an interactive transaction stamps them at commit).
-    pub written: Vec<Vec<u8>>,
 }
 
 /// A version as stored: a transaction's own uncommitted rows carry 0.
@@ -211,6 +209,15 @@ impl UnitArrays {
         Ok(arrays)
     }
 
+    /// The keys the ops write (an interactive transaction stamps them at commit).
+    pub fn written(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.kind
+            .iter()
+            .zip(&self.key)
+            .filter(|(kind, _)| matches!(kind, 4 | 5 | 8))
+            .map(|(_, key)| key)
+    }
+
     fn push(&mut self, op: &Write) -> Result<()> {
         let (kind, key, end, value, num2) = match op {
             Write::Check {
@@ -241,9 +248,6 @@ impl UnitArrays {
             }
             Write::Sum { key, delta } => (8, key.encode(), None, Some(Value::I64(*delta)), None),
         };
-        if matches!(kind, 4 | 5 | 8) {
-            self.written.push(key.clone());
-        }
         let (blob, num) = match value {
             Some(Value::Bytes(b)) => (Some(b), None),
             Some(Value::I64(n)) => (None, Some(n)),
@@ -285,7 +289,7 @@ mod tests {
         );
         assert_eq!(arrays.blob[2], Some(b"x".to_vec()));
         assert_eq!(
-            arrays.written,
+            arrays.written().cloned().collect::<Vec<_>>(),
             vec![key!["c"].encode(), key!["d"].encode(), key!["g"].encode()]
         );
         assert_eq!(read_version(0), Version::PENDING);
