@@ -9,9 +9,9 @@
 //!
 //! A [`Session`] holds one of the worker's threads for a sequence of commands (an interactive
 //! transaction): jobs queued on that thread meanwhile wait behind it, in order, and never run
-//! inside it (on a one-thread worker, such as a writer, every job waits). A session whose handle is dropped, or that receives no command for its idle timeout, is
-//! ended by its `abandon` function (a rollback), so an abandoned transaction cannot hold the
-//! thread forever.
+//! inside it (on a one-thread worker, such as a writer, every job waits). A session whose
+//! handle is dropped, or that receives no command for its idle timeout, is ended by its
+//! `abandon` function (a rollback), so an abandoned transaction cannot hold the thread forever.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
