@@ -180,14 +180,14 @@ impl EngineDb for RedbDb {
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         validate_key(key)?;
         let key = key.clone();
-        self.read(move |table, ns| store::get(table, ns, &key, None)).await
+        self.read(move |table, ns| store::get(table, ns, key, None)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
         let keys = keys.to_vec();
-        self.read(move |table, ns| keys.iter().map(|k| store::get(table, ns, k, None)).collect())
+        self.read(move |table, ns| keys.into_iter().map(|k| store::get(table, ns, k, None)).collect())
             .await
     }
 

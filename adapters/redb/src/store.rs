@@ -71,11 +71,11 @@ type Row<'a> = (
     redb::AccessGuard<'a, &'static [u8]>,
 );
 
-/// The entry at `key` in `table`.
+/// The entry at `key` in `table` (the key moves into it).
 pub(crate) fn get(
     table: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
     namespace: &str,
-    key: &Key,
+    key: Key,
     writing: Option<Version>,
 ) -> Result<Option<Entry>> {
     let Some(found) = table.get((namespace, key.encode().as_slice())).map_err(map_err)? else {
@@ -83,7 +83,7 @@ pub(crate) fn get(
     };
     let stored = decode(found.value())?;
     Ok(Some(Entry {
-        key: key.clone(),
+        key,
         value: stored.value,
         version: stored.version.as_seen_by(writing),
     }))

@@ -63,7 +63,7 @@ impl EngineTx for RedbTx {
         validate_key(key)?;
         let key = key.clone();
         self.0
-            .call(move |_, s| read(s, |t| store::get(t, &s.namespace, &key, s.version)))
+            .call(move |_, s| read(s, |t| store::get(t, &s.namespace, key, s.version)))
             .await
     }
 
@@ -73,7 +73,9 @@ impl EngineTx for RedbTx {
         self.0
             .call(move |_, s| {
                 read(s, |t| {
-                    keys.iter().map(|k| store::get(t, &s.namespace, k, s.version)).collect()
+                    keys.into_iter()
+                        .map(|k| store::get(t, &s.namespace, k, s.version))
+                        .collect()
                 })
             })
             .await
