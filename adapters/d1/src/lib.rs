@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
 use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, Entry, Error, Key, Limits, ListOptions, ListPlan, Page,
-    Result, Selector, Version, Write,
+    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, Entry, Error, Key, Limits, ListOptions,
+    ListPlan, Page, Result, Selector, Version, Write,
 };
 use enginedb_sql::{Param, Statement, guard, row, schema, sqlite};
 use serde::Deserialize;
@@ -137,7 +137,7 @@ impl D1Db {
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
         let mut statements = vec![self.prepare(&Statement::new(sqlite::BUMP_VERSION, Vec::new()))?];
-        for statement in sqlite::plan_unit(&self.namespace, ops, None)? {
+        for statement in sqlite::plan_unit(&self.namespace, &EncodedWrite::unit(ops)?, None) {
             statements.push(self.prepare(&statement)?);
         }
         let results = self.db.batch(statements).await.map_err(map_err)?;

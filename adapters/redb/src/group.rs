@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use enginedb::blocking::Reply;
-use enginedb::{ByteRange, Error, OrderedKv, Result, Stored, Version, Write, apply_ops};
+use enginedb::{ByteRange, EncodedWrite, Error, OrderedKv, Result, Stored, Value, Version, apply_ops};
 use redb::{Database, ReadableTable};
 
 use crate::store::{ENTRIES, META, Namespaced, map_err};
@@ -16,7 +16,7 @@ use crate::store::{ENTRIES, META, Namespaced, map_err};
 /// A validated unit waiting for the writer.
 pub(crate) struct Pending {
     pub(crate) namespace: Arc<str>,
-    pub(crate) ops: Vec<Write>,
+    pub(crate) ops: Vec<EncodedWrite>,
 }
 
 /// On the writer: commits the queued `units` as one group and answers each.
@@ -92,7 +92,7 @@ impl Recorded<'_, '_, '_> {
     fn revert(mut self) -> Result<()> {
         while let Some((key, previous)) = self.undo.pop() {
             match previous {
-                Some(stored) => self.kv.put(&key, stored)?,
+                Some(stored) => self.kv.put(&key, &stored.value, stored.version)?,
                 None => self.kv.remove(&key)?,
             }
         }
@@ -104,8 +104,8 @@ impl OrderedKv for Recorded<'_, '_, '_> {
     fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
         self.kv.get(key)
     }
-    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
-        let previous = self.kv.replace(key, &stored)?;
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
+        let previous = self.kv.replace(key, value, version)?;
         self.undo.push((key.to_vec(), previous));
         Ok(())
     }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use enginedb::blocking::{CommitQueue, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
 use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
-    Page, Result, Selector, TransactionCapability, Version, Write,
+    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
+    ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
 };
 use redb::{Database, ReadableDatabase};
 
@@ -103,7 +103,7 @@ impl RedbDb {
         validate_unit(ops)?;
         let unit = group::Pending {
             namespace: self.namespace.clone(),
-            ops: ops.to_vec(),
+            ops: EncodedWrite::unit(ops)?,
         };
         let durability = self.shared.durability;
         let commit_all = move |db: &mut Arc<Database>, units| group::commit_all(db, durability, units);

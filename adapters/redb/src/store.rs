@@ -32,14 +32,15 @@ pub(crate) fn map_err(error: impl Into<redb::Error>) -> Error {
     }
 }
 
-fn encode(stored: &Stored) -> Vec<u8> {
-    let (tag, payload) = match &stored.value {
+/// `value` as stored by `version`: format byte, version (u64 BE), payload.
+fn encode(value: &Value, version: Version) -> Vec<u8> {
+    let (tag, payload) = match value {
         Value::Bytes(b) => (BYTES, b.as_slice()),
         Value::I64(n) => (COUNTER, &n.to_be_bytes()[..]),
     };
     let mut out = Vec::with_capacity(9 + payload.len());
     out.push(tag);
-    out.extend_from_slice(&stored.version.0.to_be_bytes());
+    out.extend_from_slice(&version.0.to_be_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -151,11 +152,11 @@ pub(crate) struct Namespaced<'k, 't, 'n> {
 }
 
 impl Namespaced<'_, '_, '_> {
-    /// Stores `stored` at `key`; returns what it replaced.
-    pub(crate) fn replace(&mut self, key: &[u8], stored: &Stored) -> Result<Option<Stored>> {
+    /// Stores `value` written by `version` at `key`; returns what it replaced.
+    pub(crate) fn replace(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
         let previous = self
             .table
-            .insert((self.namespace, key), encode(stored).as_slice())
+            .insert((self.namespace, key), encode(value, version).as_slice())
             .map_err(map_err)?;
         previous.map(|found| decode(found.value())).transpose()
     }
@@ -189,9 +190,9 @@ impl OrderedKv for Namespaced<'_, '_, '_> {
         }
     }
 
-    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
         self.table
-            .insert((self.namespace, key), encode(&stored).as_slice())
+            .insert((self.namespace, key), encode(value, version).as_slice())
             .map(drop)
             .map_err(map_err)
     }
@@ -237,11 +238,9 @@ mod tests {
             Value::I64(i64::MIN),
             Value::I64(i64::MAX),
         ] {
-            let stored = Stored {
-                value,
-                version: Version(u64::MAX - 1),
-            };
-            assert_eq!(decode(&encode(&stored)).unwrap(), stored);
+            let version = Version(u64::MAX - 1);
+            let stored = decode(&encode(&value, version)).unwrap();
+            assert_eq!(stored, Stored { value, version });
         }
         for garbage in [
             &[][..],

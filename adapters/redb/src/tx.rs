@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use enginedb::blocking::{Flow, Session, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::{EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops};
+use enginedb::{
+    EncodedWrite, EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops,
+};
 use redb::{Database, WriteTransaction};
 
 use crate::store::{self, ENTRIES, Namespaced, map_err};
@@ -91,7 +93,7 @@ impl EngineTx for RedbTx {
     /// A failure aborts the whole transaction at once (no half-applied call survives).
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         validate_unit(ops)?;
-        let ops = ops.to_vec();
+        let ops = EncodedWrite::unit(ops)?;
         self.0
             .call(move |_, s| {
                 let applied = (|| {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Value, Version, Write};
+use enginedb::{EncodedWrite, Entry, Error, Key, ListPlan, Page, Result, Value, Version};
 use enginedb_sql::{Param, guard, row, sqlite};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
@@ -85,14 +85,14 @@ pub(crate) fn bump_version(connection: &Connection, fault: &StatementFault, coun
 pub(crate) fn apply(
     connection: &Connection,
     namespace: &str,
-    ops: &[Write],
+    ops: &[EncodedWrite],
     version: Version,
     fault: &StatementFault,
     counter: &mut Counter,
 ) -> Result<()> {
     // Consecutive statements of one kind (a run of sets) reuse one prepared statement.
     let mut prepared: Option<(&str, rusqlite::CachedStatement<'_>)> = None;
-    for statement in sqlite::plan_unit(namespace, ops, Some(version))? {
+    for statement in sqlite::plan_unit(namespace, ops, Some(version)) {
         counter.next(fault)?;
         let (_, cached) = match prepared.take() {
             Some((sql, cached)) if sql == statement.sql => prepared.insert((sql, cached)),

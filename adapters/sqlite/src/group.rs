@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use enginedb::blocking::Reply;
-use enginedb::{Result, Version, Write};
+use enginedb::{EncodedWrite, Result, Version};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::exec::{self, Counter, StatementFault, map_err};
@@ -16,7 +16,7 @@ use crate::exec::{self, Counter, StatementFault, map_err};
 /// A validated unit waiting for the writer.
 pub(crate) struct Pending {
     pub(crate) namespace: Arc<str>,
-    pub(crate) ops: Vec<Write>,
+    pub(crate) ops: Vec<EncodedWrite>,
 }
 
 /// On the writer: commits the queued `units` as one group and answers each.

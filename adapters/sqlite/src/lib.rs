@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
 use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
-    Page, Result, Selector, TransactionCapability, Version, Write,
+    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
+    ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
 };
 use enginedb_sql::schema;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -111,7 +111,7 @@ impl SqliteDb {
         validate_unit(ops)?;
         let unit = group::Pending {
             namespace: self.namespace.clone(),
-            ops: ops.to_vec(),
+            ops: EncodedWrite::unit(ops)?,
         };
         let fault = self.shared.fault.clone();
         let commit_all = move |connection: &mut Connection, units| group::commit_all(connection, &fault, units);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use enginedb::blocking::{Flow, Session, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::{EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
+use enginedb::{EncodedWrite, EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
 use rusqlite::Connection;
 
 use crate::exec::{self, Counter, StatementFault, map_err};
@@ -79,7 +79,7 @@ impl EngineTx for SqliteTx {
     /// A failure rolls the whole transaction back at once (no half-applied call survives).
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         validate_unit(ops)?;
-        let ops = ops.to_vec();
+        let ops = EncodedWrite::unit(ops)?;
         self.0
             .call(move |c, s| {
                 let applied = (|| {

@@ -82,7 +82,8 @@ fn a_failure_at_any_statement_leaves_nothing_behind() {
         Write::delete_range(Selector::Prefix(key!["f"])),
         Write::set(key!["g"], vec![0u8; 1000]),
     ];
-    let statements = 1 + enginedb_sql::sqlite::plan_unit("", &unit, None).expect("plan").len();
+    let encoded = enginedb::EncodedWrite::unit(&unit).expect("encode");
+    let statements = 1 + enginedb_sql::sqlite::plan_unit("", &encoded, None).len();
     for mask in [Mask::Native, Mask::BatchOnly] {
         for k in 1..=statements + 1 {
             let db = open();

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use enginedb::{ByteRange, ListPlan, Result, Value, Version, Write};
+use enginedb::{EncodedWrite, ListPlan, Value, Version};
 
 use crate::guard::CHECK;
 use crate::{Param, Statement};
@@ -107,96 +107,79 @@ fn value_params(value: &Value) -> [Param<'_>; 2] {
 fn plan_op<'a>(
     namespace: &'a str,
     index: usize,
-    op: &'a Write,
+    op: &'a EncodedWrite,
     version: Option<Version>,
     out: &mut Vec<Statement<'a>>,
-) -> Result<()> {
+) {
     let at = Param::int(index as u64);
     let ver = || version.map_or(Param::Null, |v| Param::int(v.0));
     let check = || Param::Text(Cow::Borrowed(CHECK));
-    match op {
-        Write::Check {
+    let statement = match op {
+        EncodedWrite::Check {
             key,
             version: Some(version),
-        } => out.push(Statement::new(
+        } => Statement::new(
             CHECK_VERSION,
-            vec![at, ns(namespace), blob(key.encode()), Param::int(version.0)],
-        )),
-        Write::Check { key, version: None } => out.push(Statement::new(
-            CHECK_ABSENT,
-            vec![at, ns(namespace), blob(key.encode()), check()],
-        )),
-        Write::CheckRange {
+            vec![at, ns(namespace), blob(key.as_slice()), Param::int(version.0)],
+        ),
+        EncodedWrite::Check { key, version: None } => {
+            Statement::new(CHECK_ABSENT, vec![at, ns(namespace), blob(key.as_slice()), check()])
+        }
+        EncodedWrite::CheckRange {
             range,
             count,
             max_version,
-        } => {
-            let max = max_version.map_or(Param::Null, |v| Param::int(v.0));
-            out.push(Statement::new(
-                CHECK_RANGE,
-                vec![
-                    at,
-                    ns(namespace),
-                    blob(range.start.as_slice()),
-                    blob(range.end.as_slice()),
-                    Param::int(*count),
-                    max,
-                ],
-            ));
-        }
-        Write::Set { key, value } => {
+        } => Statement::new(
+            CHECK_RANGE,
+            vec![
+                at,
+                ns(namespace),
+                blob(range.start.as_slice()),
+                blob(range.end.as_slice()),
+                Param::int(*count),
+                max_version.map_or(Param::Null, |v| Param::int(v.0)),
+            ],
+        ),
+        EncodedWrite::Set { key, value } => {
             let [v, n] = value_params(value);
-            out.push(Statement::new(
-                SET,
-                vec![ns(namespace), blob(key.encode()), v, n, ver()],
-            ));
+            Statement::new(SET, vec![ns(namespace), blob(key.as_slice()), v, n, ver()])
         }
-        Write::Insert { key, value } => {
-            let [v, n] = value_params(value);
-            let encoded = key.encode();
+        EncodedWrite::Insert { key, value } => {
             out.push(Statement::new(
                 CHECK_ABSENT,
-                vec![at, ns(namespace), blob(encoded.clone()), check()],
+                vec![at, ns(namespace), blob(key.as_slice()), check()],
             ));
-            out.push(Statement::new(SET, vec![ns(namespace), blob(encoded), v, n, ver()]));
+            let [v, n] = value_params(value);
+            Statement::new(SET, vec![ns(namespace), blob(key.as_slice()), v, n, ver()])
         }
-        Write::Delete { key } => out.push(Statement::new(DELETE, vec![ns(namespace), blob(key.encode())])),
-        Write::DeleteRange { range } => {
-            let ByteRange { start, end } = range.byte_range()?;
-            if start < end {
-                out.push(Statement::new(
-                    DELETE_RANGE,
-                    vec![ns(namespace), blob(start), blob(end)],
-                ));
-            }
-        }
-        Write::Sum { key, delta } => {
-            let encoded = key.encode();
+        EncodedWrite::Delete { key } => Statement::new(DELETE, vec![ns(namespace), blob(key.as_slice())]),
+        EncodedWrite::DeleteRange { range } if range.is_empty() => return,
+        EncodedWrite::DeleteRange { range } => Statement::new(
+            DELETE_RANGE,
+            vec![ns(namespace), blob(range.start.as_slice()), blob(range.end.as_slice())],
+        ),
+        EncodedWrite::Sum { key, delta } => {
             out.push(Statement::new(
                 SUM_GUARD,
-                vec![at, ns(namespace), blob(encoded.clone()), Param::int(*delta)],
+                vec![at, ns(namespace), blob(key.as_slice()), Param::int(*delta)],
             ));
-            out.push(Statement::new(
+            Statement::new(
                 SUM,
-                vec![ns(namespace), blob(encoded), Param::int(*delta), ver()],
-            ));
+                vec![ns(namespace), blob(key.as_slice()), Param::int(*delta), ver()],
+            )
         }
-    }
-    Ok(())
+    };
+    out.push(statement);
 }
 
 /// The statements of a whole unit, after [`BUMP_VERSION`] drew `version` (`None`: read it back).
 /// Error indexes refer to `ops`.
-///
-/// # Errors
-/// `InvalidInput` for a `DeleteRange` whose selector is invalid (units are validated before
-/// planning, so this does not happen for a validated unit).
-pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [Write], version: Option<Version>) -> Result<Vec<Statement<'a>>> {
+pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Option<Version>) -> Vec<Statement<'a>> {
     let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
     for (index, op) in ops.iter().enumerate() {
-        plan_op(namespace, index, op, version, &mut out)?;
+        plan_op(namespace, index, op, version, &mut out);
     }
-    Ok(out)
+    out
 }
 
 /// The read of one encoded key.

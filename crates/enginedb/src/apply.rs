@@ -1,5 +1,7 @@
 //! The reference semantics of a unit of write ops, over any ordered key-value map.
 //!
+//! Storage works on encoded keys, so a unit is first turned into [`EncodedWrite`]s: owned,
+//! one allocation per key, cheap to hand to an adapter's writer thread.
 //! [`apply_ops`] is the one implementation of what `Check`, `CheckRange`, `Set`, `Insert`,
 //! `Delete`, `DeleteRange` and `Sum` mean. [`crate::MemoryDb`] runs it on its in-memory map,
 //! the sequential mode of [`crate::run_atomic_writes`] dry-runs units through it, and adapters
@@ -12,6 +14,106 @@ use std::ops::Bound;
 use crate::error::{Error, Result, SumFailure};
 use crate::list::ListPlan;
 use crate::model::{ByteRange, Value, Version, Write};
+
+/// A [`Write`] with its key encoded and its span resolved to bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodedWrite {
+    /// [`Write::Check`].
+    Check {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The version it must have; `None`: absent.
+        version: Option<Version>,
+    },
+    /// [`Write::CheckRange`].
+    CheckRange {
+        /// The span.
+        range: ByteRange,
+        /// How many keys it must hold.
+        count: u64,
+        /// Their largest version.
+        max_version: Option<Version>,
+    },
+    /// [`Write::Set`].
+    Set {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The value.
+        value: Value,
+    },
+    /// [`Write::Insert`].
+    Insert {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The value.
+        value: Value,
+    },
+    /// [`Write::Delete`].
+    Delete {
+        /// The encoded key.
+        key: Vec<u8>,
+    },
+    /// [`Write::DeleteRange`].
+    DeleteRange {
+        /// The span its selector covers.
+        range: ByteRange,
+    },
+    /// [`Write::Sum`].
+    Sum {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The amount added.
+        delta: i64,
+    },
+}
+
+impl EncodedWrite {
+    /// The ops of a unit, encoded in order.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a `DeleteRange` whose selector is invalid (a validated unit has none).
+    pub fn unit(ops: &[Write]) -> Result<Vec<EncodedWrite>> {
+        ops.iter().map(EncodedWrite::new).collect()
+    }
+
+    /// One op, encoded.
+    ///
+    /// # Errors
+    /// As [`EncodedWrite::unit`].
+    pub fn new(op: &Write) -> Result<EncodedWrite> {
+        Ok(match op {
+            Write::Check { key, version } => EncodedWrite::Check {
+                key: key.encode(),
+                version: *version,
+            },
+            Write::CheckRange {
+                range,
+                count,
+                max_version,
+            } => EncodedWrite::CheckRange {
+                range: range.clone(),
+                count: *count,
+                max_version: *max_version,
+            },
+            Write::Set { key, value } => EncodedWrite::Set {
+                key: key.encode(),
+                value: value.clone(),
+            },
+            Write::Insert { key, value } => EncodedWrite::Insert {
+                key: key.encode(),
+                value: value.clone(),
+            },
+            Write::Delete { key } => EncodedWrite::Delete { key: key.encode() },
+            Write::DeleteRange { range } => EncodedWrite::DeleteRange {
+                range: range.byte_range()?,
+            },
+            Write::Sum { key, delta } => EncodedWrite::Sum {
+                key: key.encode(),
+                delta: *delta,
+            },
+        })
+    }
+}
 
 /// A stored value and the version of the commit that wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,11 +131,11 @@ pub trait OrderedKv {
     /// # Errors
     /// The backend's, or `Corrupt` for stored bytes that do not decode.
     fn get(&self, key: &[u8]) -> Result<Option<Stored>>;
-    /// Stores `stored` at `key`.
+    /// Stores `value` at `key`, written by `version`.
     ///
     /// # Errors
     /// The backend's.
-    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()>;
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()>;
     /// Removes `key` (absent is fine).
     ///
     /// # Errors
@@ -57,25 +159,21 @@ pub trait OrderedKv {
 ///
 /// # Errors
 /// `CheckFailed`, `SumFailed`, `InvalidInput` (a bad selector), or `kv`'s own errors.
-pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[Write], version: Version) -> Result<()> {
+pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[EncodedWrite], version: Version) -> Result<()> {
     for (index, op) in ops.iter().enumerate() {
         apply_op(kv, op, version, index)?;
     }
     Ok(())
 }
 
-fn apply_op(kv: &mut impl OrderedKv, op: &Write, version: Version, index: usize) -> Result<()> {
-    let stored = |value: &Value| Stored {
-        value: value.clone(),
-        version,
-    };
+fn apply_op(kv: &mut impl OrderedKv, op: &EncodedWrite, version: Version, index: usize) -> Result<()> {
     match op {
-        Write::Check { key, version: expected } => {
-            if kv.get(&key.encode())?.map(|s| s.version) != *expected {
+        EncodedWrite::Check { key, version: expected } => {
+            if kv.get(key)?.map(|s| s.version) != *expected {
                 return Err(Error::CheckFailed { index });
             }
         }
-        Write::CheckRange {
+        EncodedWrite::CheckRange {
             range,
             count,
             max_version,
@@ -84,19 +182,17 @@ fn apply_op(kv: &mut impl OrderedKv, op: &Write, version: Version, index: usize)
                 return Err(Error::CheckFailed { index });
             }
         }
-        Write::Set { key, value } => kv.put(&key.encode(), stored(value))?,
-        Write::Insert { key, value } => {
-            let encoded = key.encode();
-            if kv.get(&encoded)?.is_some() {
+        EncodedWrite::Set { key, value } => kv.put(key, value, version)?,
+        EncodedWrite::Insert { key, value } => {
+            if kv.get(key)?.is_some() {
                 return Err(Error::CheckFailed { index });
             }
-            kv.put(&encoded, stored(value))?;
+            kv.put(key, value, version)?;
         }
-        Write::Delete { key } => kv.remove(&key.encode())?,
-        Write::DeleteRange { range } => kv.remove_range(&range.byte_range()?)?,
-        Write::Sum { key, delta } => {
-            let encoded = key.encode();
-            let current = match kv.get(&encoded)?.map(|s| s.value) {
+        EncodedWrite::Delete { key } => kv.remove(key)?,
+        EncodedWrite::DeleteRange { range } => kv.remove_range(range)?,
+        EncodedWrite::Sum { key, delta } => {
+            let current = match kv.get(key)?.map(|s| s.value) {
                 None => 0,
                 Some(Value::I64(n)) => n,
                 Some(Value::Bytes(_)) => {
@@ -110,7 +206,7 @@ fn apply_op(kv: &mut impl OrderedKv, op: &Write, version: Version, index: usize)
                 index,
                 reason: SumFailure::Overflow,
             })?;
-            kv.put(&encoded, stored(&Value::I64(sum)))?;
+            kv.put(key, &Value::I64(sum), version)?;
         }
     }
     Ok(())
@@ -129,7 +225,11 @@ impl OrderedKv for Undoable<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
         Ok(self.state.get(key).cloned())
     }
-    fn put(&mut self, key: &[u8], stored: Stored) -> Result<()> {
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
+        let stored = Stored {
+            value: value.clone(),
+            version,
+        };
         let previous = self.state.insert(key.to_vec(), stored);
         self.undo.push((key.to_vec(), previous));
         Ok(())
@@ -152,11 +252,12 @@ impl OrderedKv for Undoable<'_> {
 /// Applies `ops` to `state` with `version`. On error the state is restored exactly. Returns
 /// the keys written.
 pub(crate) fn apply_unit(state: &mut State, ops: &[Write], version: Version) -> Result<Vec<Vec<u8>>> {
+    let ops = EncodedWrite::unit(ops)?;
     let mut undoable = Undoable {
         state,
         undo: Vec::new(),
     };
-    match apply_ops(&mut undoable, ops, version) {
+    match apply_ops(&mut undoable, &ops, version) {
         Ok(()) => Ok(undoable.undo.into_iter().map(|(key, _)| key).collect()),
         Err(error) => {
             let Undoable { state, undo } = undoable;

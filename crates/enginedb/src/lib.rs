@@ -22,7 +22,7 @@ mod port;
 mod transact;
 pub mod url;
 
-pub use apply::{OrderedKv, Stored, apply_ops};
+pub use apply::{EncodedWrite, OrderedKv, Stored, apply_ops};
 pub use atomic::{Atomicity, Commit, Mode, UNIT_RETRIES, run_atomic_writes};
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
 pub use faulty::{Faulty, InjectedFault, poison};
