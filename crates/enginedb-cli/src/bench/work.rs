@@ -88,11 +88,11 @@ pub(crate) struct Plan {
 impl Plan {
     /// The full run.
     pub(crate) const FULL: Plan = Plan {
-        samples: 7,
+        samples: 9,
         entries: 10_000,
         reads: 2_000,
         writes: 100,
-        unit_ops: 5_000,
+        unit_ops: 20_000,
         commits: 4_096,
     };
     /// `--quick`: a smoke run of every measurement.
