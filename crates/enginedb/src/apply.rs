@@ -292,3 +292,43 @@ pub(crate) fn scan(state: &State, plan: &ListPlan) -> Vec<(Vec<u8>, Value, Versi
         rows.take(plan.fetch()).map(row).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+    use crate::model::Selector;
+    use crate::{ErrorKind, key};
+
+    #[test]
+    fn a_unit_is_encoded_op_by_op() {
+        let ops = [
+            Write::set(key!["a", 1], "x"),
+            Write::sum(key!["b"], -2),
+            Write::delete_range(Selector::Prefix(key!["c"])),
+        ];
+        let (start, end) = key!["c"].prefix_range();
+        assert_eq!(
+            EncodedWrite::unit(&ops).unwrap(),
+            vec![
+                EncodedWrite::Set {
+                    key: key!["a", 1].encode(),
+                    value: Value::from("x"),
+                },
+                EncodedWrite::Sum {
+                    key: key!["b"].encode(),
+                    delta: -2,
+                },
+                EncodedWrite::DeleteRange {
+                    range: ByteRange { start, end },
+                },
+            ]
+        );
+        let backwards = Selector::Range {
+            start: key!["z"],
+            end: Key::default(),
+        };
+        let error = EncodedWrite::unit(&[Write::delete_range(backwards)]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    }
+}
