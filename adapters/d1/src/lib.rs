@@ -94,8 +94,8 @@ impl D1Db {
         })
     }
 
-    /// Binds a statement: blobs as `Uint8Array`, text (integers included) as strings. Never
-    /// more than the SQLite dialect's six parameters, well under D1's 100.
+    /// Binds a statement: blobs as `Uint8Array`, text (integers included) as strings. The
+    /// SQLite dialect binds at most 98 parameters (a multi-row upsert), within D1's 100.
     fn prepare(&self, statement: &Statement<'_>) -> Result<D1PreparedStatement> {
         let params: Vec<JsValue> = statement
             .params

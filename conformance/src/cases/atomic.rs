@@ -193,21 +193,26 @@ pub async fn ops_apply_in_order(cx: &Ctx<'_>) -> CaseResult {
 /// A unit of plain sets that writes a key twice keeps the later value (adapters may apply such
 /// units set-wise), at the unit's version.
 pub async fn repeated_sets_last_wins(cx: &Ctx<'_>) -> CaseResult {
-    let (k, j) = (cx.key("k"), cx.key("j"));
+    let (k, j, i) = (cx.key("k"), cx.key("j"), cx.key("i"));
     cx.db().write(&Write::set(k.clone(), "old")).await?;
     let commit = cx
         .unit(&[
             Write::set(k.clone(), "a"),
             Write::set(j.clone(), "x"),
             Write::set(k.clone(), 7),
+            Write::set(i.clone(), "y"),
         ])
         .await?;
-    let entries: Vec<_> = cx.db().get_many(&[k, j]).await?.into_iter().flatten().collect();
+    let entries: Vec<_> = cx.db().get_many(&[k, j, i]).await?.into_iter().flatten().collect();
     let values: Vec<Value> = entries.iter().map(|e| e.value.clone()).collect();
-    ensure_eq!(values, vec![Value::I64(7), Value::from("x")], "values");
+    ensure_eq!(
+        values,
+        vec![Value::I64(7), Value::from("x"), Value::from("y")],
+        "values"
+    );
     if commit.mode.is_atomic() {
         let versions: Vec<Version> = entries.iter().map(|e| e.version).collect();
-        ensure_eq!(versions, vec![commit.version; 2], "versions");
+        ensure_eq!(versions, vec![commit.version; 3], "versions");
     }
     Ok(())
 }

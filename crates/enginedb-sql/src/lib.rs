@@ -34,7 +34,7 @@ impl Param<'_> {
 /// One statement: constant SQL text and its parameters (`?1`, `?2`, … in order).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement<'a> {
-    /// The SQL; always one of this crate's constants.
+    /// The SQL; always this crate's own (a constant, or a text it built once).
     pub sql: &'static str,
     /// The bound parameters.
     pub params: Vec<Param<'a>>,

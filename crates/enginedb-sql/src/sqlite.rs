@@ -6,6 +6,7 @@
 //! unit has one version and versions follow commit order (SQLite has one writer at a time).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use enginedb::{EncodedWrite, ListPlan, Value, Version};
 
@@ -173,14 +174,89 @@ fn plan_op<'a>(
 }
 
 /// The statements of a whole unit, after [`BUMP_VERSION`] drew `version` (`None`: read it back).
-/// Error indexes refer to `ops`.
+/// Consecutive plain sets are written by multi-row upserts of up to [`MAX_SET_ROWS`] keys (a key
+/// written twice keeps the later value: SQLite upserts a statement's rows in order). Error
+/// indexes refer to `ops`.
 pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Option<Version>) -> Vec<Statement<'a>> {
     let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
-    for (index, op) in ops.iter().enumerate() {
-        plan_op(namespace, index, op, version, &mut out);
+    let (mut rest, mut index) = (ops, 0);
+    while let Some(op) = rest.first() {
+        let sets = rest.iter().take(MAX_SET_ROWS).take_while(|op| is_set(op)).count();
+        // The largest multi-row upsert the run of sets fills, if any.
+        let multi = SET_ROWS
+            .iter()
+            .find(|(rows, _)| *rows <= sets)
+            .and_then(|(rows, sql)| Some((sql.as_str(), rest.get(..*rows)?)));
+        let planned = match multi {
+            Some((sql, sets)) => {
+                out.push(set_rows(sql, namespace, sets, version));
+                sets.len()
+            }
+            None => {
+                plan_op(namespace, index, op, version, &mut out);
+                1
+            }
+        };
+        rest = rest.get(planned..).unwrap_or_default();
+        index += planned;
     }
     out
 }
+
+/// Most keys one multi-row upsert writes: its 2 shared and 3-per-row parameters stay within
+/// D1's 100 per statement.
+pub const MAX_SET_ROWS: usize = 32;
+
+fn is_set(op: &EncodedWrite) -> bool {
+    matches!(op, EncodedWrite::Set { .. })
+}
+
+/// The multi-row upsert `sql` (of [`SET_ROWS`]) of `sets`: `?1` ns, `?2` version or NULL, then
+/// key, bytes and counter per row.
+fn set_rows<'a>(
+    sql: &'static str,
+    namespace: &'a str,
+    sets: &'a [EncodedWrite],
+    version: Option<Version>,
+) -> Statement<'a> {
+    let mut params = Vec::with_capacity(2 + 3 * sets.len());
+    params.push(ns(namespace));
+    params.push(version.map_or(Param::Null, |v| Param::int(v.0)));
+    for op in sets {
+        if let EncodedWrite::Set { key, value } = op {
+            let [v, n] = value_params(value);
+            params.extend([blob(key.as_slice()), v, n]);
+        }
+    }
+    Statement::new(sql, params)
+}
+
+/// The multi-row upserts, largest first: their row count (32, 16, … 2) and SQL (see
+/// [`set_rows`]). Five texts, so every run of sets is planned with statements a driver caches.
+static SET_ROWS: LazyLock<Vec<(usize, String)>> = LazyLock::new(|| {
+    (1..=MAX_SET_ROWS.ilog2())
+        .rev()
+        .map(|power| {
+            let rows: Vec<String> = (0..1usize << power)
+                .map(|row| {
+                    let first = 3 + 3 * row;
+                    format!(
+                        "(?1, ?{first}, ?{}, CAST(?{} AS INTEGER), {})",
+                        first + 1,
+                        first + 2,
+                        version_param!("?2")
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES {} \
+                 ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver",
+                rows.join(", ")
+            );
+            (rows.len(), sql)
+        })
+        .collect()
+});
 
 /// The read of one encoded key.
 pub fn get(namespace: &str, key: Vec<u8>) -> Statement<'_> {
@@ -199,4 +275,77 @@ pub fn list<'a>(namespace: &'a str, plan: &'a ListPlan) -> Statement<'a> {
             Param::int(plan.fetch() as u64),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use enginedb::{Write, key};
+
+    use super::*;
+
+    /// The highest `?N` of `sql`.
+    fn last_placeholder(sql: &str) -> usize {
+        sql.split('?')
+            .skip(1)
+            .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn runs_of_sets_become_multi_row_upserts_in_order() {
+        let mut ops: Vec<Write> = (0..99).map(|i| Write::set(key!["k", i], i)).collect();
+        ops.insert(50, Write::delete(key!["d"]));
+        let encoded = EncodedWrite::unit(&ops).unwrap();
+        let plan = plan_unit("ns", &encoded, Some(Version(9)));
+        let shapes: Vec<String> = plan
+            .iter()
+            .map(|s| match s.sql {
+                SET => "set".to_string(),
+                DELETE => "delete".to_string(),
+                _ => format!("{} rows", (s.params.len() - 2) / 3),
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            ["32 rows", "16 rows", "2 rows", "delete", "32 rows", "16 rows", "set"]
+        );
+        let mut keys = Vec::new();
+        for statement in &plan {
+            assert_eq!(
+                statement.params.len(),
+                last_placeholder(statement.sql),
+                "{}",
+                statement.sql
+            );
+            assert!(statement.params.len() <= 100, "D1 binds at most 100 parameters");
+            match statement.sql {
+                SET | DELETE => keys.push(statement.params[1].clone()),
+                _ => {
+                    assert_eq!(statement.params[..2], [ns("ns"), Param::int(9u64)]);
+                    keys.extend(statement.params[2..].iter().step_by(3).cloned());
+                }
+            }
+        }
+        let expected: Vec<Param<'_>> = encoded
+            .iter()
+            .map(|op| match op {
+                EncodedWrite::Set { key, .. } | EncodedWrite::Delete { key } => blob(key.as_slice()),
+                _ => unreachable!("only sets and a delete"),
+            })
+            .collect();
+        assert_eq!(keys, expected, "every key once, in the unit's order");
+    }
+
+    #[test]
+    fn a_run_of_one_set_keeps_the_single_upsert() {
+        let ops = [
+            Write::set(key!["a"], 1),
+            Write::delete(key!["b"]),
+            Write::set(key!["c"], 2),
+        ];
+        let encoded = EncodedWrite::unit(&ops).unwrap();
+        let sqls: Vec<&str> = plan_unit("", &encoded, None).iter().map(|s| s.sql).collect();
+        assert_eq!(sqls, [SET, DELETE, SET]);
+    }
 }
