@@ -181,11 +181,11 @@ pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Optio
     let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
     let (mut rest, mut index) = (ops, 0);
     while let Some(op) = rest.first() {
-        let sets = rest.iter().take(MAX_SET_ROWS).take_while(|op| is_set(op)).count();
+        let run = rest.iter().take(MAX_SET_ROWS).take_while(|op| is_set(op)).count();
         // The largest multi-row upsert the run of sets fills, if any.
         let multi = SET_ROWS
             .iter()
-            .find(|(rows, _)| *rows <= sets)
+            .find(|(rows, _)| *rows <= run)
             .and_then(|(rows, sql)| Some((sql.as_str(), rest.get(..*rows)?)));
         let planned = match multi {
             Some((sql, sets)) => {
