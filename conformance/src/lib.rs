@@ -25,7 +25,9 @@ pub use futures::executor::block_on as __block_on;
 /// # Contract
 /// `open` returns a store no other case uses (or one shared store: cases only touch keys under
 /// their own root). `reopen` closes a store and opens the same data again (file-backed stores
-/// only). `namespaces` returns two handles on different namespaces of one database.
+/// only). `namespaces` returns two handles on different namespaces of one database, the second
+/// name extending the first (say `alpha` and `alpha_b`), so a layout that tells namespaces apart
+/// by a bare prefix is caught.
 #[async_trait::async_trait(?Send)]
 pub trait Harness {
     /// A store for one case.

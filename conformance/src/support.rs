@@ -64,7 +64,7 @@ impl<D: EngineDb + 'static> Harness for FileHarness<D> {
             let db = (self.open)(self.dir.path().join("namespaces")).await?;
             Ok([
                 self.masked((self.namespace)(&db, "alpha")?),
-                self.masked((self.namespace)(&db, "beta")?),
+                self.masked((self.namespace)(&db, "alpha_b")?),
             ])
         };
         Some(opened.await)

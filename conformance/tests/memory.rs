@@ -21,7 +21,7 @@ impl Harness for MemoryHarness {
             db.namespace(name)
                 .map(|ns| Box::new(Masked::new(ns, self.mask)) as Box<dyn EngineDb>)
         };
-        Some(open("alpha").and_then(|a| Ok([a, open("beta")?])))
+        Some(open("alpha").and_then(|a| Ok([a, open("alpha_b")?])))
     }
 }
 

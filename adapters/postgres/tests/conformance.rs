@@ -35,8 +35,9 @@ impl Harness for PgHarness {
 
     async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
         let opened = async {
-            let db = common::open(&common::unique_namespace()).await?;
-            let other = db.namespace(&common::unique_namespace())?;
+            let name = common::unique_namespace();
+            let db = common::open(&name).await?;
+            let other = db.namespace(&format!("{name}_b"))?;
             Ok([
                 Box::new(Masked::new(db, self.mask)) as Box<dyn EngineDb>,
                 Box::new(Masked::new(other, self.mask)),

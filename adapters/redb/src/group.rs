@@ -48,10 +48,7 @@ fn commit(db: &Database, durability: redb::Durability, units: &[Pending]) -> Res
             let version = Version(last.checked_add(1).ok_or_else(|| Error::Corrupt {
                 message: "the version counter is exhausted".into(),
             })?);
-            let mut kv = Namespaced {
-                table: &mut table,
-                namespace: &unit.namespace,
-            };
+            let mut kv = Namespaced::new(&mut table, &unit.namespace);
             let outcome = if units.len() == 1 {
                 // Undone, if it fails, by aborting the transaction below.
                 apply_ops(&mut kv, &unit.ops, version)

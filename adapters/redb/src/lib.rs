@@ -113,9 +113,7 @@ impl RedbDb {
     async fn read<T, F>(&self, read: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::ReadOnlyTable<(&'static str, &'static [u8]), &'static [u8]>, &str) -> Result<T>
-            + Send
-            + 'static,
+        F: FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>, &str) -> Result<T> + Send + 'static,
     {
         let namespace = self.namespace.clone();
         self.shared

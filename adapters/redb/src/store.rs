@@ -1,25 +1,39 @@
 //! The layout in redb, and the port's operations on it.
 //!
-//! | table           | key                       | value                                        |
-//! |-----------------|---------------------------|----------------------------------------------|
-//! | `enginedb_kv`   | `(namespace, encoded key)`| format byte, version (u64 BE), payload        |
-//! | `enginedb_meta` | name                      | `schema_version`, `last_version` (u64)        |
+//! | table              | key                                      | value                                  |
+//! |--------------------|------------------------------------------|----------------------------------------|
+//! | `enginedb_entries` | namespace, `0x00`, encoded key           | format byte, version (u64 BE), payload  |
+//! | `enginedb_meta`    | name                                     | `schema_version`, `last_version` (u64)  |
 //!
-//! Value format 1: `0x01` + version + the bytes, or `0x02` + version + the i64 (BE).
+//! A namespace name never holds `0x00`, so each namespace is one contiguous span of the table,
+//! ordered by encoded key. Value format 1: `0x01` + version + the bytes, or `0x02` + version +
+//! the i64 (BE).
+//!
+//! Layout 1 kept entries under tuple keys `(namespace, encoded key)` in `enginedb_kv`; redb
+//! compares those part by part, which cost a sixth of each insert. Opening a layout-1 file
+//! moves its entries over, in the same write transaction that records layout 2.
 
 use enginedb::{ByteRange, Entry, Error, Key, ListPlan, OrderedKv, Page, Result, Stored, Value, Version};
 use redb::{ReadableTable, Table, TableDefinition};
 
 /// Entries of every namespace.
-pub(crate) const ENTRIES: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("enginedb_kv");
+pub(crate) const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("enginedb_entries");
 /// Schema version and the last version drawn.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("enginedb_meta");
+/// Layout 1's entries, moved to [`ENTRIES`] on open.
+const ENTRIES_V1: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("enginedb_kv");
 
 /// The layout version this build writes and reads.
-pub(crate) const SCHEMA_VERSION: u64 = 1;
+pub(crate) const SCHEMA_VERSION: u64 = 2;
+
+/// Ends the namespace part of a table key.
+const SEPARATOR: u8 = 0x00;
 
 const BYTES: u8 = 0x01;
 const COUNTER: u8 = 0x02;
+
+/// The entries table, as the writer and readers see it.
+pub(crate) type Entries<'t> = Table<'t, &'static [u8], &'static [u8]>;
 
 /// The one mapping of redb errors to port errors.
 pub(crate) fn map_err(error: impl Into<redb::Error>) -> Error {
@@ -32,17 +46,47 @@ pub(crate) fn map_err(error: impl Into<redb::Error>) -> Error {
     }
 }
 
-/// `value` as stored by `version`: format byte, version (u64 BE), payload.
-fn encode(value: &Value, version: Version) -> Vec<u8> {
+/// Writes the table key of `encoded` in `namespace` into `out` (cleared first).
+fn table_key_into(namespace: &str, encoded: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(namespace.as_bytes());
+    out.push(SEPARATOR);
+    out.extend_from_slice(encoded);
+}
+
+/// The table key of `encoded` in `namespace`.
+fn table_key(namespace: &str, encoded: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(namespace.len() + 1 + encoded.len());
+    table_key_into(namespace, encoded, &mut out);
+    out
+}
+
+/// The table keys bounding `range` in `namespace`.
+fn table_span(namespace: &str, range: &ByteRange) -> std::ops::Range<Vec<u8>> {
+    table_key(namespace, &range.start)..table_key(namespace, &range.end)
+}
+
+/// The encoded key inside `stored`, a table key of `namespace`.
+fn encoded_key<'a>(namespace: &str, stored: &'a [u8]) -> Result<&'a [u8]> {
+    stored
+        .strip_prefix(namespace.as_bytes())
+        .and_then(|rest| rest.strip_prefix(&[SEPARATOR]))
+        .ok_or_else(|| Error::Corrupt {
+            message: format!("stored redb key outside namespace {namespace:?}"),
+        })
+}
+
+/// Writes `value` as stored by `version` into `out` (cleared first): format byte, version
+/// (u64 BE), payload.
+fn encode_into(value: &Value, version: Version, out: &mut Vec<u8>) {
     let (tag, payload) = match value {
         Value::Bytes(b) => (BYTES, b.as_slice()),
         Value::I64(n) => (COUNTER, &n.to_be_bytes()[..]),
     };
-    let mut out = Vec::with_capacity(9 + payload.len());
+    out.clear();
     out.push(tag);
     out.extend_from_slice(&version.0.to_be_bytes());
     out.extend_from_slice(payload);
-    out
 }
 
 fn decode(bytes: &[u8]) -> Result<Stored> {
@@ -68,18 +112,21 @@ fn decode(bytes: &[u8]) -> Result<Stored> {
 
 /// One row of [`ENTRIES`] as redb hands it out.
 type Row<'a> = (
-    redb::AccessGuard<'a, (&'static str, &'static [u8])>,
+    redb::AccessGuard<'a, &'static [u8]>,
     redb::AccessGuard<'a, &'static [u8]>,
 );
 
-/// The entry at `key` in `table` (the key moves into it).
+/// The entry at `key` in `namespace` of `table` (the key moves into it).
 pub(crate) fn get(
-    table: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     namespace: &str,
     key: Key,
     writing: Option<Version>,
 ) -> Result<Option<Entry>> {
-    let Some(found) = table.get((namespace, key.encode().as_slice())).map_err(map_err)? else {
+    let Some(found) = table
+        .get(table_key(namespace, &key.encode()).as_slice())
+        .map_err(map_err)?
+    else {
         return Ok(None);
     };
     let stored = decode(found.value())?;
@@ -90,9 +137,9 @@ pub(crate) fn get(
     }))
 }
 
-/// One page of a list from `table`.
+/// One page of a list from `namespace` of `table`.
 pub(crate) fn list(
-    table: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     namespace: &str,
     plan: &ListPlan,
     writing: Option<Version>,
@@ -100,14 +147,16 @@ pub(crate) fn list(
     if plan.range.is_empty() {
         return plan.page(Vec::new());
     }
+    let span = table_span(namespace, &plan.range);
     let range = table
-        .range((namespace, plan.range.start.as_slice())..(namespace, plan.range.end.as_slice()))
+        .range(span.start.as_slice()..span.end.as_slice())
         .map_err(map_err)?;
     let mut rows = Vec::with_capacity(plan.fetch());
     let mut push = |found: std::result::Result<Row<'_>, redb::StorageError>| -> Result<()> {
         let (key, value) = found.map_err(map_err)?;
         let stored = decode(value.value())?;
-        rows.push((key.value().1.to_vec(), stored.value, stored.version.as_seen_by(writing)));
+        let key = encoded_key(namespace, key.value())?.to_vec();
+        rows.push((key, stored.value, stored.version.as_seen_by(writing)));
         Ok(())
     };
     if plan.reverse {
@@ -129,41 +178,87 @@ pub(crate) fn draw_version(tx: &redb::WriteTransaction) -> Result<Version> {
     Ok(Version(next))
 }
 
-/// Checks the recorded layout version (refusing a newer one) and records it if new.
+/// Checks the recorded layout version (refusing a newer one), upgrades layout 1, and records
+/// this layout if new.
 pub(crate) fn check_schema(tx: &redb::WriteTransaction) -> Result<()> {
     let mut meta = tx.open_table(META).map_err(map_err)?;
     let recorded = meta.get("schema_version").map_err(map_err)?.map(|v| v.value());
     match recorded {
-        Some(found) if found > SCHEMA_VERSION => Err(Error::IncompatibleSchema {
-            found: i64::try_from(found).unwrap_or(i64::MAX),
-            supported: SCHEMA_VERSION as i64,
-        }),
-        Some(_) => Ok(()),
-        None => meta.insert("schema_version", SCHEMA_VERSION).map(drop).map_err(map_err),
-    }?;
+        Some(found) if found > SCHEMA_VERSION => {
+            return Err(Error::IncompatibleSchema {
+                found: i64::try_from(found).unwrap_or(i64::MAX),
+                supported: SCHEMA_VERSION as i64,
+            });
+        }
+        Some(SCHEMA_VERSION) => {}
+        Some(_) => {
+            upgrade_from_1(tx)?;
+            meta.insert("schema_version", SCHEMA_VERSION).map_err(map_err)?;
+        }
+        None => {
+            meta.insert("schema_version", SCHEMA_VERSION).map_err(map_err)?;
+        }
+    }
     drop(meta);
     tx.open_table(ENTRIES).map(drop).map_err(map_err)
 }
 
-/// The entries table of one namespace, as the port's reference semantics see it.
-pub(crate) struct Namespaced<'k, 't, 'n> {
-    pub(crate) table: &'k mut Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
-    pub(crate) namespace: &'n str,
+/// Moves layout 1's entries, bytes unchanged, to their layout-2 keys and drops its table.
+fn upgrade_from_1(tx: &redb::WriteTransaction) -> Result<()> {
+    let mut entries = tx.open_table(ENTRIES).map_err(map_err)?;
+    {
+        let old = tx.open_table(ENTRIES_V1).map_err(map_err)?;
+        let mut key = Vec::new();
+        for found in old.iter().map_err(map_err)? {
+            let (old_key, value) = found.map_err(map_err)?;
+            let (namespace, encoded) = old_key.value();
+            table_key_into(namespace, encoded, &mut key);
+            entries.insert(key.as_slice(), value.value()).map_err(map_err)?;
+        }
+    }
+    drop(entries);
+    tx.delete_table(ENTRIES_V1).map(drop).map_err(map_err)
 }
 
-impl Namespaced<'_, '_, '_> {
+/// One namespace of the entries table, as the port's reference semantics see it.
+pub(crate) struct Namespaced<'k, 't, 'n> {
+    table: &'k mut Entries<'t>,
+    namespace: &'n str,
+    /// Scratch space for the table key and the stored value of a write.
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl<'k, 't, 'n> Namespaced<'k, 't, 'n> {
+    pub(crate) fn new(table: &'k mut Entries<'t>, namespace: &'n str) -> Self {
+        Namespaced {
+            table,
+            namespace,
+            key: Vec::new(),
+            value: Vec::new(),
+        }
+    }
+
+    /// Builds the table key and stored bytes of a write in the scratch buffers.
+    fn stage(&mut self, key: &[u8], value: &Value, version: Version) {
+        table_key_into(self.namespace, key, &mut self.key);
+        encode_into(value, version, &mut self.value);
+    }
+
     /// Stores `value` written by `version` at `key`; returns what it replaced.
     pub(crate) fn replace(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
+        self.stage(key, value, version);
         let previous = self
             .table
-            .insert((self.namespace, key), encode(value, version).as_slice())
+            .insert(self.key.as_slice(), self.value.as_slice())
             .map_err(map_err)?;
         previous.map(|found| decode(found.value())).transpose()
     }
 
     /// Removes `key`; returns what it held.
     pub(crate) fn take(&mut self, key: &[u8]) -> Result<Option<Stored>> {
-        let previous = self.table.remove((self.namespace, key)).map_err(map_err)?;
+        table_key_into(self.namespace, key, &mut self.key);
+        let previous = self.table.remove(self.key.as_slice()).map_err(map_err)?;
         previous.map(|found| decode(found.value())).transpose()
     }
 
@@ -172,11 +267,15 @@ impl Namespaced<'_, '_, '_> {
         if range.is_empty() {
             return Ok(Vec::new());
         }
-        let bounds = (self.namespace, range.start.as_slice())..(self.namespace, range.end.as_slice());
+        let span = table_span(self.namespace, range);
         let mut keys = Vec::new();
-        for found in self.table.range(bounds).map_err(map_err)? {
+        for found in self
+            .table
+            .range(span.start.as_slice()..span.end.as_slice())
+            .map_err(map_err)?
+        {
             let (key, _) = found.map_err(map_err)?;
-            keys.push(key.value().1.to_vec());
+            keys.push(encoded_key(self.namespace, key.value())?.to_vec());
         }
         Ok(keys)
     }
@@ -184,38 +283,50 @@ impl Namespaced<'_, '_, '_> {
 
 impl OrderedKv for Namespaced<'_, '_, '_> {
     fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
-        match self.table.get((self.namespace, key)).map_err(map_err)? {
+        match self
+            .table
+            .get(table_key(self.namespace, key).as_slice())
+            .map_err(map_err)?
+        {
             Some(found) => decode(found.value()).map(Some),
             None => Ok(None),
         }
     }
 
     fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
+        self.stage(key, value, version);
         self.table
-            .insert((self.namespace, key), encode(value, version).as_slice())
+            .insert(self.key.as_slice(), self.value.as_slice())
             .map(drop)
             .map_err(map_err)
     }
 
     fn remove(&mut self, key: &[u8]) -> Result<()> {
-        self.table.remove((self.namespace, key)).map(drop).map_err(map_err)
+        table_key_into(self.namespace, key, &mut self.key);
+        self.table.remove(self.key.as_slice()).map(drop).map_err(map_err)
     }
 
     fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
         if range.is_empty() {
             return Ok(());
         }
-        let bounds = (self.namespace, range.start.as_slice())..(self.namespace, range.end.as_slice());
-        self.table.retain_in(bounds, |_, _| false).map_err(map_err)
+        let span = table_span(self.namespace, range);
+        self.table
+            .retain_in(span.start.as_slice()..span.end.as_slice(), |_, _| false)
+            .map_err(map_err)
     }
 
     fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
         if range.is_empty() {
             return Ok((0, None));
         }
-        let bounds = (self.namespace, range.start.as_slice())..(self.namespace, range.end.as_slice());
+        let span = table_span(self.namespace, range);
         let mut fingerprint = (0, None);
-        for found in self.table.range(bounds).map_err(map_err)? {
+        for found in self
+            .table
+            .range(span.start.as_slice()..span.end.as_slice())
+            .map_err(map_err)?
+        {
             let (_, value) = found.map_err(map_err)?;
             let version = decode(value.value())?.version;
             fingerprint = (fingerprint.0 + 1, fingerprint.1.max(Some(version)));
@@ -231,6 +342,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn table_keys_keep_namespaces_apart_and_foreign_keys_are_corrupt() {
+        let key = table_key("alpha", &[1, 7]);
+        assert_eq!(key, b"alpha\x00\x01\x07");
+        assert_eq!(encoded_key("alpha", &key).unwrap(), &[1, 7]);
+        // `alpha_b`'s keys sort after all of `alpha`'s, and never strip to one of them.
+        let longer = table_key("alpha_b", &[1, 7]);
+        assert!(longer > table_key("alpha", &[0xff; 8]));
+        assert_eq!(encoded_key("alpha", &longer).unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(encoded_key("", b"k").unwrap_err().kind(), ErrorKind::Corrupt);
+    }
+
+    #[test]
     fn values_roundtrip_and_garbage_is_corrupt() {
         for value in [
             Value::Bytes(vec![]),
@@ -239,7 +362,9 @@ mod tests {
             Value::I64(i64::MAX),
         ] {
             let version = Version(u64::MAX - 1);
-            let stored = decode(&encode(&value, version)).unwrap();
+            let mut bytes = Vec::new();
+            encode_into(&value, version, &mut bytes);
+            let stored = decode(&bytes).unwrap();
             assert_eq!(stored, Stored { value, version });
         }
         for garbage in [

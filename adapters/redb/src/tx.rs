@@ -51,10 +51,7 @@ pub(crate) async fn begin(
     Ok(RedbTx(session))
 }
 
-fn read<T>(
-    s: &State,
-    f: impl FnOnce(&redb::Table<(&'static str, &'static [u8]), &'static [u8]>) -> Result<T>,
-) -> (Result<T>, Flow) {
+fn read<T>(s: &State, f: impl FnOnce(&store::Entries<'_>) -> Result<T>) -> (Result<T>, Flow) {
     let result = s.tx().and_then(|tx| f(&tx.open_table(ENTRIES).map_err(map_err)?));
     (result, Flow::Continue)
 }
@@ -104,10 +101,7 @@ impl EngineTx for RedbTx {
                     };
                     s.version = Some(version);
                     let mut table = tx.open_table(ENTRIES).map_err(map_err)?;
-                    let mut kv = Namespaced {
-                        table: &mut table,
-                        namespace: &s.namespace,
-                    };
+                    let mut kv = Namespaced::new(&mut table, &s.namespace);
                     apply_ops(&mut kv, &ops, version)
                 })();
                 // On error the session ends; dropping its state aborts the write transaction.

@@ -47,3 +47,80 @@ fn a_newer_schema_is_refused_untouched() {
         .map(|v| v.value());
     assert_eq!(version, Some(99), "left as it was");
 }
+
+/// Layout 1: entries under tuple keys `(namespace, encoded key)`.
+const ENTRIES_V1: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("enginedb_kv");
+
+/// A stored value of format 1: the bytes, written by `version`.
+fn stored_bytes(version: u64, bytes: &[u8]) -> Vec<u8> {
+    [&[0x01][..], &version.to_be_bytes(), bytes].concat()
+}
+
+#[test]
+fn a_layout_1_file_is_upgraded_in_place_with_every_entry_and_version() {
+    use enginedb::{EngineDb, ListOptions, Selector, Value, Version, Write, key};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("layout1.redb");
+    {
+        let raw = raw(&path);
+        let tx = raw.begin_write().expect("write");
+        {
+            let mut meta = tx.open_table(META).expect("meta");
+            meta.insert("schema_version", 1).expect("schema");
+            meta.insert("last_version", 7).expect("versions");
+            let mut entries = tx.open_table(ENTRIES_V1).expect("entries");
+            let counter = [&[0x02][..], &6u64.to_be_bytes(), &(-3i64).to_be_bytes()].concat();
+            for (namespace, key, value) in [
+                ("", key!["a", 1], stored_bytes(5, b"first")),
+                ("", key!["a", 2], counter),
+                ("t1", key!["a", 1], stored_bytes(7, b"other namespace")),
+            ] {
+                entries
+                    .insert((namespace, key.encode().as_slice()), value.as_slice())
+                    .expect("entry");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+
+    let db = block_on(RedbDb::open(RedbConfig::file(&path))).expect("open upgrades");
+    let other = db.namespace("t1").expect("namespace");
+    block_on(async {
+        let first = db.get(&key!["a", 1]).await.expect("get").expect("kept");
+        assert_eq!(
+            (first.value, first.version),
+            (Value::Bytes(b"first".to_vec()), Version(5))
+        );
+        let counter = db.get(&key!["a", 2]).await.expect("get").expect("kept");
+        assert_eq!((counter.value, counter.version), (Value::I64(-3), Version(6)));
+        let page = db
+            .list(&Selector::Prefix(key!["a"]), &ListOptions::default())
+            .await
+            .expect("list");
+        assert_eq!(
+            page.entries.len(),
+            2,
+            "the default namespace holds its two entries only"
+        );
+        let kept = other.get(&key!["a", 1]).await.expect("get").expect("kept");
+        assert_eq!(
+            (kept.value, kept.version),
+            (Value::Bytes(b"other namespace".to_vec()), Version(7))
+        );
+        let next = db.write(&Write::set(key!["a", 3], "new")).await.expect("write");
+        assert_eq!(next, Version(8), "the version counter carries on");
+    });
+    drop((db, other));
+
+    let raw = raw(&path);
+    let read = raw.begin_read().expect("read");
+    let version = read
+        .open_table(META)
+        .expect("meta")
+        .get("schema_version")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(version, Some(2), "layout 2 recorded");
+    assert!(read.open_table(ENTRIES_V1).is_err(), "layout 1's table is gone");
+}

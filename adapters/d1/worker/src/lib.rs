@@ -50,7 +50,8 @@ impl Harness for D1Harness {
     }
 
     async fn namespaces(&self) -> Option<enginedb::Result<[Box<dyn EngineDb + '_>; 2]>> {
-        let (a, b) = (self.next_namespace(), self.next_namespace());
+        let a = self.next_namespace();
+        let b = format!("{a}_b");
         let opened = async { Ok([self.open_namespace(&a).await?, self.open_namespace(&b).await?]) };
         Some(opened.await)
     }
