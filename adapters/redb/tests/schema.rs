@@ -21,6 +21,13 @@ fn raw(path: &std::path::Path) -> redb::Database {
     panic!("the adapter never released {}", path.display());
 }
 
+/// The layout version recorded in the file.
+fn recorded_schema(raw: &redb::Database) -> Option<u64> {
+    let read = raw.begin_read().expect("read");
+    let meta = read.open_table(META).expect("meta");
+    meta.get("schema_version").expect("get").map(|v| v.value())
+}
+
 #[test]
 fn a_newer_schema_is_refused_untouched() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -37,15 +44,7 @@ fn a_newer_schema_is_refused_untouched() {
     }
     let error = block_on(RedbDb::open(RedbConfig::file(&path))).expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::IncompatibleSchema, "{error}");
-    let raw = raw(&path);
-    let read = raw.begin_read().expect("read");
-    let version = read
-        .open_table(META)
-        .expect("meta")
-        .get("schema_version")
-        .expect("get")
-        .map(|v| v.value());
-    assert_eq!(version, Some(99), "left as it was");
+    assert_eq!(recorded_schema(&raw(&path)), Some(99), "left as it was");
 }
 
 /// Layout 1: entries under tuple keys `(namespace, encoded key)`.
@@ -114,13 +113,7 @@ fn a_layout_1_file_is_upgraded_in_place_with_every_entry_and_version() {
     drop((db, other));
 
     let raw = raw(&path);
+    assert_eq!(recorded_schema(&raw), Some(2), "layout 2 recorded");
     let read = raw.begin_read().expect("read");
-    let version = read
-        .open_table(META)
-        .expect("meta")
-        .get("schema_version")
-        .expect("get")
-        .map(|v| v.value());
-    assert_eq!(version, Some(2), "layout 2 recorded");
     assert!(read.open_table(ENTRIES_V1).is_err(), "layout 1's table is gone");
 }
