@@ -13,6 +13,7 @@
 //! compares those part by part, which cost a sixth of each insert. Opening a layout-1 file
 //! moves its entries over, in the same write transaction that records layout 2.
 
+use enginedb::table_key::{encoded_key, table_key, table_key_into, table_span};
 use enginedb::{ByteRange, Entry, Error, Key, ListPlan, OrderedKv, Page, Result, Stored, Value, Version};
 use redb::{ReadableTable, Table, TableDefinition};
 
@@ -25,9 +26,6 @@ const ENTRIES_V1: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("
 
 /// The layout version this build writes and reads.
 pub(crate) const SCHEMA_VERSION: u64 = 2;
-
-/// Ends the namespace part of a table key.
-const SEPARATOR: u8 = 0x00;
 
 const BYTES: u8 = 0x01;
 const COUNTER: u8 = 0x02;
@@ -44,36 +42,6 @@ pub(crate) fn map_err(error: impl Into<redb::Error>) -> Error {
         },
         other => Error::backend("redb", other),
     }
-}
-
-/// Writes the table key of `encoded` in `namespace` into `out` (cleared first).
-fn table_key_into(namespace: &str, encoded: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(namespace.as_bytes());
-    out.push(SEPARATOR);
-    out.extend_from_slice(encoded);
-}
-
-/// The table key of `encoded` in `namespace`.
-fn table_key(namespace: &str, encoded: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(namespace.len() + 1 + encoded.len());
-    table_key_into(namespace, encoded, &mut out);
-    out
-}
-
-/// The table keys bounding `range` in `namespace`.
-fn table_span(namespace: &str, range: &ByteRange) -> std::ops::Range<Vec<u8>> {
-    table_key(namespace, &range.start)..table_key(namespace, &range.end)
-}
-
-/// The encoded key inside `stored`, a table key of `namespace`.
-fn encoded_key<'a>(namespace: &str, stored: &'a [u8]) -> Result<&'a [u8]> {
-    stored
-        .strip_prefix(namespace.as_bytes())
-        .and_then(|rest| rest.strip_prefix(&[SEPARATOR]))
-        .ok_or_else(|| Error::Corrupt {
-            message: format!("stored redb key outside namespace {namespace:?}"),
-        })
 }
 
 /// Writes `value` as stored by `version` into `out` (cleared first): format byte, version
@@ -340,18 +308,6 @@ mod tests {
     use enginedb::ErrorKind;
 
     use super::*;
-
-    #[test]
-    fn table_keys_keep_namespaces_apart_and_foreign_keys_are_corrupt() {
-        let key = table_key("alpha", &[1, 7]);
-        assert_eq!(key, b"alpha\x00\x01\x07");
-        assert_eq!(encoded_key("alpha", &key).unwrap(), &[1, 7]);
-        // `alpha_b`'s keys sort after all of `alpha`'s, and never strip to one of them.
-        let longer = table_key("alpha_b", &[1, 7]);
-        assert!(longer > table_key("alpha", &[0xff; 8]));
-        assert_eq!(encoded_key("alpha", &longer).unwrap_err().kind(), ErrorKind::Corrupt);
-        assert_eq!(encoded_key("", b"k").unwrap_err().kind(), ErrorKind::Corrupt);
-    }
 
     #[test]
     fn values_roundtrip_and_garbage_is_corrupt() {

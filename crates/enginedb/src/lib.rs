@@ -19,6 +19,7 @@ mod memory;
 mod model;
 mod optimistic;
 mod port;
+pub mod table_key;
 mod transact;
 pub mod url;
 
