@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use enginedb::table_key::{encoded_key, table_key, table_span};
 use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Version};
 use enginedb_sql::postgres::{self, UnitArrays, read_version};
 use enginedb_sql::{guard, row};
@@ -44,10 +45,9 @@ fn version(drawn: i64) -> Result<Version> {
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// `sql` with the namespace and a unit's op arrays bound as `$1`..`$7`.
-fn with_ops<'q>(sql: &'static str, namespace: &'q str, arrays: &'q UnitArrays) -> Query<'q> {
+/// `sql` with a unit's op arrays bound as `$1`..`$6`.
+fn with_ops<'q>(sql: &'static str, arrays: &'q UnitArrays) -> Query<'q> {
     sqlx::query(sql)
-        .bind(namespace)
         .bind(&arrays.kind)
         .bind(&arrays.key)
         .bind(&arrays.end)
@@ -56,28 +56,41 @@ fn with_ops<'q>(sql: &'static str, namespace: &'q str, arrays: &'q UnitArrays) -
         .bind(&arrays.num2)
 }
 
-/// A whole unit in one statement; returns its version.
-pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<Version> {
-    let row = with_ops(postgres::UNIT, namespace, arrays)
-        .fetch_one(executor)
-        .await
-        .map_err(map_err)?;
+/// A whole unit in one statement ([`postgres::SETS`] when it only sets); returns its version.
+/// A row held by an open transaction is a `Conflict` (nothing was written; the unit may be
+/// re-run).
+pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays) -> Result<Version> {
+    let statement = if arrays.only_sets() {
+        sqlx::query(postgres::SETS)
+            .bind(&arrays.key)
+            .bind(&arrays.blob)
+            .bind(&arrays.num)
+    } else {
+        with_ops(postgres::UNIT, arrays)
+    };
+    let row = statement.fetch_one(executor).await.map_err(|error| {
+        match error.as_database_error().and_then(|db| db.code()).as_deref() {
+            Some("55P03") => Error::Conflict {
+                message: "a row of the unit is held by an open transaction".into(),
+            },
+            _ => map_err(error),
+        }
+    })?;
     version(row.try_get(0).map_err(map_err)?)
 }
 
 /// Applies ops inside an open transaction.
-pub(crate) async fn apply<'e>(executor: impl PgExecutor<'e>, namespace: &str, arrays: &UnitArrays) -> Result<()> {
-    with_ops(postgres::APPLY, namespace, arrays)
+pub(crate) async fn apply<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays) -> Result<()> {
+    with_ops(postgres::APPLY, arrays)
         .execute(executor)
         .await
         .map(drop)
         .map_err(map_err)
 }
 
-/// Draws the version of an open transaction and stamps its writes.
-pub(crate) async fn stamp<'e>(executor: impl PgExecutor<'e>, namespace: &str, written: &[Vec<u8>]) -> Result<Version> {
+/// Draws the version of an open transaction and stamps its writes (table keys).
+pub(crate) async fn stamp<'e>(executor: impl PgExecutor<'e>, written: &[Vec<u8>]) -> Result<Version> {
     let drawn: i64 = sqlx::query_scalar(postgres::STAMP)
-        .bind(namespace)
         .bind(written)
         .fetch_one(executor)
         .await
@@ -99,8 +112,7 @@ fn entry(key: Key, row: &PgRow) -> Result<Entry> {
 /// The entry at `key`.
 pub(crate) async fn get<'e>(executor: impl PgExecutor<'e>, namespace: &str, key: &Key) -> Result<Option<Entry>> {
     let found = sqlx::query(postgres::GET)
-        .bind(namespace)
-        .bind(key.encode())
+        .bind(table_key(namespace, &key.encode()))
         .fetch_optional(executor)
         .await
         .map_err(map_err)?;
@@ -113,10 +125,9 @@ pub(crate) async fn get_many<'e>(
     namespace: &str,
     keys: &[Key],
 ) -> Result<Vec<Option<Entry>>> {
-    let encoded: Vec<Vec<u8>> = keys.iter().map(Key::encode).collect();
+    let stored: Vec<Vec<u8>> = keys.iter().map(|key| table_key(namespace, &key.encode())).collect();
     let rows = sqlx::query(postgres::GET_MANY)
-        .bind(namespace)
-        .bind(&encoded)
+        .bind(&stored)
         .fetch_all(executor)
         .await
         .map_err(map_err)?;
@@ -126,7 +137,7 @@ pub(crate) async fn get_many<'e>(
         found.insert(k, row);
     }
     keys.iter()
-        .zip(&encoded)
+        .zip(&stored)
         .map(|(key, k)| found.get(k).map(|row| entry(key.clone(), row)).transpose())
         .collect()
 }
@@ -138,19 +149,19 @@ pub(crate) async fn list<'e>(executor: impl PgExecutor<'e>, namespace: &str, pla
     } else {
         postgres::LIST_ASC
     };
+    let span = table_span(namespace, &plan.range);
     let rows = sqlx::query(sql)
-        .bind(namespace)
-        .bind(&plan.range.start)
-        .bind(&plan.range.end)
+        .bind(&span.start)
+        .bind(&span.end)
         .bind(plan.fetch() as i64)
         .fetch_all(executor)
         .await
         .map_err(map_err)?;
     let mut decoded = Vec::with_capacity(rows.len());
     for row in &rows {
-        let k: Vec<u8> = row.try_get("k").map_err(map_err)?;
+        let k: &[u8] = row.try_get("k").map_err(map_err)?;
         let entry = entry(Key::default(), row)?;
-        decoded.push((k, entry.value, entry.version));
+        decoded.push((encoded_key(namespace, k)?.to_vec(), entry.value, entry.version));
     }
     plan.page(decoded)
 }

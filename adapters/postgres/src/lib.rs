@@ -122,9 +122,8 @@ impl PgDb {
 
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         validate_unit(ops)?;
-        let arrays = UnitArrays::new(ops)?;
-        self.retrying(|| exec::unit(&self.shared.pool, &self.namespace, &arrays))
-            .await
+        let arrays = UnitArrays::new(&self.namespace, ops)?;
+        self.retrying(|| exec::unit(&self.shared.pool, &arrays)).await
     }
 }
 

@@ -18,7 +18,7 @@ pub(crate) struct PgTx {
     tx: Transaction<'static, Postgres>,
     namespace: Arc<str>,
     shared: Arc<Shared>,
-    /// The keys written so far, to stamp at commit.
+    /// The table keys written so far, to stamp at commit.
     written: Vec<Vec<u8>>,
 }
 
@@ -59,16 +59,16 @@ impl EngineTx for PgTx {
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         validate_unit(ops)?;
-        let arrays = UnitArrays::new(ops)?;
+        let arrays = UnitArrays::new(&self.namespace, ops)?;
         self.count(1);
-        exec::apply(&mut *self.tx, &self.namespace, &arrays).await?;
+        exec::apply(&mut *self.tx, &arrays).await?;
         self.written.extend(arrays.written().cloned());
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<Version> {
         self.count(2);
-        let version = exec::stamp(&mut *self.tx, &self.namespace, &self.written).await?;
+        let version = exec::stamp(&mut *self.tx, &self.written).await?;
         self.tx.commit().await.map_err(map_err)?;
         Ok(version)
     }

@@ -285,42 +285,112 @@ fn a_newer_schema_is_refused_untouched() {
     });
 }
 
-/// A schema-1 database (units stamped placeholders at the end) is upgraded on open: version 2
-/// recorded, schema 1's functions gone, its entries kept, and units commit.
+/// Schema 1's and 2's functions, as stubs: an upgrade drops them.
+const OLD_FUNCTIONS: [&[&str]; 2] = [
+    &[
+        "CREATE FUNCTION enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[]) \
+         RETURNS BIGINT LANGUAGE sql AS 'SELECT 0::BIGINT'",
+        "CREATE FUNCTION enginedb_apply(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[]) \
+         RETURNS VOID LANGUAGE sql AS ''",
+    ],
+    &[
+        "CREATE FUNCTION enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[]) \
+         RETURNS BIGINT LANGUAGE sql AS 'SELECT 0::BIGINT'",
+        "CREATE FUNCTION enginedb_apply(TEXT, BIGINT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[]) \
+         RETURNS VOID LANGUAGE sql AS ''",
+        "CREATE FUNCTION enginedb_stamp(TEXT, BYTEA[]) RETURNS BIGINT LANGUAGE sql AS 'SELECT 0::BIGINT'",
+    ],
+];
+
+/// A schema-1 or -2 database (entries under `(ns, k)` in `enginedb_kv`) is upgraded on open:
+/// every entry moves to its namespace with its bytes and version, the old table and functions
+/// are gone, version 3 is recorded, and versions go on from the sequence.
 #[test]
-fn a_schema_1_database_is_upgraded() {
+fn older_schemas_are_upgraded_with_every_entry() {
     let server = common::PgServer::throwaway().expect("a throwaway cluster");
     common::block_on(async {
-        let db = pool(&server.url, "upgrade", 1).await;
-        let before = db.write(&Write::set(key!["kept"], 1)).await.expect("write");
-        drop(db);
-        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
-        for statement in [
-            "UPDATE enginedb_meta SET value = 1 WHERE name = 'schema_version'",
-            "CREATE FUNCTION enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[]) \
-             RETURNS BIGINT LANGUAGE sql AS 'SELECT 0::BIGINT'",
-        ] {
-            sqlx::query(statement).execute(&raw).await.expect("make it schema 1");
-        }
-        let db = pool(&server.url, "upgrade", 1).await;
-        let version: i64 = sqlx::query_scalar("SELECT value FROM enginedb_meta WHERE name = 'schema_version'")
+        let admin = sqlx::PgPool::connect(&server.url).await.expect("admin pool");
+        for (old, functions) in (1_i64..).zip(OLD_FUNCTIONS) {
+            let database = format!("schema_{old}");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&admin)
+                .await
+                .expect("create database");
+            let url = server.url.replace("/postgres", &format!("/{database}"));
+            let raw = sqlx::PgPool::connect(&url).await.expect("raw pool");
+            for statement in [
+                "CREATE TABLE enginedb_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                "CREATE SEQUENCE enginedb_version",
+                "SELECT setval('enginedb_version', 7)",
+                "CREATE TABLE enginedb_kv (ns TEXT COLLATE \"C\" NOT NULL, k BYTEA NOT NULL, v BYTEA, n BIGINT, \
+                 ver BIGINT NOT NULL, PRIMARY KEY (ns, k), CHECK ((v IS NULL) <> (n IS NULL)))",
+            ]
+            .iter()
+            .chain(functions)
+            {
+                sqlx::query(*statement)
+                    .execute(&raw)
+                    .await
+                    .expect("make the old schema");
+            }
+            sqlx::query("INSERT INTO enginedb_meta VALUES ('schema_version', $1)")
+                .bind(old)
+                .execute(&raw)
+                .await
+                .expect("record the old version");
+            let entries = [
+                ("upgrade", key!["a"], Some(b"x".to_vec()), None, 5_i64),
+                ("upgrade", key!["c", 2], None, Some(3_i64), 7),
+                ("upgrade_b", key!["a"], Some(b"y".to_vec()), None, 6),
+                ("", key!["a"], Some(b"z".to_vec()), None, 2),
+            ];
+            for (ns, key, v, n, ver) in &entries {
+                sqlx::query("INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(ns)
+                    .bind(key.encode())
+                    .bind(v)
+                    .bind(n)
+                    .bind(ver)
+                    .execute(&raw)
+                    .await
+                    .expect("an old entry");
+            }
+
+            let db = PgDb::open_url(&url).await.expect("open upgrades");
+            for (ns, key, v, n, ver) in entries {
+                let db = if ns.is_empty() {
+                    db.clone()
+                } else {
+                    db.namespace(ns).expect("namespace")
+                };
+                let entry = db.get(&key).await.expect("get").expect("kept");
+                let value = v.map_or_else(|| Value::I64(n.expect("a counter")), Value::Bytes);
+                assert_eq!(
+                    (entry.value, entry.version.0),
+                    (value, ver as u64),
+                    "{ns}/{key} from schema {old}"
+                );
+            }
+            let listed = db.namespace("upgrade").expect("namespace");
+            let page = listed
+                .list(&enginedb::Selector::Prefix(key![]), &enginedb::ListOptions::default())
+                .await
+                .expect("list");
+            let keys: Vec<_> = page.entries.into_iter().map(|e| e.key).collect();
+            assert_eq!(keys, vec![key!["a"], key!["c", 2]], "schema {old}");
+            let next = listed.write(&Write::sum(key!["c", 2], 1)).await.expect("write");
+            assert_eq!(next.0, 8, "versions go on from the sequence");
+
+            let (version, old_table, old_functions): (i64, bool, i64) = sqlx::query_as(
+                "SELECT (SELECT value FROM enginedb_meta WHERE name = 'schema_version'), \
+                 to_regclass('enginedb_kv') IS NOT NULL, \
+                 (SELECT count(*) FROM pg_proc WHERE proname LIKE 'enginedb%' AND proargtypes[0] = 'text'::regtype)",
+            )
             .fetch_one(&raw)
             .await
-            .expect("read");
-        assert_eq!(version, 2);
-        let old: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_proc WHERE proname = 'enginedb_unit' AND pronargs = 8")
-                .fetch_one(&raw)
-                .await
-                .expect("read");
-        assert_eq!(old, 0, "schema 1's unit function is dropped");
-        let kept = db.get(&key!["kept"]).await.expect("get").expect("kept");
-        assert_eq!((kept.value, kept.version), (Value::I64(1), before));
-        let after = run_atomic_writes(&db, &[Write::sum(key!["kept"], 1)], Atomicity::Require)
-            .await
-            .expect("unit");
-        assert!(after.version > before, "{after:?} after {before:?}");
-        assert_eq!(int(db.get(&key!["kept"]).await.expect("get").map(|e| e.value)), 2);
+            .expect("read the schema");
+            assert_eq!((version, old_table, old_functions), (3, false, 0), "schema {old}");
+        }
     });
 }
 
