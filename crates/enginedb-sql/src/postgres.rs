@@ -6,7 +6,8 @@
 //! primary key and every lookup compares one byte string.
 //!
 //! A unit of any size is **one statement**: the adapter binds the unit as parallel arrays
-//! ([`UnitArrays`]) and calls [`UNIT`]. On the server, `enginedb_unit` takes a
+//! ([`UnitArrays`]) and calls [`UNIT`] (a unit of plain sets runs as [`SETS`], one upsert that
+//! does the same without the function call). On the server, `enginedb_unit` takes a
 //! transaction-scoped advisory lock, draws the version from a sequence, and `enginedb_apply`
 //! walks the ops in order (so their semantics are exactly the reference ones), writing rows with
 //! that version and raising `enginedb-guard:<reason>:<index>` for a failed precondition. The lock
@@ -55,9 +56,11 @@ pub const CREATE: &[&str] = &[
     "CREATE SEQUENCE IF NOT EXISTS enginedb_version",
     "CREATE TABLE IF NOT EXISTS enginedb_entries (\
         k BYTEA PRIMARY KEY, v BYTEA, n BIGINT, ver BIGINT NOT NULL, CHECK ((v IS NULL) <> (n IS NULL)))",
-    // Schema 1's and 2's entries move over, bytes and versions unchanged.
+    // Schema 1's and 2's entries move over, bytes and versions unchanged; the lock keeps an older
+    // enginedb still running from writing an entry the move would miss.
     r#"DO $do$ BEGIN
         IF to_regclass('enginedb_kv') IS NOT NULL THEN
+            LOCK TABLE enginedb_kv IN EXCLUSIVE MODE;
             INSERT INTO enginedb_entries (k, v, n, ver)
                 SELECT convert_to(ns, 'UTF8') || '\x00'::bytea || k, v, n, ver FROM enginedb_kv;
             DROP TABLE enginedb_kv;
