@@ -394,6 +394,49 @@ fn older_schemas_are_upgraded_with_every_entry() {
     });
 }
 
+/// A unit takes the commit lock before it draws its version, through either statement (plain
+/// sets, and the function for other ops): while another session holds the lock and draws a
+/// version, the waiting unit's version comes after that one, so versions follow commit order.
+#[test]
+fn a_unit_draws_its_version_only_once_it_holds_the_commit_lock() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = pool(&server.url, "order", 2).await;
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        for unit in [vec![Write::set(key!["k"], 1)], vec![Write::sum(key!["n"], 1)]] {
+            let mut holder = raw.begin().await.expect("begin");
+            sqlx::query("SELECT pg_advisory_xact_lock(7308892947790259298)")
+                .execute(&mut *holder)
+                .await
+                .expect("take the commit lock");
+            let waiting = tokio::spawn({
+                let db = db.clone();
+                async move { db.apply_batch(&unit).await }
+            });
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let waiters: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                        .fetch_one(&raw)
+                        .await
+                        .expect("read pg_locks");
+                if waiters > 0 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the unit never waited for the commit lock");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let drawn: i64 = sqlx::query_scalar("SELECT nextval('enginedb_version')")
+                .fetch_one(&mut *holder)
+                .await
+                .expect("draw while holding the lock");
+            holder.commit().await.expect("release the lock");
+            let version = waiting.await.expect("join").expect("the unit commits");
+            assert!(version.0 > drawn as u64, "{version:?} drawn before {drawn}");
+        }
+    });
+}
+
 /// A unit holding the commit lock does not wait for a row an open transaction holds (that
 /// transaction takes the same lock to commit, so waiting could deadlock): it fails with
 /// `Conflict` at once, the transaction then commits, and the unit re-run commits after it.
