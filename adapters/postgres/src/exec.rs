@@ -68,15 +68,19 @@ pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays)
     } else {
         with_ops(postgres::UNIT, arrays)
     };
-    let row = statement.fetch_one(executor).await.map_err(|error| {
-        match error.as_database_error().and_then(|db| db.code()).as_deref() {
-            Some("55P03") => Error::Conflict {
-                message: "a row of the unit is held by an open transaction".into(),
-            },
-            _ => map_err(error),
-        }
-    })?;
+    let row = statement.fetch_one(executor).await.map_err(unit_error)?;
     version(row.try_get(0).map_err(map_err)?)
+}
+
+/// As [`map_err`], except that a unit's lock timeout (55P03: a row it writes is held by an open
+/// transaction, which waits for the commit lock the unit holds) is a `Conflict` to re-run.
+fn unit_error(error: sqlx::Error) -> Error {
+    match error.as_database_error().and_then(|db| db.code()).as_deref() {
+        Some("55P03") => Error::Conflict {
+            message: "a row of the unit is held by an open transaction".into(),
+        },
+        _ => map_err(error),
+    }
 }
 
 /// Applies ops inside an open transaction.
