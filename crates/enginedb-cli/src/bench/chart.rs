@@ -226,6 +226,7 @@ mod tests {
         let svg = svg(&Results {
             plan: Plan::QUICK,
             rows,
+            round_trip: None,
         });
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         // 13 ratios and 5 speed-ups per backend, plus the two legend swatches.

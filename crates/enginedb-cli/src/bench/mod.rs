@@ -1,11 +1,13 @@
 //! `enginedb bench`: every adapter against its raw driver doing the same work in the same run,
-//! atomic units against single writes, and concurrent committers; medians of repeated samples,
+//! atomic units against single writes, concurrent committers, and the reader-thread round trip
+//! that SQLite and redb reads pay; medians of repeated samples,
 //! reported as ratios (Markdown) and drawn as a chart (SVG). No threshold is asserted: the
 //! targets are printed next to the figures.
 
 mod chart;
 mod raw;
 mod report;
+mod round_trip;
 mod stats;
 mod store;
 mod work;
@@ -48,6 +50,11 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
+
+    /// Whether the adapter reads on its own threads (a round trip the raw driver does not pay).
+    pub(crate) fn reads_on_threads(self) -> bool {
+        matches!(self, Backend::Sqlite | Backend::Redb)
+    }
 }
 
 /// One measurement on both sides.
@@ -63,6 +70,9 @@ pub(crate) struct Measured {
 pub(crate) struct Results {
     pub(crate) plan: Plan,
     pub(crate) rows: Vec<Measured>,
+    /// Seconds per round trip to a reader thread (see [`round_trip`]), when a backend whose
+    /// reads pay it was measured.
+    pub(crate) round_trip: Option<Stats>,
 }
 
 impl Results {
@@ -145,6 +155,13 @@ pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path) -> Result<
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
         progress.set_style(style);
     }
+    // First, while no backend's writes are still being flushed.
+    let round_trip = if backends.iter().any(|b| b.reads_on_threads()) {
+        progress.set_message("reader-thread round trip");
+        Some(round_trip::measure(plan).await?)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for &backend in backends {
         progress.set_message(format!("{}: starting", backend.name()));
@@ -157,7 +174,7 @@ pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path) -> Result<
         clean_up(&adapter, &raw).await?;
     }
     progress.finish_and_clear();
-    Ok(Results { plan, rows })
+    Ok(Results { plan, rows, round_trip })
 }
 
 /// The adapter and the raw driver of `backend`, each on its own empty store.

@@ -53,6 +53,7 @@ pub(crate) fn markdown(results: &Results) -> String {
         });
         row(&mut out, &work.label(), cells);
     }
+    round_trip(&mut out, results);
 
     let _ = writeln!(out, "\n### Speed-ups of the adapter (the raw driver's in brackets)\n");
     header(&mut out, "ratio", &backends);
@@ -90,6 +91,39 @@ pub(crate) fn markdown(results: &Results) -> String {
         );
     }
     out
+}
+
+/// How much of a point get the reader-thread round trip is, on the backends that pay it.
+fn round_trip(out: &mut String, results: &Results) {
+    let Some(trip) = results.round_trip else {
+        return;
+    };
+    let gets: Vec<String> = results
+        .rows
+        .iter()
+        .filter(|m| m.work == Work::Get && m.backend.reads_on_threads())
+        .map(|m| {
+            let without = (m.adapter.median - trip.median) / m.raw.median;
+            format!(
+                "{} {} (raw {}; without the round trip {without:.2})",
+                m.backend.name(),
+                duration(m.adapter.median),
+                duration(m.raw.median)
+            )
+        })
+        .collect();
+    if gets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nReads on sqlite and redb run on the adapters' reader threads, which keep blocking drivers off the async \
+         executor; the raw drivers read on the caller. A round trip to such a thread (an empty job on an \
+         `enginedb::blocking::Worker`) took {} ±{:.0}% in this run. Point get: {}.",
+        duration(trip.median),
+        trip.spread() * 100.0,
+        gets.join("; ")
+    );
 }
 
 fn header(out: &mut String, first: &str, backends: &[Backend]) {
@@ -160,6 +194,7 @@ mod tests {
                 measured(Work::Committers(1), 1e-3, 1e-3),
                 measured(Work::Committers(64), 1e-4, 1e-3),
             ],
+            round_trip: Some(stats(0.5e-6)),
         };
         let text = markdown(&results);
         assert!(text.contains("| point get | 2.00 ✗ ≤ 1.3 |"), "{text}");
@@ -177,6 +212,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| unit of 10 ops | – |"), "{text}");
+        assert!(text.contains("took 0.50 µs ±10% in this run"), "{text}");
+        assert!(
+            text.contains("Point get: sqlite 2.00 µs (raw 1.00 µs; without the round trip 1.50)."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_round_trip_line_without_a_backend_that_reads_on_threads() {
+        let results = Results {
+            plan: Plan::QUICK,
+            rows: vec![Measured {
+                backend: Backend::Postgres,
+                work: Work::Get,
+                adapter: stats(2e-6),
+                raw: stats(1e-6),
+            }],
+            round_trip: None,
+        };
+        assert!(!markdown(&results).contains("round trip"));
     }
 
     #[test]
