@@ -1,8 +1,8 @@
 //! `enginedb bench`: every adapter against its raw driver doing the same work in the same run,
 //! atomic units against single writes, concurrent committers, and the reader-thread round trip
-//! that SQLite and redb reads pay; medians of repeated samples,
-//! reported as ratios (Markdown) and drawn as a chart (SVG). No threshold is asserted: the
-//! targets are printed next to the figures.
+//! that SQLite and redb reads pay; medians of repeated samples, reported as ratios (Markdown)
+//! and drawn as a chart (SVG). No threshold is asserted: the targets are printed next to the
+//! figures.
 
 mod chart;
 mod raw;
