@@ -18,16 +18,16 @@ use super::work::Plan;
 /// `Backend` when the thread cannot be started.
 pub(crate) async fn measure(plan: Plan) -> Result<Stats> {
     let worker = Worker::spawn("enginedb-bench-round-trip", vec![()])?;
-    for _ in 0..plan.reads {
-        worker.run(|_| Ok(())).await?;
-    }
     let mut samples = Vec::with_capacity(plan.samples);
-    for _ in 0..plan.samples {
+    // Sample 0 is the warm-up, not kept.
+    for sample in 0..=plan.samples {
         let started = Instant::now();
         for _ in 0..plan.reads {
             worker.run(|_| Ok(())).await?;
         }
-        samples.push(started.elapsed().as_secs_f64() / plan.reads as f64);
+        if sample > 0 {
+            samples.push(started.elapsed().as_secs_f64() / plan.reads as f64);
+        }
     }
     Ok(Stats::of(samples))
 }
