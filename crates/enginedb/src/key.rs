@@ -92,11 +92,17 @@ impl Key {
     /// The encoded form (format version 1).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.0.len() * 9);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded form to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(KEY_FORMAT_V1);
         for part in &self.0 {
             match part {
-                KeyPart::Bytes(b) => encode_escaped(&mut out, TAG_BYTES, b),
-                KeyPart::Str(s) => encode_escaped(&mut out, TAG_STR, s.as_bytes()),
+                KeyPart::Bytes(b) => encode_escaped(out, TAG_BYTES, b),
+                KeyPart::Str(s) => encode_escaped(out, TAG_STR, s.as_bytes()),
                 KeyPart::Int(i) => {
                     out.push(TAG_INT);
                     out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
@@ -105,7 +111,6 @@ impl Key {
                 KeyPart::Bool(true) => out.push(TAG_TRUE),
             }
         }
-        out
     }
 
     /// The length of [`Key::encode`]'s output, without allocating it.
@@ -196,18 +201,16 @@ fn encode_escaped(out: &mut Vec<u8>, tag: u8, raw: &[u8]) {
 fn decode_escaped(mut bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let mut raw = Vec::new();
     loop {
-        let (&b, rest) = bytes.split_first()?;
-        bytes = rest;
-        if b != 0 {
-            raw.push(b);
-            continue;
-        }
-        match bytes.split_first() {
-            Some((&ESCAPE, rest)) => {
+        // Copy up to the next 0x00: an escaped 0x00 goes on, any other ends the run.
+        let zero = bytes.iter().position(|&b| b == 0)?;
+        let (run, rest) = bytes.split_at(zero);
+        raw.extend_from_slice(run);
+        match rest.get(1) {
+            Some(&ESCAPE) => {
                 raw.push(0);
-                bytes = rest;
+                bytes = rest.get(2..)?;
             }
-            _ => return Some((raw, bytes)),
+            _ => return Some((raw, rest.get(1..)?)),
         }
     }
 }
