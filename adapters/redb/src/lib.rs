@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use enginedb::blocking::{CommitQueue, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
+use enginedb::packed::PackedKeys;
 use enginedb::{
     AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
     ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
@@ -184,15 +185,21 @@ impl EngineDb for RedbDb {
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
-        let keys = keys.to_vec();
-        self.read(move |table, ns| keys.into_iter().map(|k| store::get(table, ns, k, None)).collect())
-            .await
+        let encoded = PackedKeys::new(keys);
+        let rows = self
+            .read(move |table, ns| store::lookups(table, ns, &encoded, None))
+            .await?;
+        rows.entries(keys)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        self.read(move |table, ns| store::list(table, ns, &plan, None)).await
+        let read_plan = plan.clone();
+        let rows = self
+            .read(move |table, ns| store::list(table, ns, &read_plan, None))
+            .await?;
+        rows.page(&plan)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]

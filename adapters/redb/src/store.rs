@@ -13,8 +13,9 @@
 //! compares those part by part, which cost a sixth of each insert. Opening a layout-1 file
 //! moves its entries over, in the same write transaction that records layout 2.
 
+use enginedb::packed::{PackedKeys, PackedRows, ValueRef};
 use enginedb::table_key::{encoded_key, table_key, table_key_into, table_span};
-use enginedb::{ByteRange, Entry, Error, Key, ListPlan, OrderedKv, Page, Result, Stored, Value, Version};
+use enginedb::{ByteRange, Entry, Error, Key, ListPlan, OrderedKv, Result, Stored, Value, Version};
 use redb::{ReadableTable, Table, TableDefinition};
 
 /// Entries of every namespace.
@@ -57,7 +58,8 @@ fn encode_into(value: &Value, version: Version, out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
-fn decode(bytes: &[u8]) -> Result<Stored> {
+/// The value and version of stored bytes, borrowed from them.
+fn decode_ref(bytes: &[u8]) -> Result<(ValueRef<'_>, Version)> {
     let corrupt = |why: &str| Error::Corrupt {
         message: format!("stored redb value: {why}"),
     };
@@ -66,15 +68,20 @@ fn decode(bytes: &[u8]) -> Result<Stored> {
         .split_first_chunk::<8>()
         .ok_or_else(|| corrupt("truncated version"))?;
     let value = match tag {
-        BYTES => Value::Bytes(payload.to_vec()),
-        COUNTER => Value::I64(i64::from_be_bytes(
+        BYTES => ValueRef::Bytes(payload),
+        COUNTER => ValueRef::I64(i64::from_be_bytes(
             payload.try_into().map_err(|_| corrupt("counter is not 8 bytes"))?,
         )),
         other => return Err(corrupt(&format!("unknown format {other:#04x}"))),
     };
+    Ok((value, Version(u64::from_be_bytes(*version))))
+}
+
+fn decode(bytes: &[u8]) -> Result<Stored> {
+    let (value, version) = decode_ref(bytes)?;
     Ok(Stored {
-        value,
-        version: Version(u64::from_be_bytes(*version)),
+        value: value.to_value(),
+        version,
     })
 }
 
@@ -97,34 +104,55 @@ pub(crate) fn get(
     else {
         return Ok(None);
     };
-    let stored = decode(found.value())?;
+    let (value, version) = decode_ref(found.value())?;
     Ok(Some(Entry {
         key,
-        value: stored.value,
-        version: stored.version.as_seen_by(writing),
+        value: value.to_value(),
+        version: version.as_seen_by(writing),
     }))
 }
 
-/// One page of a list from `namespace` of `table`.
+/// What each of the `keys` (encoded) holds in `namespace` of `table`, in order.
+pub(crate) fn lookups(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    namespace: &str,
+    keys: &PackedKeys,
+    writing: Option<Version>,
+) -> Result<PackedRows> {
+    let mut rows = PackedRows::with_capacity(keys.len());
+    let mut table_key = Vec::new();
+    for key in keys.iter() {
+        table_key_into(namespace, key, &mut table_key);
+        match table.get(table_key.as_slice()).map_err(map_err)? {
+            Some(found) => {
+                let (value, version) = decode_ref(found.value())?;
+                rows.push_lookup(Some((value, version.as_seen_by(writing))));
+            }
+            None => rows.push_lookup(None),
+        }
+    }
+    Ok(rows)
+}
+
+/// The rows of one page of a list from `namespace` of `table`.
 pub(crate) fn list(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     namespace: &str,
     plan: &ListPlan,
     writing: Option<Version>,
-) -> Result<Page> {
+) -> Result<PackedRows> {
+    let mut rows = PackedRows::with_capacity(plan.fetch());
     if plan.range.is_empty() {
-        return plan.page(Vec::new());
+        return Ok(rows);
     }
     let span = table_span(namespace, &plan.range);
     let range = table
         .range(span.start.as_slice()..span.end.as_slice())
         .map_err(map_err)?;
-    let mut rows = Vec::with_capacity(plan.fetch());
     let mut push = |found: std::result::Result<Row<'_>, redb::StorageError>| -> Result<()> {
         let (key, value) = found.map_err(map_err)?;
-        let stored = decode(value.value())?;
-        let key = encoded_key(namespace, key.value())?.to_vec();
-        rows.push((key, stored.value, stored.version.as_seen_by(writing)));
+        let (value, version) = decode_ref(value.value())?;
+        rows.push_entry(encoded_key(namespace, key.value())?, value, version.as_seen_by(writing));
         Ok(())
     };
     if plan.reverse {
@@ -132,7 +160,7 @@ pub(crate) fn list(
     } else {
         range.take(plan.fetch()).try_for_each(&mut push)?;
     }
-    plan.page(rows)
+    Ok(rows)
 }
 
 /// Draws the next version in a write transaction.

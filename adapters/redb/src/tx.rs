@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use enginedb::blocking::{Flow, Session, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_unit};
+use enginedb::packed::PackedKeys;
 use enginedb::{
     EncodedWrite, EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops,
 };
@@ -68,23 +69,22 @@ impl EngineTx for RedbTx {
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
-        let keys = keys.to_vec();
-        self.0
-            .call(move |_, s| {
-                read(s, |t| {
-                    keys.into_iter()
-                        .map(|k| store::get(t, &s.namespace, k, s.version))
-                        .collect()
-                })
-            })
-            .await
+        let encoded = PackedKeys::new(keys);
+        let rows = self
+            .0
+            .call(move |_, s| read(s, |t| store::lookups(t, &s.namespace, &encoded, s.version)))
+            .await?;
+        rows.entries(keys)
     }
 
     async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        self.0
-            .call(move |_, s| read(s, |t| store::list(t, &s.namespace, &plan, s.version)))
-            .await
+        let read_plan = plan.clone();
+        let rows = self
+            .0
+            .call(move |_, s| read(s, |t| store::list(t, &s.namespace, &read_plan, s.version)))
+            .await?;
+        rows.page(&plan)
     }
 
     /// A failure aborts the whole transaction at once (no half-applied call survives).

@@ -2,9 +2,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use enginedb::{EncodedWrite, Entry, Error, Key, ListPlan, Page, Result, Value, Version};
+use enginedb::packed::{PackedKeys, PackedRows, ValueRef};
+use enginedb::{EncodedWrite, Entry, Error, Key, ListPlan, Result, Version};
 use enginedb_sql::{Param, guard, row, sqlite};
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef as SqlValue};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 /// The one mapping of rusqlite errors to port errors: a guard's abort to `CheckFailed` or
@@ -25,9 +26,9 @@ pub(crate) fn map_err(error: rusqlite::Error) -> Error {
 
 fn bind<'p>(param: &'p Param<'_>) -> ToSqlOutput<'p> {
     match param {
-        Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-        Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        Param::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        Param::Null => ToSqlOutput::Borrowed(SqlValue::Null),
+        Param::Blob(b) => ToSqlOutput::Borrowed(SqlValue::Blob(b)),
+        Param::Text(t) => ToSqlOutput::Borrowed(SqlValue::Text(t.as_bytes())),
         Param::Int(n) => match i64::try_from(*n) {
             Ok(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(n)),
             // Beyond SQLite's integers (a version that is no version): CAST clamps the text.
@@ -115,16 +116,19 @@ fn parse_version(text: &str) -> Result<Version> {
 }
 
 /// The value and version of a row whose columns `first..first + 3` are `(v, n, ver)` (the
-/// integers as text, as the dialect reads them), decoded in place.
-fn stored(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<(Value, Version)>> {
+/// integers as text, as the dialect reads them), borrowed from the row.
+fn stored<'r>(row: &'r rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<(ValueRef<'r>, Version)>> {
     let text = |i: usize| -> rusqlite::Result<Option<&str>> {
         row.get_ref(i)?
             .as_str_or_null()
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
     };
-    let v: Option<Vec<u8>> = row.get(first)?;
+    let v = row
+        .get_ref(first)?
+        .as_blob_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(first, rusqlite::types::Type::Blob, Box::new(e)))?;
     let ver = text(first + 2)?.unwrap_or_default();
-    Ok(row::decode(v, text(first + 1)?, ver))
+    Ok(row::decode_ref(v, text(first + 1)?, ver))
 }
 
 /// The entry at `key`.
@@ -138,7 +142,9 @@ pub(crate) fn get(
         .prepare_cached(sqlite::GET)
         .and_then(|mut statement| {
             statement
-                .query_row((namespace, key.encode()), |r| stored(r, 0))
+                .query_row((namespace, key.encode()), |r| {
+                    Ok(stored(r, 0)?.map(|(value, version)| (value.to_value(), version)))
+                })
                 .optional()
         })
         .map_err(map_err)?;
@@ -151,37 +157,45 @@ pub(crate) fn get(
     }))
 }
 
-/// The entries at `keys`, in order.
-pub(crate) fn get_many(
+/// What each of the `keys` (encoded) holds, in order.
+pub(crate) fn lookups(
     connection: &Connection,
     namespace: &str,
-    keys: Vec<Key>,
+    keys: &PackedKeys,
     writing: Option<Version>,
-) -> Result<Vec<Option<Entry>>> {
-    keys.into_iter()
-        .map(|k| get(connection, namespace, k, writing))
-        .collect()
+) -> Result<PackedRows> {
+    let mut statement = connection.prepare_cached(sqlite::GET).map_err(map_err)?;
+    let mut rows = PackedRows::with_capacity(keys.len());
+    for key in keys.iter() {
+        let mut found = statement.query((namespace, key)).map_err(map_err)?;
+        match found.next().map_err(map_err)? {
+            Some(row) => {
+                let (value, version) = stored(row, 0).map_err(map_err)??;
+                rows.push_lookup(Some((value, version.as_seen_by(writing))));
+            }
+            None => rows.push_lookup(None),
+        }
+    }
+    Ok(rows)
 }
 
-/// One page of a list.
+/// The rows of one page of a list.
 pub(crate) fn list(
     connection: &Connection,
     namespace: &str,
     plan: &ListPlan,
     writing: Option<Version>,
-) -> Result<Page> {
+) -> Result<PackedRows> {
     let statement = sqlite::list(namespace, plan);
     let mut prepared = connection.prepare_cached(statement.sql).map_err(map_err)?;
-    let rows = prepared
-        .query_map(rusqlite::params_from_iter(statement.params.iter().map(bind)), |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, stored(r, 1)?))
-        })
+    let mut found = prepared
+        .query(rusqlite::params_from_iter(statement.params.iter().map(bind)))
         .map_err(map_err)?;
-    let mut decoded: Vec<(Vec<u8>, Value, Version)> = Vec::with_capacity(plan.fetch());
-    for found in rows {
-        let (k, stored) = found.map_err(map_err)?;
-        let (value, version) = stored?;
-        decoded.push((k, value, version.as_seen_by(writing)));
+    let mut rows = PackedRows::with_capacity(plan.fetch());
+    while let Some(row) = found.next().map_err(map_err)? {
+        let key = row.get_ref(0).and_then(|k| Ok(k.as_blob()?)).map_err(map_err)?;
+        let (value, version) = stored(row, 1).map_err(map_err)??;
+        rows.push_entry(key, value, version.as_seen_by(writing));
     }
-    plan.page(decoded)
+    Ok(rows)
 }

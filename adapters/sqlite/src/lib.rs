@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
+use enginedb::packed::PackedKeys;
 use enginedb::{
     AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
     ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
@@ -220,25 +221,29 @@ impl EngineDb for SqliteDb {
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
-        let (keys, namespace) = (keys.to_vec(), self.namespace.clone());
-        self.shared
+        let (encoded, namespace) = (PackedKeys::new(keys), self.namespace.clone());
+        let rows = self
+            .shared
             .readers
             .run(move |c| {
                 // One read transaction: every key from the same snapshot.
                 let snapshot = c.transaction().map_err(map_err)?;
-                exec::get_many(&snapshot, &namespace, keys, None)
+                exec::lookups(&snapshot, &namespace, &encoded, None)
             })
-            .await
+            .await?;
+        rows.entries(keys)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        let namespace = self.namespace.clone();
-        self.shared
+        let (read_plan, namespace) = (plan.clone(), self.namespace.clone());
+        let rows = self
+            .shared
             .readers
-            .run(move |c| exec::list(c, &namespace, &plan, None))
-            .await
+            .run(move |c| exec::list(c, &namespace, &read_plan, None))
+            .await?;
+        rows.page(&plan)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]

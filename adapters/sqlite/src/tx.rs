@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use enginedb::blocking::{Flow, Session, Worker};
 use enginedb::limits::{validate_key, validate_keys, validate_unit};
+use enginedb::packed::PackedKeys;
 use enginedb::{EncodedWrite, EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
 use rusqlite::Connection;
 
@@ -63,17 +64,22 @@ impl EngineTx for SqliteTx {
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         validate_keys(keys)?;
-        let keys = keys.to_vec();
-        self.0
-            .call(move |c, s| (exec::get_many(c, &s.namespace, keys, s.version), Flow::Continue))
-            .await
+        let encoded = PackedKeys::new(keys);
+        let rows = self
+            .0
+            .call(move |c, s| (exec::lookups(c, &s.namespace, &encoded, s.version), Flow::Continue))
+            .await?;
+        rows.entries(keys)
     }
 
     async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        self.0
-            .call(move |c, s| (exec::list(c, &s.namespace, &plan, s.version), Flow::Continue))
-            .await
+        let read_plan = plan.clone();
+        let rows = self
+            .0
+            .call(move |c, s| (exec::list(c, &s.namespace, &read_plan, s.version), Flow::Continue))
+            .await?;
+        rows.page(&plan)
     }
 
     /// A failure rolls the whole transaction back at once (no half-applied call survives).

@@ -18,6 +18,7 @@ mod masked;
 mod memory;
 mod model;
 mod optimistic;
+pub mod packed;
 mod port;
 pub mod table_key;
 mod transact;

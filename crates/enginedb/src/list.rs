@@ -62,11 +62,12 @@ impl ListPlan {
         self.limit + 1
     }
 
-    /// Builds the page from up to [`ListPlan::fetch`] rows read in plan order, decoding keys.
+    /// Builds the page from up to [`ListPlan::fetch`] rows (encoded key, value, version) read in
+    /// plan order, decoding keys.
     ///
     /// # Errors
     /// `Corrupt` when a stored key does not decode.
-    pub fn page(&self, rows: impl IntoIterator<Item = (Vec<u8>, Value, Version)>) -> Result<Page> {
+    pub fn page<K: AsRef<[u8]>>(&self, rows: impl IntoIterator<Item = (K, Value, Version)>) -> Result<Page> {
         let mut entries = Vec::with_capacity(self.limit);
         let mut more = false;
         let mut last = None;
@@ -76,14 +77,14 @@ impl ListPlan {
                 break;
             }
             entries.push(Entry {
-                key: Key::decode(&encoded)?,
+                key: Key::decode(encoded.as_ref())?,
                 value,
                 version,
             });
             last = Some(encoded);
         }
         let cursor = match (more, last) {
-            (true, Some(last)) => Some(Cursor::after_key(&last, self.reverse)),
+            (true, Some(last)) => Some(Cursor::after_key(last.as_ref(), self.reverse)),
             _ => None,
         };
         Ok(Page { entries, cursor })
