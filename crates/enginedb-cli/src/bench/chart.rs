@@ -220,13 +220,13 @@ mod tests {
                     work,
                     adapter: stats(2.0),
                     raw: stats(1.0),
+                    raw_on_thread: None,
                 })
             })
             .collect();
         let svg = svg(&Results {
             plan: Plan::QUICK,
             rows,
-            round_trip: None,
         });
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         // 13 ratios and 5 speed-ups per backend, plus the two legend swatches.

@@ -53,7 +53,7 @@ pub(crate) fn markdown(results: &Results) -> String {
         });
         row(&mut out, &work.label(), cells);
     }
-    round_trip(&mut out, results);
+    on_thread(&mut out, results);
 
     let _ = writeln!(out, "\n### Speed-ups of the adapter (the raw driver's in brackets)\n");
     header(&mut out, "ratio", &backends);
@@ -93,23 +93,23 @@ pub(crate) fn markdown(results: &Results) -> String {
     out
 }
 
-/// How much of a point get the reader-thread round trip is, on the backends that pay it.
-fn round_trip(out: &mut String, results: &Results) {
-    let Some(trip) = results.round_trip else {
-        return;
-    };
+/// Point gets against the raw driver called on a worker thread, on the backends that read on
+/// threads.
+fn on_thread(out: &mut String, results: &Results) {
     let gets: Vec<String> = results
         .rows
         .iter()
-        .filter(|m| m.work == Work::Get && m.backend.reads_on_threads())
-        .map(|m| {
-            let without = (m.adapter.median - trip.median) / m.raw.median;
-            format!(
-                "{} {} (raw {}; without the round trip {without:.2})",
+        .filter_map(|m| {
+            let on_thread = m.raw_on_thread?;
+            Some(format!(
+                "{} {} ±{:.0}% (inline {}; the adapter {}, {:.2}× that)",
                 m.backend.name(),
+                duration(on_thread.median),
+                on_thread.spread() * 100.0,
+                duration(m.raw.median),
                 duration(m.adapter.median),
-                duration(m.raw.median)
-            )
+                m.adapter.median / on_thread.median
+            ))
         })
         .collect();
     if gets.is_empty() {
@@ -118,10 +118,8 @@ fn round_trip(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "\nReads on sqlite and redb run on the adapters' reader threads, which keep blocking drivers off the async \
-         executor; the raw drivers read on the caller. A round trip to such a thread (an empty job on an \
-         `enginedb::blocking::Worker`) took {} ±{:.0}% in this run. Point get: {}.",
-        duration(trip.median),
-        trip.spread() * 100.0,
+         executor; the raw drivers read on the caller. The raw driver's point get run on such a thread (a job on an \
+         `enginedb::blocking::Worker`, as the adapters' reads are), in the same samples: {}.",
         gets.join("; ")
     );
 }
@@ -184,17 +182,20 @@ mod tests {
             work,
             adapter: stats(adapter),
             raw: stats(raw),
+            raw_on_thread: None,
         };
         let results = Results {
             plan: Plan::QUICK,
             rows: vec![
-                measured(Work::Get, 2e-6, 1e-6),
+                Measured {
+                    raw_on_thread: Some(stats(1.6e-6)),
+                    ..measured(Work::Get, 2e-6, 1e-6)
+                },
                 measured(Work::Unit(100), 1e-3, 1e-3),
                 measured(Work::Singles(100), 60e-3, 50e-3),
                 measured(Work::Committers(1), 1e-3, 1e-3),
                 measured(Work::Committers(64), 1e-4, 1e-3),
             ],
-            round_trip: Some(stats(0.5e-6)),
         };
         let text = markdown(&results);
         assert!(text.contains("| point get | 2.00 ✗ ≤ 1.3 |"), "{text}");
@@ -212,16 +213,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| unit of 10 ops | – |"), "{text}");
-        assert!(text.contains("took 0.50 µs ±10% in this run"), "{text}");
         assert!(
-            text.contains("Point get: sqlite 2.00 µs (raw 1.00 µs; without the round trip 1.50)."),
+            text.contains(
+                "in the same samples: sqlite 1.60 µs ±10% (inline 1.00 µs; the adapter 2.00 µs, 1.25× that)."
+            ),
             "{text}"
         );
     }
 
     #[test]
-    fn no_round_trip_line_without_a_backend_that_reads_on_threads() {
-        // A round trip measured, but only PostgreSQL's point get: it does not pay one.
+    fn no_thread_line_without_a_backend_that_reads_on_threads() {
+        // Only PostgreSQL's point get: its reads make no hop to a thread.
         let results = Results {
             plan: Plan::QUICK,
             rows: vec![Measured {
@@ -229,10 +231,10 @@ mod tests {
                 work: Work::Get,
                 adapter: stats(2e-6),
                 raw: stats(1e-6),
+                raw_on_thread: None,
             }],
-            round_trip: Some(stats(0.5e-6)),
         };
-        assert!(!markdown(&results).contains("round trip"));
+        assert!(!markdown(&results).contains("on such a thread"));
     }
 
     #[test]
