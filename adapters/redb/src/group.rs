@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use enginedb::blocking::Reply;
 use enginedb::{ByteRange, EncodedWrite, Error, OrderedKv, Result, Stored, Value, Version, apply_ops};
-use redb::{Database, ReadableTable};
+use redb::ReadableTable;
 
+use crate::latest::Db;
 use crate::store::{ENTRIES, META, Namespaced, map_err};
 
 /// A validated unit waiting for the writer.
@@ -20,7 +21,7 @@ pub(crate) struct Pending {
 }
 
 /// On the writer: commits the queued `units` as one group and answers each.
-pub(crate) fn commit_all(db: &Database, durability: redb::Durability, units: Vec<(Pending, Reply)>) {
+pub(crate) fn commit_all(db: &Db, durability: redb::Durability, units: Vec<(Pending, Reply)>) {
     let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
     match commit(db, durability, &units) {
         Ok(outcomes) => replies
@@ -32,8 +33,8 @@ pub(crate) fn commit_all(db: &Database, durability: redb::Durability, units: Vec
     }
 }
 
-fn commit(db: &Database, durability: redb::Durability, units: &[Pending]) -> Result<Vec<Result<Version>>> {
-    let mut tx = db.begin_write().map_err(map_err)?;
+fn commit(db: &Db, durability: redb::Durability, units: &[Pending]) -> Result<Vec<Result<Version>>> {
+    let mut tx = db.begin_write()?;
     tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
     let mut last = tx
         .open_table(META)
@@ -74,7 +75,7 @@ fn commit(db: &Database, durability: redb::Durability, units: &[Pending]) -> Res
         .map_err(map_err)?
         .insert("last_version", last)
         .map_err(map_err)?;
-    tx.commit().map_err(map_err)?;
+    db.commit(tx)?;
     Ok(outcomes)
 }
 

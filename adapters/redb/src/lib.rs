@@ -3,6 +3,7 @@
 
 mod config;
 mod group;
+mod latest;
 mod store;
 mod tx;
 
@@ -16,13 +17,14 @@ use enginedb::{
     AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
     ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
 };
-use redb::{Database, ReadableDatabase};
+use latest::{Db, Snapshot};
+use redb::Database;
 
 pub use config::{Durability, Location, RedbConfig};
 /// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
 /// uses the very same build of it.
 pub use redb;
-use store::{ENTRIES, map_err};
+use store::map_err;
 
 /// An `EngineDb` on redb. Clones share the database.
 #[derive(Clone)]
@@ -32,8 +34,8 @@ pub struct RedbDb {
 }
 
 struct Shared {
-    writer: Worker<Arc<Database>>,
-    readers: Worker<Arc<Database>>,
+    writer: Worker<Arc<Db>>,
+    readers: Worker<Arc<Db>>,
     queue: Arc<CommitQueue<group::Pending>>,
     durability: redb::Durability,
     transaction_idle_timeout: Duration,
@@ -107,22 +109,19 @@ impl RedbDb {
             ops: EncodedWrite::unit(ops)?,
         };
         let durability = self.shared.durability;
-        let commit_all = move |db: &mut Arc<Database>, units| group::commit_all(db, durability, units);
+        let commit_all = move |db: &mut Arc<Db>, units| group::commit_all(db, durability, units);
         self.shared.queue.submit(&self.shared.writer, unit, commit_all).await
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::ReadOnlyTable<&'static [u8], &'static [u8]>, &str) -> Result<T> + Send + 'static,
+        F: FnOnce(&Snapshot, &str) -> Result<T> + Send + 'static,
     {
         let namespace = self.namespace.clone();
         self.shared
             .readers
-            .run(move |db| {
-                let snapshot = db.begin_read().map_err(map_err)?;
-                read(&snapshot.open_table(ENTRIES).map_err(map_err)?, &namespace)
-            })
+            .run(move |db| read(&*db.snapshot()?, &namespace))
             .await
     }
 }
@@ -145,10 +144,10 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
             }
         }
     };
-    let tx = database.begin_write().map_err(map_err)?;
+    let database = Arc::new(Db::new(database));
+    let tx = database.begin_write()?;
     store::check_schema(&tx)?;
-    tx.commit().map_err(map_err)?;
-    let database = Arc::new(database);
+    database.commit(tx)?;
     let readers = vec![database.clone(); config.readers.max(1)];
     Ok(Shared {
         writer: Worker::spawn("enginedb-redb-writer", vec![database])?,

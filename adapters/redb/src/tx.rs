@@ -10,8 +10,9 @@ use enginedb::packed::PackedKeys;
 use enginedb::{
     EncodedWrite, EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops,
 };
-use redb::{Database, WriteTransaction};
+use redb::WriteTransaction;
 
+use crate::latest::Db;
 use crate::store::{self, ENTRIES, Namespaced, map_err};
 
 struct State {
@@ -30,16 +31,16 @@ impl State {
 
 /// An open transaction. Dropping it (or leaving it idle past the configured timeout) aborts
 /// redb's write transaction and frees the writer.
-pub(crate) struct RedbTx(Session<Arc<Database>, State>);
+pub(crate) struct RedbTx(Session<Arc<Db>, State>);
 
 pub(crate) async fn begin(
-    writer: &Worker<Arc<Database>>,
+    writer: &Worker<Arc<Db>>,
     namespace: Arc<str>,
     durability: redb::Durability,
     idle: Duration,
 ) -> Result<RedbTx> {
-    let start = move |db: &mut Arc<Database>| {
-        let mut tx = db.begin_write().map_err(map_err)?;
+    let start = move |db: &mut Arc<Db>| {
+        let mut tx = db.begin_write()?;
         tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
         Ok(State {
             tx: Some(tx),
@@ -113,14 +114,14 @@ impl EngineTx for RedbTx {
 
     async fn commit(self: Box<Self>) -> Result<Version> {
         self.0
-            .call(|_, s| {
+            .call(|db, s| {
                 let committed = (|| {
                     let tx = s.tx.take().ok_or(Error::Closed)?;
                     let version = match s.version {
                         Some(version) => version,
                         None => store::draw_version(&tx)?,
                     };
-                    tx.commit().map_err(map_err)?;
+                    db.commit(tx)?;
                     Ok(version)
                 })();
                 (committed, Flow::Done)
