@@ -202,23 +202,30 @@ impl Drop for Waiting<'_> {
 
 /// Waits for a worker's answer: first by polling it for up to `patience`, yielding to the
 /// executor between polls (an answer that comes meanwhile costs no wake-up), then by sleeping
-/// until it comes.
+/// until it comes. After [`SPIN_BEFORE_YIELD`] each poll also yields the core, so a worker
+/// thread sharing it (one core, or more threads than cores) runs the job instead of waiting out
+/// the caller's patience.
 async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Duration) -> Result<T> {
-    let deadline = Instant::now() + patience;
-    while Instant::now() < deadline {
+    let started = Instant::now();
+    loop {
         match answer.try_recv() {
             Ok(Some(outcome)) => return outcome,
-            Ok(None) => crate::port::YieldNow::default().await,
+            Ok(None) => match started.elapsed() {
+                polled if polled < SPIN_BEFORE_YIELD => {}
+                polled if polled < patience => thread::yield_now(),
+                _ => break,
+            },
             Err(_) => return Err(Error::Closed),
         }
+        crate::port::YieldNow::default().await;
     }
     answer.await.map_err(|_| Error::Closed)?
 }
 
 /// How long a worker thread, or a caller awaiting its answer, keeps polling before it sleeps:
 /// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
-/// on virtual machines. Callers yield to the executor between polls; threads spin for
-/// [`SPIN_BEFORE_YIELD`], then yield their core between polls.
+/// on virtual machines. Callers yield to the executor between polls, threads spin; both yield
+/// their core between polls after [`SPIN_BEFORE_YIELD`].
 const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
 
 /// How long a caller waiting alone for its worker's answer polls (about one durable commit
@@ -227,8 +234,9 @@ const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
 /// [`POLL_BEFORE_SLEEP`], so many waiters do not take the cores the commits need.
 const LONE_CALLER_POLL: Duration = Duration::from_micros(500);
 
-/// How long a worker thread spins (without a system call) before it starts yielding its core:
-/// the next job of a caller that is waiting for each answer comes within it.
+/// How long a worker thread, or a caller awaiting its answer, polls without a system call
+/// before it starts yielding its core between polls: the next job of a caller that is waiting
+/// for each answer, and most short answers, come within it.
 const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 
 /// The next message of `receiver`, polled for [`POLL_BEFORE_SLEEP`], then awaited up to
