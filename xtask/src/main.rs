@@ -2,8 +2,9 @@
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
 //!   cluster), the conformance reports of every adapter in every mode, `enginedb demo` (the
-//!   README's run command), the quickstart, `enginedb bench --quick` (a smoke run), the TLS
-//!   build of the PostgreSQL adapter, and the D1 adapter's suite inside workerd (see [`d1`]).
+//!   README's run command), the quickstart, `enginedb bench --quick` (smoke runs: all backends,
+//!   then SQLite and redb on one core), the TLS build of the PostgreSQL adapter, and the D1
+//!   adapter's suite inside workerd (see [`d1`]).
 //!   This is the project's test command; `.ci/run` calls exactly it.
 //! - `d1`: only the D1 step.
 
@@ -167,6 +168,27 @@ fn test() -> Result<(), String> {
                 "target/bench/quick.svg",
                 "--markdown",
                 "target/bench/quick.md",
+            ],
+        ),
+        Step::cargo(
+            "bench smoke run on one core (no thresholds)",
+            &[
+                "run",
+                "--quiet",
+                "--package",
+                "enginedb-cli",
+                "--",
+                "bench",
+                "--quick",
+                "--one-core",
+                "--backend",
+                "sqlite",
+                "--backend",
+                "redb",
+                "--chart",
+                "target/bench/one-core.svg",
+                "--markdown",
+                "target/bench/one-core.md",
             ],
         ),
         Step::cargo(

@@ -54,6 +54,10 @@ enum Command {
         /// Also write the Markdown report to this file.
         #[arg(long)]
         markdown: Option<PathBuf>,
+        /// Pin the whole run (its threads, and the throwaway PostgreSQL) to one CPU core, as on
+        /// a one-core machine or container (Linux).
+        #[arg(long)]
+        one_core: bool,
     },
     /// Prints the entry at a key.
     Get {
@@ -147,6 +151,13 @@ impl ValueArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the runtime starts its threads, so that they inherit the pin.
+    if let Command::Bench { one_core: true, .. } = &cli.command
+        && let Err(error) = bench::pin_to_one_core()
+    {
+        eprintln!("enginedb: {error}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -197,6 +208,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             backend,
             chart,
             markdown,
+            one_core,
         } => {
             let backends = if backend.is_empty() {
                 bench::Backend::ALL.to_vec()
@@ -205,7 +217,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             };
             let plan = if quick { bench::Plan::QUICK } else { bench::Plan::FULL };
             let dir = tempfile::tempdir().map_err(|e| Error::backend("bench", e))?;
-            let results = bench::run(&backends, plan, dir.path()).await?;
+            let results = bench::run(&backends, plan, dir.path(), one_core).await?;
             let report = bench::markdown(&results);
             if cfg!(debug_assertions) {
                 println!("(a debug build: the ratios are not representative; use `cargo run --release`)\n");

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -202,7 +202,7 @@ impl Drop for Waiting<'_> {
 
 /// Waits for a worker's answer: first by polling it for up to `patience`, yielding to the
 /// executor between polls (an answer that comes meanwhile costs no wake-up), then by sleeping
-/// until it comes. After [`SPIN_BEFORE_YIELD`] each poll also yields the core, so a worker
+/// until it comes. After [`spin_before_yield`] each poll also yields the core, so a worker
 /// thread sharing it (one core, or more threads than cores) runs the job instead of waiting out
 /// the caller's patience.
 async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Duration) -> Result<T> {
@@ -211,7 +211,7 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Durati
         match answer.try_recv() {
             Ok(Some(outcome)) => return outcome,
             Ok(None) => match started.elapsed() {
-                polled if polled < SPIN_BEFORE_YIELD => {}
+                polled if polled < spin_before_yield() => {}
                 polled if polled < patience => thread::yield_now(),
                 _ => break,
             },
@@ -225,7 +225,7 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Durati
 /// How long a worker thread, or a caller awaiting its answer, keeps polling before it sleeps:
 /// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
 /// on virtual machines. Callers yield to the executor between polls, threads spin; both yield
-/// their core between polls after [`SPIN_BEFORE_YIELD`].
+/// their core between polls after [`spin_before_yield`].
 const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
 
 /// How long a caller waiting alone for its worker's answer polls (about one durable commit
@@ -236,8 +236,15 @@ const LONE_CALLER_POLL: Duration = Duration::from_micros(500);
 
 /// How long a worker thread, or a caller awaiting its answer, polls without a system call
 /// before it starts yielding its core between polls: the next job of a caller that is waiting
-/// for each answer, and most short answers, come within it.
-const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
+/// for each answer, and most short answers, come within it. With one core, nothing: whoever
+/// could answer needs that core.
+fn spin_before_yield() -> Duration {
+    static SPIN: OnceLock<Duration> = OnceLock::new();
+    *SPIN.get_or_init(|| match thread::available_parallelism() {
+        Ok(cores) if cores.get() == 1 => Duration::ZERO,
+        _ => Duration::from_micros(5),
+    })
+}
 
 /// The next message of `receiver`, polled for [`POLL_BEFORE_SLEEP`], then awaited up to
 /// `timeout`; `None` when the timeout passed or every sender is gone.
@@ -248,7 +255,7 @@ fn receive<T>(receiver: &Receiver<T>, timeout: Duration) -> Option<T> {
             Ok(message) => return Some(message),
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) => match started.elapsed() {
-                polled if polled < SPIN_BEFORE_YIELD => std::hint::spin_loop(),
+                polled if polled < spin_before_yield() => std::hint::spin_loop(),
                 polled if polled < POLL_BEFORE_SLEEP => thread::yield_now(),
                 _ => return receiver.recv_timeout(timeout).ok(),
             },

@@ -226,6 +226,7 @@ mod tests {
             .collect();
         let svg = svg(&Results {
             plan: Plan::QUICK,
+            one_core: false,
             rows,
         });
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

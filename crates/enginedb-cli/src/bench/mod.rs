@@ -6,6 +6,7 @@
 
 mod chart;
 mod on_thread;
+mod one_core;
 mod raw;
 mod report;
 mod stats;
@@ -20,6 +21,7 @@ use enginedb_conformance::pg_server::PgServer;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) use chart::svg;
+pub(crate) use one_core::pin as pin_to_one_core;
 pub(crate) use report::markdown;
 use stats::Stats;
 use store::{Adapter, Batch, Store};
@@ -72,6 +74,8 @@ pub(crate) struct Measured {
 /// Everything a run measured.
 pub(crate) struct Results {
     pub(crate) plan: Plan,
+    /// Whether every thread of the run (and its PostgreSQL) was pinned to one CPU core.
+    pub(crate) one_core: bool,
     pub(crate) rows: Vec<Measured>,
 }
 
@@ -145,12 +149,13 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// Runs every measurement on `backends`; `dir` holds the database files.
+/// Runs every measurement on `backends`; `dir` holds the database files; `one_core` says the
+/// run was pinned to one core (see [`pin_to_one_core`]).
 ///
 /// # Errors
 /// A backend that cannot be opened (e.g. no PostgreSQL server), any failed operation, or a
 /// store that returned fewer results than the work asked for.
-pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path) -> Result<Results> {
+pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path, one_core: bool) -> Result<Results> {
     let progress = ProgressBar::new((backends.len() * Work::ALL.len()) as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
         progress.set_style(style);
@@ -167,7 +172,7 @@ pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path) -> Result<
         clean_up(&adapter, &raw).await?;
     }
     progress.finish_and_clear();
-    Ok(Results { plan, rows })
+    Ok(Results { plan, one_core, rows })
 }
 
 /// The adapter and the raw driver of `backend`, each on its own empty store.

@@ -36,8 +36,14 @@ pub(crate) fn markdown(results: &Results) -> String {
         out,
         "## enginedb bench\n\nMedian of {} samples per figure, the adapter and its raw driver sampled in turn with the \
          same inputs; ± is half the range of the samples. {} entries loaded; values of 100 bytes; every write durable \
-         (the adapters' defaults). ✓/✗: the target is met/missed.\n",
-        plan.samples, plan.entries
+         (the adapters' defaults).{} ✓/✗: the target is met/missed.\n",
+        plan.samples,
+        plan.entries,
+        if results.one_core {
+            " Every thread of the run, and PostgreSQL, pinned to one CPU core (`--one-core`)."
+        } else {
+            ""
+        }
     );
 
     let _ = writeln!(
@@ -186,6 +192,7 @@ mod tests {
         };
         let results = Results {
             plan: Plan::QUICK,
+            one_core: false,
             rows: vec![
                 Measured {
                     raw_on_thread: Some(stats(1.6e-6)),
@@ -198,6 +205,7 @@ mod tests {
             ],
         };
         let text = markdown(&results);
+        assert!(!text.contains("one CPU core"), "{text}");
         assert!(text.contains("| point get | 2.00 ✗ ≤ 1.3 |"), "{text}");
         assert!(text.contains("| unit of 100 ops | 1.00 ✓ ≤ 1.15 |"), "{text}");
         assert!(
@@ -226,6 +234,7 @@ mod tests {
         // Only PostgreSQL's point get: its reads make no hop to a thread.
         let results = Results {
             plan: Plan::QUICK,
+            one_core: true,
             rows: vec![Measured {
                 backend: Backend::Postgres,
                 work: Work::Get,
@@ -234,7 +243,9 @@ mod tests {
                 raw_on_thread: None,
             }],
         };
-        assert!(!markdown(&results).contains("on such a thread"));
+        let text = markdown(&results);
+        assert!(!text.contains("on such a thread"), "{text}");
+        assert!(text.contains("pinned to one CPU core (`--one-core`)."), "{text}");
     }
 
     #[test]
