@@ -18,18 +18,19 @@ pub(crate) type Snapshot = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// redb's database, the commits made through it, and the snapshot reads share.
 pub(crate) struct Db {
-    database: redb::Database,
+    /// Declared first, so it is dropped before the database closes.
+    latest: Mutex<Option<(u64, Arc<Snapshot>)>>,
     /// Commits so far; a snapshot is current while this is the count it was opened at.
     commits: AtomicU64,
-    latest: Mutex<Option<(u64, Arc<Snapshot>)>>,
+    database: redb::Database,
 }
 
 impl Db {
     pub(crate) fn new(database: redb::Database) -> Db {
         Db {
-            database,
-            commits: AtomicU64::new(0),
             latest: Mutex::new(None),
+            commits: AtomicU64::new(0),
+            database,
         }
     }
 
