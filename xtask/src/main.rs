@@ -52,6 +52,9 @@ struct Step {
     dir: PathBuf,
 }
 
+/// `enginedb bench --quick`, the smoke runs' common start.
+const QUICK_BENCH: &[&str] = &["run", "--quiet", "--package", "enginedb-cli", "--", "bench", "--quick"];
+
 impl Step {
     fn program(title: &'static str, program: &Path) -> Self {
         Step {
@@ -154,43 +157,23 @@ fn test() -> Result<(), String> {
             &["run", "--quiet", "--package", "enginedb-cli", "--", "demo"],
         ),
         Step::cargo("quickstart", &["run", "--quiet", "--package", "quickstart"]),
-        Step::cargo(
-            "bench smoke run (no thresholds)",
-            &[
-                "run",
-                "--quiet",
-                "--package",
-                "enginedb-cli",
-                "--",
-                "bench",
-                "--quick",
-                "--chart",
-                "target/bench/quick.svg",
-                "--markdown",
-                "target/bench/quick.md",
-            ],
-        ),
-        Step::cargo(
-            "bench smoke run on one core (no thresholds)",
-            &[
-                "run",
-                "--quiet",
-                "--package",
-                "enginedb-cli",
-                "--",
-                "bench",
-                "--quick",
-                "--one-core",
-                "--backend",
-                "sqlite",
-                "--backend",
-                "redb",
-                "--chart",
-                "target/bench/one-core.svg",
-                "--markdown",
-                "target/bench/one-core.md",
-            ],
-        ),
+        Step::cargo("bench smoke run (no thresholds)", QUICK_BENCH).args(&[
+            "--chart",
+            "target/bench/quick.svg",
+            "--markdown",
+            "target/bench/quick.md",
+        ]),
+        Step::cargo("bench smoke run on one core (no thresholds)", QUICK_BENCH).args(&[
+            "--one-core",
+            "--backend",
+            "sqlite",
+            "--backend",
+            "redb",
+            "--chart",
+            "target/bench/one-core.svg",
+            "--markdown",
+            "target/bench/one-core.md",
+        ]),
         Step::cargo(
             "postgres with tls",
             &["check", "--package", "enginedb-postgres", "--features", "tls"],
