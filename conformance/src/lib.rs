@@ -1,16 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-use enginedb::{Atomicity, Commit, EngineDb, Key, Mode, Result, Write, run_atomic_writes};
+use enginedb::{Atomicity, Commit, Db, Key, Mode, Result, Selector, Value, Write};
 use futures::future::LocalBoxFuture;
 
 #[macro_use]
 mod check;
 pub mod cases;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod crash;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod pg_server;
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod support;
@@ -24,34 +20,49 @@ pub use futures::executor::block_on as __block_on;
 ///
 /// # Contract
 /// `open` returns a store no other case uses (or one shared store: cases only touch keys under
-/// their own root). `reopen` closes a store and opens the same data again (file-backed stores
-/// only). `namespaces` returns two handles on different namespaces of one database, the second
-/// name extending the first (say `alpha` and `alpha_b`), so a layout that tells namespaces apart
-/// by a bare prefix is caught.
+/// their own root). A harness whose stores persist says so with `reopens`, and `reopen` then
+/// closes a store and opens the same data again. A harness with `has_namespaces` returns from
+/// `namespaces` two handles on different namespaces of one database, the second name extending
+/// the first (say `alpha` and `alpha_b`), so a layout that tells namespaces apart by a bare
+/// prefix is caught.
 #[async_trait::async_trait(?Send)]
 pub trait Harness {
     /// A store for one case.
-    async fn open(&self) -> Result<Box<dyn EngineDb + '_>>;
+    async fn open(&self) -> Result<Db>;
 
-    /// Closes `db` and opens the same data again; `None` when the store does not persist.
-    async fn reopen<'s>(&'s self, db: Box<dyn EngineDb + 's>) -> Option<Result<Box<dyn EngineDb + 's>>> {
-        drop(db);
-        None
+    /// Whether `reopen` works (the stores persist).
+    fn reopens(&self) -> bool {
+        false
     }
 
-    /// Two stores in different namespaces of one database; `None` when not supported.
-    async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
-        None
+    /// Closes `db` and opens the same data again.
+    async fn reopen(&self, db: Db) -> Result<Db> {
+        drop(db);
+        Err(enginedb::Error::Unsupported {
+            operation: "reopen",
+            adapter: "this harness".into(),
+        })
+    }
+
+    /// Whether `namespaces` works.
+    fn has_namespaces(&self) -> bool {
+        false
+    }
+
+    /// Two stores in different namespaces of one database.
+    async fn namespaces(&self) -> Result<[Db; 2]> {
+        Err(enginedb::Error::Unsupported {
+            operation: "namespaces",
+            adapter: "this harness".into(),
+        })
     }
 }
 
-/// Why a case did not pass.
+/// Why a case did not pass: an expectation failed; the message says which and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaseError {
-    /// An expectation failed; the message says which and where.
+    /// An expectation failed.
     Failed(String),
-    /// The store lacks what the case needs (the capability is named).
-    NotApplicable(&'static str),
 }
 
 impl From<enginedb::Error> for CaseError {
@@ -66,11 +77,53 @@ pub type CaseResult = std::result::Result<(), CaseError>;
 /// A case's future.
 pub type CaseFuture<'a> = LocalBoxFuture<'a, CaseResult>;
 
+/// What a case needs of its store or harness; a case whose needs are not met is not
+/// applicable there (derived, never decided by the case itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Interactive transactions.
+    Transactions,
+    /// Atomic units (transactions or batches).
+    AtomicUnits,
+    /// Optimistic `transact` (batches without transactions).
+    OptimisticTransact,
+    /// A persistent store the harness can reopen.
+    Reopen,
+    /// Namespaces.
+    Namespaces,
+}
+
+impl Need {
+    /// Whether a store from `harness` meets it.
+    pub fn met(self, db: &Db, harness: &dyn Harness) -> bool {
+        match self {
+            Need::Transactions => db.capabilities().transactions,
+            Need::AtomicUnits => mode_of(db).is_atomic(),
+            Need::OptimisticTransact => mode_of(db) == Mode::Batch,
+            Need::Reopen => harness.reopens(),
+            Need::Namespaces => harness.has_namespaces(),
+        }
+    }
+
+    /// A short name, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Need::Transactions => "interactive transactions",
+            Need::AtomicUnits => "atomic units (transactions or batches)",
+            Need::OptimisticTransact => "optimistic transact (batches without transactions)",
+            Need::Reopen => "reopen (a persistent store)",
+            Need::Namespaces => "namespaces",
+        }
+    }
+}
+
 /// One case of the suite.
 #[derive(Clone, Copy)]
 pub struct Case {
     /// `category::name`.
     pub name: &'static str,
+    /// What it needs to apply.
+    pub needs: &'static [Need],
     /// Runs it.
     pub run: for<'a> fn(&'a Ctx<'a>) -> CaseFuture<'a>,
 }
@@ -83,15 +136,15 @@ impl std::fmt::Debug for Case {
 
 /// What a case works with: its store, its own key space, and the harness.
 pub struct Ctx<'a> {
-    db: Box<dyn EngineDb + 'a>,
+    db: Db,
     root: Key,
     harness: &'a dyn Harness,
 }
 
 impl<'a> Ctx<'a> {
     /// The store under test.
-    pub fn db(&self) -> &dyn EngineDb {
-        &*self.db
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The harness that opened it.
@@ -109,53 +162,28 @@ impl<'a> Ctx<'a> {
         self.root.clone().with(part)
     }
 
-    /// The mode `run_atomic_writes` must report on this store.
+    /// The mode a unit must report on this store.
     pub fn mode(&self) -> Mode {
-        mode_of(self.db())
+        mode_of(&self.db)
     }
 
     /// Runs `ops` as one unit with [`Atomicity::BestEffort`].
     pub async fn unit(&self, ops: &[Write]) -> Result<Commit> {
-        run_atomic_writes(self.db(), ops, Atomicity::BestEffort).await
+        self.db.write(ops, Atomicity::BestEffort).await
     }
 
     /// Every entry under this case's root, ascending, as `(key, value)`.
-    pub async fn contents(&self) -> Result<Vec<(Key, enginedb::Value)>> {
-        contents(self.db(), &self.root).await
-    }
-
-    /// `NotApplicable` unless the store has interactive transactions.
-    pub fn needs_transactions(&self) -> CaseResult {
-        match self.db().transactions() {
-            Some(_) => Ok(()),
-            None => Err(CaseError::NotApplicable("interactive transactions")),
-        }
-    }
-
-    /// `NotApplicable` unless units run atomically (transactions or batches).
-    pub fn needs_atomic_units(&self) -> CaseResult {
-        match self.mode() {
-            Mode::Sequential => Err(CaseError::NotApplicable("atomic units (transactions or batches)")),
-            _ => Ok(()),
-        }
-    }
-
-    /// `NotApplicable` unless `transact` runs optimistically (batches without transactions).
-    pub fn needs_optimistic_transact(&self) -> CaseResult {
-        match self.mode() {
-            Mode::Batch => Ok(()),
-            _ => Err(CaseError::NotApplicable(
-                "optimistic transact (batches without transactions)",
-            )),
-        }
+    pub async fn contents(&self) -> Result<Vec<(Key, Value)>> {
+        contents(&self.db, &self.root).await
     }
 }
 
-/// The mode `run_atomic_writes` uses on `db`.
-pub fn mode_of(db: &dyn EngineDb) -> Mode {
-    if db.transactions().is_some() {
+/// The mode a unit runs in on `db`.
+pub fn mode_of(db: &Db) -> Mode {
+    let capabilities = db.capabilities();
+    if capabilities.transactions {
         Mode::Transaction
-    } else if db.batches().is_some() {
+    } else if capabilities.batches {
         Mode::Batch
     } else {
         Mode::Sequential
@@ -163,56 +191,33 @@ pub fn mode_of(db: &dyn EngineDb) -> Mode {
 }
 
 /// Every entry under `root`, ascending, as `(key, value)`.
-pub async fn contents(db: &dyn EngineDb, root: &Key) -> Result<Vec<(Key, enginedb::Value)>> {
-    let selector = enginedb::Selector::Prefix(root.clone());
-    let mut options = enginedb::ListOptions::default();
-    let mut out = Vec::new();
-    // Bounded, so a store whose cursors never end cannot hang a case: it fails it instead.
-    for _ in 0..MAX_PAGES {
-        let page = db.list(&selector, &options).await?;
-        out.extend(page.entries.into_iter().map(|e| (e.key, e.value)));
-        match page.cursor {
-            Some(cursor) => options.cursor = Some(cursor),
-            None => return Ok(out),
-        }
-    }
-    Err(enginedb::Error::Corrupt {
-        message: format!("listing {root} did not end after {MAX_PAGES} pages"),
-    })
+pub async fn contents(db: &Db, root: &Key) -> Result<Vec<(Key, Value)>> {
+    let entries = db.list(Selector::prefix(root.clone())).collect().await?;
+    Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())
 }
-
-/// The most pages [`contents`] reads before it gives up.
-const MAX_PAGES: usize = 10_000;
 
 /// Yields to the executor `times` times, so concurrent futures of the same case make progress
 /// (cases know no timer: they also run inside a Worker).
 pub async fn yield_a_while(times: usize) {
     for _ in 0..times {
-        let mut yielded = false;
-        futures::future::poll_fn(|cx| {
-            if yielded {
-                std::task::Poll::Ready(())
-            } else {
-                yielded = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        enginedb::port::YieldNow::default().await;
     }
 }
 
-/// Runs one case on a store from `harness`, its keys under `root`.
+/// Runs one case on a store from `harness`, its keys under `root`; a case whose needs the store
+/// or harness does not meet is not applicable, and not run.
 pub async fn run_case(harness: &dyn Harness, case: &Case, root: Key) -> CaseOutcome {
     let db = match harness.open().await {
         Ok(db) => db,
         Err(error) => return CaseOutcome::Failed(format!("harness could not open a store: {error}")),
     };
+    if let Some(need) = case.needs.iter().find(|need| !need.met(&db, harness)) {
+        return CaseOutcome::NotApplicable(need.name());
+    }
     let cx = Ctx { db, root, harness };
     match (case.run)(&cx).await {
         Ok(()) => CaseOutcome::Passed,
         Err(CaseError::Failed(message)) => CaseOutcome::Failed(message),
-        Err(CaseError::NotApplicable(needs)) => CaseOutcome::NotApplicable(needs),
     }
 }
 
@@ -222,28 +227,40 @@ pub fn case_root(run: i64, case: &Case) -> Key {
 }
 
 /// Runs every case against the one store `db` (each case under its own root), then deletes
-/// what the cases wrote. Used where no test harness exists: `enginedb check`, a Worker.
-pub async fn run_all(db: &dyn EngineDb) -> Report {
-    struct Shared<'d>(&'d dyn EngineDb);
+/// what the cases wrote, the run counter included. Used where no test harness exists:
+/// `enginedb check`, a Worker.
+pub async fn run_all(db: &Db) -> Report {
+    struct Shared(Db);
     #[async_trait::async_trait(?Send)]
-    impl Harness for Shared<'_> {
-        async fn open(&self) -> Result<Box<dyn EngineDb + '_>> {
-            Ok(Box::new(self.0))
+    impl Harness for Shared {
+        async fn open(&self) -> Result<Db> {
+            Ok(self.0.clone())
         }
     }
-    run_all_with(&Shared(db), db).await
+    run_numbered(&Shared(db.clone()), db, Counter::Remove).await
 }
 
 /// Runs every case with stores from `harness`; `db` is one of its stores, used to number the
-/// run (so repeated runs on a persistent store never collide) and to clean up after it.
-pub async fn run_all_with(harness: &dyn Harness, db: &dyn EngineDb) -> Report {
-    let counter = enginedb::key!["enginedb-conformance-runs"];
-    let run = match db.write(&Write::sum(counter.clone(), 1)).await {
+/// run (so runs on persistent stores never collide: the run counter stays in `db`) and to
+/// clean up after it.
+pub async fn run_all_with(harness: &dyn Harness, db: &Db) -> Report {
+    run_numbered(harness, db, Counter::Keep).await
+}
+
+/// What becomes of the run counter after a run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    /// Kept: the harness's other stores may still hold earlier runs' keys.
+    Keep,
+    /// Removed by the last run out: every case ran in `db`, which the cleanup empties.
+    Remove,
+}
+
+async fn run_numbered(harness: &dyn Harness, db: &Db, after: Counter) -> Report {
+    let counter = enginedb::key!["enginedb-conformance", "runs"];
+    let run = match db.write_one(Write::sum(counter.clone(), 1)).await {
         Ok(_) => match db.get(&counter).await {
-            Ok(Some(enginedb::Entry {
-                value: enginedb::Value::I64(n),
-                ..
-            })) => n,
+            Ok(Some(entry)) => entry.value.as_i64().unwrap_or(0),
             _ => 0,
         },
         Err(_) => 0,
@@ -256,8 +273,22 @@ pub async fn run_all_with(harness: &dyn Harness, db: &dyn EngineDb) -> Report {
             outcome,
         });
     }
-    let cleanup = Write::delete_range(enginedb::Selector::Prefix(enginedb::key!["enginedb-conformance", run]));
-    let cleanup = db.write(&cleanup).await.err().map(|e| e.to_string());
+    let mut cleanup = vec![Write::delete_range(Selector::prefix(enginedb::key![
+        "enginedb-conformance",
+        run
+    ]))];
+    // The last run out removes the counter too: nothing of the suite stays in the store.
+    if let (Counter::Remove, Ok(Some(entry))) = (after, db.get(&counter).await) {
+        if entry.value.as_i64() == Some(run) {
+            cleanup.push(Write::check(counter.clone(), Some(entry.version)));
+            cleanup.push(Write::delete(counter));
+        }
+    }
+    let cleanup = db
+        .write(&cleanup, Atomicity::BestEffort)
+        .await
+        .err()
+        .map(|e| e.to_string());
     Report {
         adapter: db.info().name,
         results,
@@ -268,11 +299,12 @@ pub async fn run_all_with(harness: &dyn Harness, db: &dyn EngineDb) -> Report {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __case_table {
-    ($($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
+    ($($module:ident : [$($case:ident $(($($need:ident),*))?),* $(,)?]),* $(,)?) => {
         /// Every case of the suite, in report order.
         pub static CASES: &[Case] = &[$($(
             Case {
                 name: concat!(stringify!($module), "::", stringify!($case)),
+                needs: &[$($(Need::$need),*)?],
                 run: |cx| Box::pin(cases::$module::$case(cx)),
             },
         )*)*];
@@ -280,31 +312,55 @@ macro_rules! __case_table {
 }
 __with_cases!(@list __case_table);
 
-/// Expands to one `#[test]` per case, in modules named after the categories. `$runner` is a
-/// path to a `fn(&'static Case)` of the calling crate (e.g. `crate::run_native`) that runs the
-/// case on the adapter's harness and panics on failure (see [`CaseOutcome::assert_passed`]).
+/// Expands to one `#[test]` per case that applies to a store with both capabilities masked
+/// in mode `$mode` (`native`, `batch_only` or `sequential_only`), with `reopen` and
+/// `namespaces` (`true`/`false`) saying what the harness offers: cases that do not apply are
+/// not generated, so no test passes without running. `$runner` is a path to a
+/// `fn(&'static Case)` of the calling crate that runs the case and panics on failure (see
+/// [`CaseOutcome::assert_passed`]).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($runner:path) => {
-        $crate::__with_cases!(@list $crate::__conformance_test_fns, $runner);
+    ($runner:path, $mode:ident, reopen = $reopen:tt, namespaces = $namespaces:tt) => {
+        $crate::__with_cases!(@list $crate::__conformance_test_fns, [$runner, $mode, $reopen, $namespaces]);
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test_fns {
-    ($runner:path; $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {$(
+    ([$runner:path, $mode:ident, $reopen:tt, $namespaces:tt];
+     $($module:ident : [$($case:ident $(($($need:ident),*))?),* $(,)?]),* $(,)?) => {$(
         mod $module {$(
-            #[test]
-            fn $case() {
-                let name = concat!(stringify!($module), "::", stringify!($case));
-                match $crate::case(name) {
-                    Some(case) => $runner(case),
-                    None => unreachable!("the macro only names existing cases"),
+            $crate::__if_applies! { $mode $reopen $namespaces [$($($need)*)?]
+                #[test]
+                fn $case() {
+                    let name = concat!(stringify!($module), "::", stringify!($case));
+                    match $crate::case(name) {
+                        Some(case) => $runner(case),
+                        None => unreachable!("the macro only names existing cases"),
+                    }
                 }
             }
         )*}
     )*};
+}
+
+/// Emits the item after the needs when a store with both capabilities, masked in `$mode`, and
+/// its harness (`reopen`, `namespaces`) meet them; nothing otherwise.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_applies {
+    ($mode:ident $r:tt $n:tt [] $($item:tt)*) => { $($item)* };
+    (native $r:tt $n:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
+    (batch_only $r:tt $n:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt [AtomicUnits $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident false $n:tt [Reopen $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident $r:tt false [Namespaces $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident $r:tt $n:tt [$need:ident $($rest:ident)*] $($item:tt)*) => {
+        $crate::__if_applies! { $mode $r $n [$($rest)*] $($item)* }
+    };
 }
 
 /// The case named `category::name`.

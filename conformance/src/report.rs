@@ -10,20 +10,19 @@ pub enum CaseOutcome {
     Passed,
     /// An expectation failed; the message says which.
     Failed(String),
-    /// Not run: the store lacks the named capability.
+    /// Not run: the store or its harness lacks what the case needs (named).
     NotApplicable(&'static str),
 }
 
 impl CaseOutcome {
-    /// For a per-case `#[test]`: panics with the failure message on `Failed`; on
-    /// `NotApplicable` prints why to stderr and returns (the whole-suite report test of each
-    /// mode asserts which cases are not applicable).
+    /// For a per-case `#[test]`: panics unless the case passed. A case that was not applicable
+    /// fails too: a test is generated only for a case that applies, so it never passes unrun.
     #[allow(clippy::panic)]
     pub fn assert_passed(&self, case: &str) {
         match self {
             CaseOutcome::Passed => {}
             CaseOutcome::Failed(message) => panic!("{case} failed: {message}"),
-            CaseOutcome::NotApplicable(needs) => eprintln!("{case}: not applicable here (needs {needs})"),
+            CaseOutcome::NotApplicable(needs) => panic!("{case} was generated but does not apply: it needs {needs}"),
         }
     }
 }

@@ -1,22 +1,25 @@
-//! For adapters' `tests/` (not on wasm32): a harness for file-backed stores, the cases each
-//! mode must skip, and [`conformance_suite!`](crate::conformance_suite), which expands the
-//! whole suite in all three modes plus one report per mode.
+//! For adapters' `tests/` (not on wasm32): a harness for file-backed stores, and
+//! [`conformance_suite!`](crate::conformance_suite), which expands the whole suite in all three
+//! modes: one test per case that applies in the mode.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use enginedb::{EngineDb, Mask, Masked, Result};
+use enginedb::port::EngineDb;
+use enginedb::testing::{Mask, Masked};
+use enginedb::{Db, Result};
 use futures::future::LocalBoxFuture;
 
-use crate::{Harness, Report};
+use crate::Harness;
 
 /// Opens the store at a path.
 pub type OpenPath<D> = fn(PathBuf) -> LocalBoxFuture<'static, Result<D>>;
 /// A handle on another namespace of the same database.
 pub type OpenNamespace<D> = fn(&D, &str) -> Result<D>;
 
-/// Each store is a fresh file in a temporary directory, masked with `mask`; `reopen` opens the
-/// most recently opened file again; `namespaces` opens one file and two namespaces of it.
+/// Each store is a fresh file in a temporary directory, masked with `mask`; `reopen` closes the
+/// store and opens the most recently opened file again; `namespaces` opens one file and two
+/// namespaces of it.
 pub struct FileHarness<D> {
     mask: Mask,
     dir: tempfile::TempDir,
@@ -40,113 +43,55 @@ impl<D: EngineDb + 'static> FileHarness<D> {
         })
     }
 
-    fn masked(&self, db: D) -> Box<dyn EngineDb> {
-        Box::new(Masked::new(db, self.mask))
+    fn masked(&self, db: D) -> Db {
+        Db::from(Masked::new(db, self.mask))
     }
 }
 
 #[async_trait::async_trait(?Send)]
 impl<D: EngineDb + 'static> Harness for FileHarness<D> {
-    async fn open(&self) -> Result<Box<dyn EngineDb + '_>> {
+    async fn open(&self) -> Result<Db> {
         let path = self.dir.path().join(format!("store-{}", self.opened.borrow().len()));
         self.opened.borrow_mut().push(path.clone());
         Ok(self.masked((self.open)(path).await?))
     }
 
-    async fn reopen<'s>(&'s self, db: Box<dyn EngineDb + 's>) -> Option<Result<Box<dyn EngineDb + 's>>> {
-        drop(db);
-        let path = self.opened.borrow().last().cloned()?;
-        Some((self.open)(path).await.map(|db| self.masked(db)))
+    fn reopens(&self) -> bool {
+        true
     }
 
-    async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
-        let opened = async {
-            let db = (self.open)(self.dir.path().join("namespaces")).await?;
-            Ok([
-                self.masked((self.namespace)(&db, "alpha")?),
-                self.masked((self.namespace)(&db, "alpha_b")?),
-            ])
-        };
-        Some(opened.await)
+    async fn reopen(&self, db: Db) -> Result<Db> {
+        db.close().await?;
+        let path = self.opened.borrow().last().cloned();
+        let path = path.ok_or_else(|| enginedb::Error::invalid("no store was opened to reopen"))?;
+        Ok(self.masked((self.open)(path).await?))
+    }
+
+    fn has_namespaces(&self) -> bool {
+        true
+    }
+
+    async fn namespaces(&self) -> Result<[Db; 2]> {
+        let db = (self.open)(self.dir.path().join("namespaces")).await?;
+        Ok([
+            self.masked((self.namespace)(&db, "alpha")?),
+            self.masked((self.namespace)(&db, "alpha_b")?),
+        ])
     }
 }
 
-/// Cases that need `transact` to be optimistic (a batch-only store).
-const OPTIMISTIC: &[&str] = &[
-    "transact::conflict_retries",
-    "transact::phantom_detected",
-    "transact::span_is_what_was_read",
-    "transact::gives_up_with_conflict",
-];
-/// Cases that need interactive transactions.
-const INTERACTIVE: &[&str] = &[
-    "tx::plain_write_never_joins",
-    "tx::dropped_rolls_back_and_frees",
-    "tx::reads_own_writes_pending",
-    "tx::commit_stamps_one_version",
-    "tx::explicit_rollback",
-];
-/// Cases that need atomic units.
-const ATOMIC: &[&str] = &[
-    "transact::read_modify_write",
-    "transact::sees_own_writes",
-    "transact::body_error_writes_nothing",
-    "transact::concurrent_increments_exact",
-    "transact::write_skew_prevented",
-    "concurrency::concurrent_cas_no_lost_update",
-    "concurrency::units_never_interleave",
-];
-/// Cases that need reopen.
-const REOPEN: &[&str] = &[
-    "persistence::reopen_keeps_data",
-    "persistence::reopen_versions_keep_increasing",
-];
-/// Cases that need namespaces.
-const NAMESPACES: &[&str] = &["namespaces::isolated"];
-
-/// The cases a store with both capabilities, masked with `mask`, must report not applicable.
-pub fn expected_not_applicable(mask: Mask, reopen: bool, namespaces: bool) -> Vec<&'static str> {
-    let by_mask: &[&[&str]] = match mask {
-        Mask::Native => &[OPTIMISTIC],
-        Mask::BatchOnly => &[INTERACTIVE],
-        Mask::SequentialOnly => &[INTERACTIVE, OPTIMISTIC, ATOMIC],
-    };
-    let mut names: Vec<&str> = by_mask.concat();
-    if !reopen {
-        names.extend(REOPEN);
-    }
-    if !namespaces {
-        names.extend(NAMESPACES);
-    }
-    names.sort_unstable();
-    names
-}
-
-/// Prints `report` and panics unless nothing failed and exactly `expected` was not applicable.
-#[allow(clippy::panic)]
-pub fn assert_report(report: &Report, expected: &[&str]) {
-    eprintln!("\n{report}");
-    let failed = report.failed_names();
-    if !failed.is_empty() {
-        panic!("{}: cases failed: {failed:?}", report.adapter);
-    }
-    let mut skipped: Vec<&str> = report.not_applicable().into_iter().map(|(name, _)| name).collect();
-    skipped.sort_unstable();
-    if skipped != expected {
-        panic!("{}: not applicable {skipped:?}, expected {expected:?}", report.adapter);
-    }
-}
-
-/// Expands, in an adapter's test file, one `#[test]` per case in each of the three
-/// modes (modules `native`, `batch_only`, `sequential_only`) and one whole-suite report per mode
-/// (`report_native`, …) asserting `0 failed` and exactly the expected cases not applicable.
+/// Expands, in an adapter's test file, one `#[test]` per case in each of the three modes
+/// (modules `native`, `batch_only`, `sequential_only`), for a store with both capabilities:
+/// the cases a mode does not apply to are not generated, and a generated case that finds its
+/// needs unmet fails.
 ///
 /// `$harness` is a path to `fn(Mask) -> enginedb::Result<H>` (`H: Harness`); `reopen` and
-/// `namespaces` say whether its stores support those; `block_on` (optional; `futures`'
-/// executor by default) runs a future to completion, for adapters that need a runtime.
+/// `namespaces` (`true`/`false`) say whether its stores support those; `block_on` (optional;
+/// `futures`' executor by default) runs a future to completion, for adapters that need a
+/// runtime.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($harness:path, reopen = $reopen:expr, namespaces = $namespaces:expr) => {
+    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt) => {
         $crate::conformance_suite!(
             $harness,
             reopen = $reopen,
@@ -154,58 +99,47 @@ macro_rules! conformance_suite {
             block_on = $crate::__block_on
         );
     };
-    ($harness:path, reopen = $reopen:expr, namespaces = $namespaces:expr, block_on = $block_on:path) => {
-        fn harness_in(mask: ::enginedb::Mask) -> impl $crate::Harness {
-            match $harness(mask) {
+    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt, block_on = $block_on:path) => {
+        fn run_in(mask: ::enginedb::testing::Mask, case: &'static $crate::Case) {
+            let harness = match $harness(mask) {
                 Ok(harness) => harness,
                 Err(error) => panic!("the harness cannot start: {error}"),
-            }
-        }
-        fn run_in(mask: ::enginedb::Mask, case: &'static $crate::Case) {
-            let harness = harness_in(mask);
+            };
             let outcome = $block_on($crate::run_case(&harness, case, $crate::case_root(1, case)));
             outcome.assert_passed(case.name);
         }
         fn run_native(case: &'static $crate::Case) {
-            run_in(::enginedb::Mask::Native, case);
+            run_in(::enginedb::testing::Mask::Native, case);
         }
         fn run_batch_only(case: &'static $crate::Case) {
-            run_in(::enginedb::Mask::BatchOnly, case);
+            run_in(::enginedb::testing::Mask::BatchOnly, case);
         }
         fn run_sequential_only(case: &'static $crate::Case) {
-            run_in(::enginedb::Mask::SequentialOnly, case);
+            run_in(::enginedb::testing::Mask::SequentialOnly, case);
         }
         mod native {
-            $crate::conformance_tests!(super::super::run_native);
+            $crate::conformance_tests!(
+                super::super::run_native,
+                native,
+                reopen = $reopen,
+                namespaces = $namespaces
+            );
         }
         mod batch_only {
-            $crate::conformance_tests!(super::super::run_batch_only);
+            $crate::conformance_tests!(
+                super::super::run_batch_only,
+                batch_only,
+                reopen = $reopen,
+                namespaces = $namespaces
+            );
         }
         mod sequential_only {
-            $crate::conformance_tests!(super::super::run_sequential_only);
-        }
-        fn report_in(mask: ::enginedb::Mask) {
-            let harness = harness_in(mask);
-            let report = $block_on(async {
-                match $crate::Harness::open(&harness).await {
-                    Ok(db) => $crate::run_all_with(&harness, &*db).await,
-                    Err(error) => panic!("the harness cannot open a store: {error}"),
-                }
-            });
-            let expected = $crate::support::expected_not_applicable(mask, $reopen, $namespaces);
-            $crate::support::assert_report(&report, &expected);
-        }
-        #[test]
-        fn report_native() {
-            report_in(::enginedb::Mask::Native);
-        }
-        #[test]
-        fn report_batch_only() {
-            report_in(::enginedb::Mask::BatchOnly);
-        }
-        #[test]
-        fn report_sequential_only() {
-            report_in(::enginedb::Mask::SequentialOnly);
+            $crate::conformance_tests!(
+                super::super::run_sequential_only,
+                sequential_only,
+                reopen = $reopen,
+                namespaces = $namespaces
+            );
         }
     };
 }

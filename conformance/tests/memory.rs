@@ -1,9 +1,11 @@
 //! `MemoryDb` through the whole suite: natively, masked to batch-only, masked to
-//! sequential-only. One `#[test]` per case and mode, plus one whole-suite report per mode.
+//! sequential-only. One `#[test]` per case and mode, plus the whole suite against one store as
+//! `enginedb check` runs it.
 //! (Not persistent: the reopen cases are not applicable.)
 
-use enginedb::{EngineDb, Mask, Masked, MemoryDb, Result};
-use enginedb_conformance::Harness;
+use enginedb::testing::{Mask, Masked};
+use enginedb::{Db, MemoryDb, Result};
+use enginedb_conformance::{CASES, Harness, Need, run_all};
 
 struct MemoryHarness {
     mask: Mask,
@@ -11,17 +13,18 @@ struct MemoryHarness {
 
 #[async_trait::async_trait(?Send)]
 impl Harness for MemoryHarness {
-    async fn open(&self) -> Result<Box<dyn EngineDb + '_>> {
-        Ok(Box::new(Masked::new(MemoryDb::new(), self.mask)))
+    async fn open(&self) -> Result<Db> {
+        Ok(Db::from(Masked::new(MemoryDb::new(), self.mask)))
     }
 
-    async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
+    fn has_namespaces(&self) -> bool {
+        true
+    }
+
+    async fn namespaces(&self) -> Result<[Db; 2]> {
         let db = MemoryDb::new();
-        let open = |name| {
-            db.namespace(name)
-                .map(|ns| Box::new(Masked::new(ns, self.mask)) as Box<dyn EngineDb>)
-        };
-        Some(open("alpha").and_then(|a| Ok([a, open("alpha_b")?])))
+        let open = |name: &str| -> Result<Db> { Ok(Db::from(Masked::new(db.namespace(name)?, self.mask))) };
+        Ok([open("alpha")?, open("alpha_b")?])
     }
 }
 
@@ -30,3 +33,43 @@ fn harness(mask: Mask) -> Result<MemoryHarness> {
 }
 
 enginedb_conformance::conformance_suite!(harness, reopen = false, namespaces = true);
+
+/// The whole suite against one store, as `enginedb check` runs it, in each mode: every case
+/// that applies passes, exactly the cases whose needs the mode (or a lone store: no reopen, no
+/// namespaces) lacks are reported not applicable, and the run leaves nothing behind.
+#[test]
+fn whole_suite_reports_per_mode() {
+    for mask in Mask::ALL {
+        let db = Db::from(Masked::new(MemoryDb::new(), mask));
+        let report = futures::executor::block_on(run_all(&db));
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.cleanup_error, None, "{report}");
+        let lacking: Vec<Need> = match mask {
+            Mask::Native => vec![Need::OptimisticTransact, Need::Reopen, Need::Namespaces],
+            Mask::BatchOnly => vec![Need::Transactions, Need::Reopen, Need::Namespaces],
+            Mask::SequentialOnly => vec![
+                Need::Transactions,
+                Need::AtomicUnits,
+                Need::OptimisticTransact,
+                Need::Reopen,
+                Need::Namespaces,
+            ],
+        };
+        let expected: Vec<&str> = CASES
+            .iter()
+            .filter(|case| case.needs.iter().any(|need| lacking.contains(need)))
+            .map(|case| case.name)
+            .collect();
+        let skipped: Vec<&str> = report.not_applicable().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(skipped, expected, "{mask:?}: the cases not applicable");
+        assert_eq!(report.passed() + skipped.len(), CASES.len(), "{report}");
+        assert!(
+            futures::executor::block_on(
+                db.list(enginedb::Selector::prefix(enginedb::key!["enginedb-conformance"]))
+                    .collect()
+            )
+            .is_ok_and(|left| left.is_empty()),
+            "{mask:?}: the run left keys behind"
+        );
+    }
+}

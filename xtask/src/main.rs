@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the one entry point that sets up and runs everything.
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
-//!   cluster), the conformance reports of every adapter in every mode, `enginedb demo` (the
+//!   cluster; the conformance suite runs once per adapter and mode, one test per case), the
+//!   tests that print figures (`report_*`, one at a time), `enginedb demo` (the
 //!   README's run command), the quickstart, `enginedb bench --quick` (smoke runs: all backends,
 //!   then SQLite and redb on one core), the TLS build of the PostgreSQL adapter, and the D1
 //!   adapter's suite inside workerd (see [`d1`]).
@@ -140,7 +141,7 @@ fn test() -> Result<(), String> {
         Step::cargo("docs", &["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-Dwarnings"),
         Step::cargo("tests", &["test", "--workspace", "--", "--skip", "report_"]),
         Step::cargo(
-            "conformance reports",
+            "reports (tests that print figures: hot-key races, PostgreSQL round trips and crashes)",
             &[
                 "test",
                 "--workspace",

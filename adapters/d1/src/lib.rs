@@ -5,11 +5,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
-use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, Entry, Error, Key, Limits, ListOptions,
-    ListPlan, Page, Result, Selector, Version, Write,
-};
+use enginedb::port::{AdapterInfo, BatchCapability, EncodedWrite, EngineDb, ListOptions, ListPlan, validate_namespace};
+use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_sql::{Param, Statement, guard, row, schema, sqlite};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -81,6 +78,14 @@ impl D1Db {
         Ok(store)
     }
 
+    /// Wraps the binding as a [`Db`]; see [`D1Db::open`].
+    ///
+    /// # Errors
+    /// As [`D1Db::open`].
+    pub async fn open_db(db: D1Database) -> Result<Db> {
+        D1Db::open(db).await.map(Db::from)
+    }
+
     /// A handle on namespace `name` of the same database: same binding and versions, separate
     /// keys.
     ///
@@ -135,7 +140,6 @@ impl D1Db {
     }
 
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
-        validate_unit(ops)?;
         let mut statements = vec![self.prepare(&Statement::new(sqlite::BUMP_VERSION, Vec::new()))?];
         for statement in sqlite::plan_unit(&self.namespace, &EncodedWrite::unit(ops)?, None) {
             statements.push(self.prepare(&statement)?);
@@ -166,18 +170,10 @@ fn entry(key: Key, stored: Stored) -> Result<Entry> {
 #[async_trait::async_trait(?Send)]
 impl EngineDb for D1Db {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo {
-            name: "d1".into(),
-            capabilities: Capabilities {
-                transactions: false,
-                batches: true,
-            },
-            limits: Limits::STANDARD,
-        }
+        AdapterInfo::new("d1")
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         let found: Vec<Stored> = self.query(&sqlite::get(&self.namespace, key.encode())).await?;
         found
             .into_iter()
@@ -188,7 +184,6 @@ impl EngineDb for D1Db {
 
     /// One batch of point reads: one round trip, one snapshot.
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use enginedb::limits::validate_namespace;
+use enginedb::port::validate_namespace;
 use enginedb::{Error, Result};
 use sqlx::postgres::PgConnectOptions;
 
@@ -20,9 +20,9 @@ pub struct PgConfig {
     /// The server ends a transaction left idle this long (`idle_in_transaction_session_timeout`),
     /// so an abandoned one cannot hold its locks forever.
     pub transaction_idle_timeout: Duration,
-    /// How often a unit or a read that lost a serialization race is re-run before `Conflict`
-    /// (safe: nothing of it committed).
-    pub retries: u32,
+    /// How often a read that lost a serialization race is re-run before `Conflict` (units and
+    /// transactions are re-run by the core, under the `Db`'s retry policy).
+    pub read_retries: u32,
 }
 
 impl PgConfig {
@@ -34,7 +34,7 @@ impl PgConfig {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(30),
             transaction_idle_timeout: Duration::from_secs(60),
-            retries: 20,
+            read_retries: 20,
         }
     }
 
@@ -45,7 +45,7 @@ impl PgConfig {
     /// `InvalidInput` for another scheme or a bad namespace.
     pub fn from_url(url: &str) -> Result<Self> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(Error::invalid(format!("{url:?} is not a postgres:// URL")));
+            return Err(Error::invalid("not a postgres:// URL"));
         }
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut namespace = None;

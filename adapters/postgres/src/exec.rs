@@ -3,16 +3,19 @@
 
 use std::collections::HashMap;
 
-use enginedb::table_key::{encoded_key, table_key, table_span};
-use enginedb::{Entry, Error, Key, ListPlan, Page, Result, Version};
+use enginedb::port::ListPlan;
+use enginedb::{Entry, Error, Key, Page, Result, Version};
+use enginedb_kit::table_key::{encoded_key, table_key, table_span};
 use enginedb_sql::postgres::{self, UnitArrays, read_version};
 use enginedb_sql::{guard, row};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{PgExecutor, Postgres, Row};
 
-/// A guard's abort to `CheckFailed`/`SumFailed`; serialization failures and deadlocks
-/// (40001, 40P01) to `Conflict`; lock and pool timeouts to `Busy`; a closed pool to `Closed`;
-/// anything else to `Backend`.
+/// The one mapping of sqlx errors to port errors: a guard's abort to `CheckFailed`/`SumFailed`;
+/// serialization failures and deadlocks (40001, 40P01) to `Conflict`; lock and pool timeouts
+/// to `Busy`; a lost or refused connection, TLS and authentication failures to `Unavailable`
+/// with the driver's reason; a closed pool to `Closed`; anything else to `Backend`. A
+/// statement that may have committed by itself maps through [`commit_error`] instead.
 pub(crate) fn map_err(error: sqlx::Error) -> Error {
     match &error {
         sqlx::Error::Database(db) => {
@@ -23,17 +26,32 @@ pub(crate) fn map_err(error: sqlx::Error) -> Error {
                 Some("40001" | "40P01") => Error::Conflict {
                     message: db.message().to_owned(),
                 },
-                Some("55P03") => Error::Busy {
-                    message: db.message().to_owned(),
-                },
+                Some("55P03") => Error::busy(db.message()),
+                // Authentication, and a database that does not exist.
+                Some(code) if code.starts_with("28") || code == "3D000" => {
+                    Error::unavailable(format!("the server refused the connection: {}", db.message()))
+                }
                 _ => Error::backend("postgres", error),
             }
         }
-        sqlx::Error::PoolTimedOut => Error::Busy {
-            message: "no pooled connection became free in time".into(),
-        },
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+            Error::unavailable(format!("cannot reach the PostgreSQL server: {error}"))
+        }
+        sqlx::Error::Configuration(_) => Error::invalid(format!("bad PostgreSQL settings: {error}")),
+        sqlx::Error::PoolTimedOut => Error::busy("no pooled connection became free in time"),
         sqlx::Error::PoolClosed => Error::Closed,
         _ => Error::backend("postgres", error),
+    }
+}
+
+/// As [`map_err`], for a statement that commits by itself (a unit's one statement, `COMMIT`):
+/// a connection lost before its answer came leaves the outcome unknown.
+pub(crate) fn commit_error(error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => Error::OutcomeUnknown {
+            message: format!("the connection to PostgreSQL was lost before the commit was confirmed: {error}"),
+        },
+        other => map_err(other),
     }
 }
 
@@ -79,7 +97,7 @@ fn unit_error(error: sqlx::Error) -> Error {
         Some("55P03") => Error::Conflict {
             message: "a row of the unit is held by an open transaction".into(),
         },
-        _ => map_err(error),
+        _ => commit_error(error),
     }
 }
 

@@ -3,21 +3,22 @@
 
 mod config;
 mod exec;
+#[cfg(feature = "throwaway")]
+pub mod throwaway;
 mod tx;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
-use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, Entry, Error, Key, Limits, ListOptions, ListPlan,
-    Page, Result, Selector, TransactionCapability, Version, Write,
+use enginedb::port::{
+    AdapterInfo, BatchCapability, EngineDb, EngineTx, ListOptions, ListPlan, TransactionCapability, validate_namespace,
 };
+use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_sql::postgres::{self, UnitArrays};
 use enginedb_sql::schema;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
 
 pub use config::PgConfig;
 use exec::map_err;
@@ -35,7 +36,7 @@ pub struct PgDb {
 pub(crate) struct Shared {
     pub(crate) pool: PgPool,
     pub(crate) statements: AtomicU64,
-    pub(crate) retries: u32,
+    pub(crate) read_retries: u32,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -50,17 +51,27 @@ impl PgDb {
     /// Connects, and creates the schema if it is missing.
     ///
     /// # Errors
-    /// `IncompatibleSchema` for a database written by a newer enginedb; `InvalidInput` for a
-    /// bad URL or namespace; `Backend` when the server cannot be reached.
+    /// `Unavailable`, at once and with the driver's reason, when the server cannot be reached
+    /// (refused, unknown host, TLS, authentication, no such database); `IncompatibleSchema` for
+    /// a database written by a newer enginedb; `InvalidInput` for a bad URL or namespace.
     pub async fn open(config: PgConfig) -> Result<PgDb> {
         let namespace = config.namespace.clone().unwrap_or_default();
         if !namespace.is_empty() {
             validate_namespace(&namespace)?;
         }
+        let options = config.connect_options()?;
+        // One direct attempt first: the pool retries a refused connection until its acquire
+        // timeout and then reports only that it timed out.
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(map_err)?
+            .close()
+            .await
+            .map_err(map_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
-            .connect_with(config.connect_options()?)
+            .connect_with(options)
             .await
             .map_err(map_err)?;
         create_schema(&pool).await?;
@@ -68,7 +79,7 @@ impl PgDb {
             shared: Arc::new(Shared {
                 pool,
                 statements: AtomicU64::new(0),
-                retries: config.retries,
+                read_retries: config.read_retries,
             }),
             namespace: namespace.into(),
         })
@@ -80,6 +91,14 @@ impl PgDb {
     /// As [`PgConfig::from_url`] and [`PgDb::open`].
     pub async fn open_url(url: &str) -> Result<PgDb> {
         PgDb::open(PgConfig::from_url(url)?).await
+    }
+
+    /// Connects to the database a `postgres://` URL names, as a [`Db`].
+    ///
+    /// # Errors
+    /// As [`PgDb::open_url`].
+    pub async fn open_db(url: &str) -> Result<Db> {
+        PgDb::open_url(url).await.map(Db::from)
     }
 
     /// A handle on namespace `name` of the same database: same pool and versions, separate keys.
@@ -100,8 +119,7 @@ impl PgDb {
         self.shared.statements.load(Ordering::Relaxed)
     }
 
-    /// Runs an idempotent statement (a read, or a whole unit in one statement), retrying it
-    /// when the server reports a serialization failure: nothing of it committed then.
+    /// Runs a read, retrying it when the server reports a serialization failure.
     async fn retrying<T, F, Fut>(&self, mut statement: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -111,7 +129,7 @@ impl PgDb {
         loop {
             self.shared.statements.fetch_add(1, Ordering::Relaxed);
             match statement().await {
-                Err(Error::Conflict { .. }) if attempt < self.shared.retries => {
+                Err(Error::Conflict { .. }) if attempt < self.shared.read_retries => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_micros(200 << attempt.min(8))).await;
                 }
@@ -121,9 +139,9 @@ impl PgDb {
     }
 
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
-        validate_unit(ops)?;
         let arrays = UnitArrays::new(&self.namespace, ops)?;
-        self.retrying(|| exec::unit(&self.shared.pool, &arrays)).await
+        self.shared.statements.fetch_add(1, Ordering::Relaxed);
+        exec::unit(&self.shared.pool, &arrays).await
     }
 }
 
@@ -173,38 +191,25 @@ async fn recorded_version(connection: &mut sqlx::PgConnection) -> Result<Option<
 #[async_trait::async_trait]
 impl EngineDb for PgDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo {
-            name: "postgres".into(),
-            capabilities: Capabilities {
-                transactions: true,
-                batches: true,
-            },
-            limits: Limits::STANDARD,
-        }
+        AdapterInfo::new("postgres")
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         self.retrying(|| exec::get(&self.shared.pool, &self.namespace, key))
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         self.retrying(|| exec::get_many(&self.shared.pool, &self.namespace, keys))
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         self.retrying(|| exec::list(&self.shared.pool, &self.namespace, &plan))
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
     async fn write(&self, op: &Write) -> Result<Version> {
         self.commit_unit(std::slice::from_ref(op)).await
     }
@@ -220,11 +225,16 @@ impl EngineDb for PgDb {
     async fn pause(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
+
+    /// Closes every pooled connection, waiting for those in use to come back.
+    async fn close(&self) -> Result<()> {
+        self.shared.pool.close().await;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl BatchCapability for PgDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace, ops = ops.len()))]
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
         self.commit_unit(ops).await
     }
@@ -232,7 +242,6 @@ impl BatchCapability for PgDb {
 
 #[async_trait::async_trait]
 impl TransactionCapability for PgDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "postgres", ns = %self.namespace))]
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         self.shared.statements.fetch_add(1, Ordering::Relaxed);
         let tx = self.shared.pool.begin().await.map_err(map_err)?;

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::{EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
+use enginedb::port::{EngineTx, ListOptions, ListPlan};
+use enginedb::{Entry, Key, Page, Result, Selector, Version, Write};
 use enginedb_sql::postgres::UnitArrays;
 use sqlx::{Postgres, Transaction};
 
 use crate::Shared;
-use crate::exec::{self, map_err};
+use crate::exec::{self, commit_error, map_err};
 
 /// An open transaction. Dropped without commit, sqlx rolls it back before the connection goes
 /// back to the pool; left idle, the server ends it after `idle_in_transaction_session_timeout`.
@@ -40,13 +40,11 @@ impl PgTx {
 #[async_trait::async_trait]
 impl EngineTx for PgTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         self.count(1);
         exec::get(&mut *self.tx, &self.namespace, key).await
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         self.count(1);
         exec::get_many(&mut *self.tx, &self.namespace, keys).await
     }
@@ -58,7 +56,6 @@ impl EngineTx for PgTx {
     }
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
-        validate_unit(ops)?;
         let arrays = UnitArrays::new(&self.namespace, ops)?;
         self.count(1);
         exec::apply(&mut *self.tx, &arrays).await?;
@@ -69,7 +66,7 @@ impl EngineTx for PgTx {
     async fn commit(mut self: Box<Self>) -> Result<Version> {
         self.count(2);
         let version = exec::stamp(&mut *self.tx, &self.written).await?;
-        self.tx.commit().await.map_err(map_err)?;
+        self.tx.commit().await.map_err(commit_error)?;
         Ok(version)
     }
 

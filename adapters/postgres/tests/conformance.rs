@@ -5,7 +5,8 @@ mod common;
 
 use std::cell::RefCell;
 
-use enginedb::{EngineDb, Mask, Masked, Result};
+use enginedb::testing::{Mask, Masked};
+use enginedb::{Db, Result};
 use enginedb_conformance::Harness;
 
 struct PgHarness {
@@ -14,36 +15,42 @@ struct PgHarness {
 }
 
 impl PgHarness {
-    async fn open_namespace(&self, namespace: &str) -> Result<Box<dyn EngineDb + '_>> {
-        Ok(Box::new(Masked::new(common::open(namespace).await?, self.mask)))
+    async fn open_namespace(&self, namespace: &str) -> Result<Db> {
+        Ok(Db::from(Masked::new(common::open(namespace).await?, self.mask)))
     }
 }
 
 #[async_trait::async_trait(?Send)]
 impl Harness for PgHarness {
-    async fn open(&self) -> Result<Box<dyn EngineDb + '_>> {
+    async fn open(&self) -> Result<Db> {
         let namespace = common::unique_namespace();
         self.opened.borrow_mut().push(namespace.clone());
         self.open_namespace(&namespace).await
     }
 
-    async fn reopen<'s>(&'s self, db: Box<dyn EngineDb + 's>) -> Option<Result<Box<dyn EngineDb + 's>>> {
-        drop(db);
-        let namespace = self.opened.borrow().last().cloned()?;
-        Some(self.open_namespace(&namespace).await)
+    fn reopens(&self) -> bool {
+        true
     }
 
-    async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
-        let opened = async {
-            let name = common::unique_namespace();
-            let db = common::open(&name).await?;
-            let other = db.namespace(&format!("{name}_b"))?;
-            Ok([
-                Box::new(Masked::new(db, self.mask)) as Box<dyn EngineDb>,
-                Box::new(Masked::new(other, self.mask)),
-            ])
-        };
-        Some(opened.await)
+    async fn reopen(&self, db: Db) -> Result<Db> {
+        db.close().await?;
+        let namespace = self.opened.borrow().last().cloned();
+        let namespace = namespace.ok_or_else(|| enginedb::Error::invalid("no store was opened to reopen"))?;
+        self.open_namespace(&namespace).await
+    }
+
+    fn has_namespaces(&self) -> bool {
+        true
+    }
+
+    async fn namespaces(&self) -> Result<[Db; 2]> {
+        let name = common::unique_namespace();
+        let db = common::open(&name).await?;
+        let other = db.namespace(&format!("{name}_b"))?;
+        Ok([
+            Db::from(Masked::new(db, self.mask)),
+            Db::from(Masked::new(other, self.mask)),
+        ])
     }
 }
 

@@ -4,28 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use enginedb::Result;
-use enginedb::url::FileUrl;
-
-/// Where the database lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Location {
-    /// A database file (created if missing).
-    File(PathBuf),
-    /// redb's in-memory backend: gone when the last handle is dropped.
-    Memory,
-}
-
-/// What a commit waits for before it is acknowledged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// redb's `Durability::Immediate`: persisted when the commit returns; survives a process
-    /// kill and a power loss. The default.
-    #[default]
-    Full,
-    /// redb's `Durability::None`: commits are atomic and visible, but only persisted by the next
-    /// `Full` commit; a crash may lose the last units (never half of one).
-    Relaxed,
-}
+use enginedb_kit::store::FileUrl;
+pub use enginedb_kit::store::{Durability, Location};
 
 /// Settings of [`crate::RedbDb::open`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,16 +50,14 @@ impl RedbConfig {
     /// `InvalidInput` naming what is wrong with the URL.
     pub fn from_url(url: &str) -> Result<Self> {
         let url = FileUrl::parse(url, "redb")?;
-        let mut config = url.path.map_or_else(RedbConfig::memory, RedbConfig::file);
+        url.no_other_params()?;
+        let mut config = match url.location {
+            Location::File(path) => RedbConfig::file(path),
+            Location::Memory => RedbConfig::memory(),
+        };
         config.namespace = url.namespace;
         config.readers = url.readers.unwrap_or(config.readers);
-        for (name, value) in &url.params {
-            match (name.as_str(), value.as_str()) {
-                ("durability", "full") => config.durability = Durability::Full,
-                ("durability", "relaxed") => config.durability = Durability::Relaxed,
-                (name, value) => return Err(FileUrl::unknown(name, value)),
-            }
-        }
+        config.durability = url.durability.unwrap_or(config.durability);
         Ok(config)
     }
 }

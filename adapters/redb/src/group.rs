@@ -5,35 +5,16 @@
 //! unit needs no record: its transaction is aborted), and every unit is acknowledged only after
 //! the commit that made it durable.
 
-use std::sync::Arc;
-
-use enginedb::blocking::Reply;
-use enginedb::{ByteRange, EncodedWrite, Error, OrderedKv, Result, Stored, Value, Version, apply_ops};
+use enginedb::port::{UndoLog, apply_ops};
+use enginedb::{Error, Result, Version};
+use enginedb_kit::group::Unit;
 use redb::ReadableTable;
 
 use crate::latest::Db;
 use crate::store::{ENTRIES, META, Namespaced, map_err};
 
-/// A validated unit waiting for the writer.
-pub(crate) struct Pending {
-    pub(crate) namespace: Arc<str>,
-    pub(crate) ops: Vec<EncodedWrite>,
-}
-
-/// On the writer: commits the queued `units` as one group and answers each.
-pub(crate) fn commit_all(db: &Db, durability: redb::Durability, units: Vec<(Pending, Reply)>) {
-    let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
-    match commit(db, durability, &units) {
-        Ok(outcomes) => replies
-            .into_iter()
-            .zip(outcomes)
-            .for_each(|(reply, outcome)| reply.send(outcome)),
-        // The write transaction failed to begin or commit: no unit of the group was written.
-        Err(error) => replies.into_iter().for_each(|reply| reply.send(Err(error.replicate()))),
-    }
-}
-
-fn commit(db: &Db, durability: redb::Durability, units: &[Pending]) -> Result<Vec<Result<Version>>> {
+/// On the writer: commits `units` as one group; the outcome of each, or the group's error.
+pub(crate) fn commit(db: &Db, durability: redb::Durability, units: &[Unit]) -> Result<Vec<Result<Version>>> {
     let mut tx = db.begin_write()?;
     tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
     let mut last = tx
@@ -54,10 +35,10 @@ fn commit(db: &Db, durability: redb::Durability, units: &[Pending]) -> Result<Ve
                 // Undone, if it fails, by aborting the transaction below.
                 apply_ops(&mut kv, &unit.ops, version)
             } else {
-                let mut recorded = Recorded { kv, undo: Vec::new() };
-                let outcome = apply_ops(&mut recorded, &unit.ops, version);
+                let mut log = UndoLog::new(&mut kv);
+                let outcome = apply_ops(&mut log, &unit.ops, version);
                 if outcome.is_err() {
-                    recorded.revert()?;
+                    log.undo()?;
                 }
                 outcome
             };
@@ -77,49 +58,4 @@ fn commit(db: &Db, durability: redb::Durability, units: &[Pending]) -> Result<Ve
         .map_err(map_err)?;
     db.commit(tx)?;
     Ok(outcomes)
-}
-
-/// A namespace's entries that remember what each write replaced, so one unit can be undone
-/// inside a transaction that others share.
-struct Recorded<'k, 't, 'n> {
-    kv: Namespaced<'k, 't, 'n>,
-    undo: Vec<(Vec<u8>, Option<Stored>)>,
-}
-
-impl Recorded<'_, '_, '_> {
-    fn revert(mut self) -> Result<()> {
-        while let Some((key, previous)) = self.undo.pop() {
-            match previous {
-                Some(stored) => self.kv.put(&key, &stored.value, stored.version)?,
-                None => self.kv.remove(&key)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-impl OrderedKv for Recorded<'_, '_, '_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
-        self.kv.get(key)
-    }
-    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
-        let previous = self.kv.replace(key, value, version)?;
-        self.undo.push((key.to_vec(), previous));
-        Ok(())
-    }
-    fn remove(&mut self, key: &[u8]) -> Result<()> {
-        if let Some(previous) = self.kv.take(key)? {
-            self.undo.push((key.to_vec(), Some(previous)));
-        }
-        Ok(())
-    }
-    fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
-        for key in self.kv.keys(range)? {
-            self.remove(&key)?;
-        }
-        Ok(())
-    }
-    fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
-        self.kv.fingerprint(range)
-    }
 }

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use enginedb::Result;
+use enginedb::{Error, Result};
 use redb::{ReadOnlyTable, ReadableDatabase, WriteTransaction};
 
 use crate::store::{ENTRIES, map_err};
@@ -40,9 +40,12 @@ impl Db {
     }
 
     /// Commits `tx`, then retires the shared snapshot (also when the commit failed: what it left
-    /// is not for a snapshot opened before to say).
+    /// is not for a snapshot opened before to say). A failed commit may have been made durable
+    /// in part (its last step is a sync): `OutcomeUnknown`.
     pub(crate) fn commit(&self, tx: WriteTransaction) -> Result<()> {
-        let committed = tx.commit().map_err(map_err);
+        let committed = tx.commit().map_err(|e| Error::OutcomeUnknown {
+            message: format!("the redb commit failed: {e}"),
+        });
         self.commits.fetch_add(1, Ordering::SeqCst);
         let retired = self.latest().take();
         drop(retired);

@@ -10,13 +10,14 @@ mod tx;
 use std::sync::Arc;
 use std::time::Duration;
 
-use enginedb::blocking::{CommitQueue, Worker};
-use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
-use enginedb::packed::PackedKeys;
-use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
-    ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
+use enginedb::port::{
+    AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListOptions, ListPlan, TransactionCapability,
+    validate_namespace,
 };
+use enginedb::{Db as Handle, Entry, Key, Page, Result, Selector, Version, Write};
+use enginedb_kit::blocking::{Worker, open_on_thread};
+use enginedb_kit::group::{CommitQueue, Unit};
+use enginedb_kit::packed::PackedKeys;
 use latest::{Db, Snapshot};
 use redb::Database;
 
@@ -36,7 +37,7 @@ pub struct RedbDb {
 struct Shared {
     writer: Worker<Arc<Db>>,
     readers: Worker<Arc<Db>>,
-    queue: Arc<CommitQueue<group::Pending>>,
+    queue: Arc<CommitQueue<Unit>>,
     durability: redb::Durability,
     transaction_idle_timeout: Duration,
 }
@@ -66,14 +67,7 @@ impl RedbDb {
             }
             None => String::new(),
         };
-        let (reply, answer) = futures::channel::oneshot::channel();
-        std::thread::Builder::new()
-            .name("enginedb-redb-open".into())
-            .spawn(move || {
-                let _ = reply.send(open_blocking(config));
-            })
-            .map_err(|e| Error::backend("redb", e))?;
-        let shared = answer.await.map_err(|_| Error::Closed)??;
+        let shared = open_on_thread("enginedb-redb-open", move || open_blocking(config)).await?;
         Ok(RedbDb {
             shared: Arc::new(shared),
             namespace: namespace.into(),
@@ -86,6 +80,14 @@ impl RedbDb {
     /// As [`RedbConfig::from_url`] and [`RedbDb::open`].
     pub async fn open_url(url: &str) -> Result<RedbDb> {
         RedbDb::open(RedbConfig::from_url(url)?).await
+    }
+
+    /// Opens the database a `redb://` URL names, as an [`enginedb::Db`].
+    ///
+    /// # Errors
+    /// As [`RedbDb::open_url`].
+    pub async fn open_db(url: &str) -> Result<Handle> {
+        RedbDb::open_url(url).await.map(Handle::from)
     }
 
     /// A handle on namespace `name` of the same database: same threads and versions, separate
@@ -103,14 +105,13 @@ impl RedbDb {
 
     /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
-        validate_unit(ops)?;
-        let unit = group::Pending {
+        let unit = Unit {
             namespace: self.namespace.clone(),
             ops: EncodedWrite::unit(ops)?,
         };
         let durability = self.shared.durability;
-        let commit_all = move |db: &mut Arc<Db>, units| group::commit_all(db, durability, units);
-        self.shared.queue.submit(&self.shared.writer, unit, commit_all).await
+        let commit = move |db: &mut Arc<Db>, units: &[Unit]| group::commit(db, durability, units);
+        self.shared.queue.submit(&self.shared.writer, unit, commit).await
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>
@@ -164,26 +165,15 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
 #[async_trait::async_trait]
 impl EngineDb for RedbDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo {
-            name: "redb".into(),
-            capabilities: Capabilities {
-                transactions: true,
-                batches: true,
-            },
-            limits: Limits::STANDARD,
-        }
+        AdapterInfo::new("redb")
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         let key = key.clone();
         self.read(move |table, ns| store::get(table, ns, key, None)).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         let encoded = PackedKeys::new(keys);
         let rows = self
             .read(move |table, ns| store::lookups(table, ns, &encoded, None))
@@ -191,7 +181,6 @@ impl EngineDb for RedbDb {
         rows.entries(keys)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         let read_plan = plan.clone();
@@ -201,7 +190,6 @@ impl EngineDb for RedbDb {
         rows.page(&plan)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
     async fn write(&self, op: &Write) -> Result<Version> {
         self.commit_unit(std::slice::from_ref(op)).await
     }
@@ -217,11 +205,18 @@ impl EngineDb for RedbDb {
     async fn pause(&self, duration: Duration) {
         futures_timer::Delay::new(duration).await;
     }
+
+    /// Ends the reader and writer threads; the last of them drops the database, which redb
+    /// then records as cleanly closed (the next open needs no repair).
+    async fn close(&self) -> Result<()> {
+        self.shared.readers.close().await;
+        self.shared.writer.close().await;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl BatchCapability for RedbDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace, ops = ops.len()))]
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
         self.commit_unit(ops).await
     }
@@ -229,7 +224,6 @@ impl BatchCapability for RedbDb {
 
 #[async_trait::async_trait]
 impl TransactionCapability for RedbDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "redb", ns = %self.namespace))]
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         let shared = &self.shared;
         let tx = tx::begin(

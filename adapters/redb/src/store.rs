@@ -13,9 +13,10 @@
 //! compares those part by part, which cost a sixth of each insert. Opening a layout-1 file
 //! moves its entries over, in the same write transaction that records layout 2.
 
-use enginedb::packed::{PackedKeys, PackedRows, ValueRef};
-use enginedb::table_key::{encoded_key, table_key, table_key_into, table_span};
-use enginedb::{ByteRange, Entry, Error, Key, ListPlan, OrderedKv, Result, Stored, Value, Version};
+use enginedb::port::{ListPlan, OrderedKv, Stored};
+use enginedb::{ByteRange, Entry, Error, Key, Result, Value, Version};
+use enginedb_kit::packed::{PackedKeys, PackedRows, ValueRef};
+use enginedb_kit::table_key::{encoded_key, table_key, table_key_into, table_span};
 use redb::{ReadableTable, Table, TableDefinition};
 
 /// Entries of every namespace.
@@ -38,9 +39,7 @@ pub(crate) type Entries<'t> = Table<'t, &'static [u8], &'static [u8]>;
 pub(crate) fn map_err(error: impl Into<redb::Error>) -> Error {
     match error.into() {
         redb::Error::Corrupted(message) => Error::Corrupt { message },
-        redb::Error::DatabaseAlreadyOpen => Error::Busy {
-            message: "the redb file is open in another process".into(),
-        },
+        redb::Error::DatabaseAlreadyOpen => Error::busy("the redb file is open in another process"),
         other => Error::backend("redb", other),
     }
 }
@@ -240,41 +239,6 @@ impl<'k, 't, 'n> Namespaced<'k, 't, 'n> {
         table_key_into(self.namespace, key, &mut self.key);
         encode_into(value, version, &mut self.value);
     }
-
-    /// Stores `value` written by `version` at `key`; returns what it replaced.
-    pub(crate) fn replace(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
-        self.stage(key, value, version);
-        let previous = self
-            .table
-            .insert(self.key.as_slice(), self.value.as_slice())
-            .map_err(map_err)?;
-        previous.map(|found| decode(found.value())).transpose()
-    }
-
-    /// Removes `key`; returns what it held.
-    pub(crate) fn take(&mut self, key: &[u8]) -> Result<Option<Stored>> {
-        table_key_into(self.namespace, key, &mut self.key);
-        let previous = self.table.remove(self.key.as_slice()).map_err(map_err)?;
-        previous.map(|found| decode(found.value())).transpose()
-    }
-
-    /// The keys in `range`.
-    pub(crate) fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
-        if range.is_empty() {
-            return Ok(Vec::new());
-        }
-        let span = table_span(self.namespace, range);
-        let mut keys = Vec::new();
-        for found in self
-            .table
-            .range(span.start.as_slice()..span.end.as_slice())
-            .map_err(map_err)?
-        {
-            let (key, _) = found.map_err(map_err)?;
-            keys.push(encoded_key(self.namespace, key.value())?.to_vec());
-        }
-        Ok(keys)
-    }
 }
 
 impl OrderedKv for Namespaced<'_, '_, '_> {
@@ -289,17 +253,36 @@ impl OrderedKv for Namespaced<'_, '_, '_> {
         }
     }
 
-    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
         self.stage(key, value, version);
-        self.table
+        let previous = self
+            .table
             .insert(self.key.as_slice(), self.value.as_slice())
-            .map(drop)
-            .map_err(map_err)
+            .map_err(map_err)?;
+        previous.map(|found| decode(found.value())).transpose()
     }
 
-    fn remove(&mut self, key: &[u8]) -> Result<()> {
+    fn remove(&mut self, key: &[u8]) -> Result<Option<Stored>> {
         table_key_into(self.namespace, key, &mut self.key);
-        self.table.remove(self.key.as_slice()).map(drop).map_err(map_err)
+        let previous = self.table.remove(self.key.as_slice()).map_err(map_err)?;
+        previous.map(|found| decode(found.value())).transpose()
+    }
+
+    fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let span = table_span(self.namespace, range);
+        let mut keys = Vec::new();
+        for found in self
+            .table
+            .range(span.start.as_slice()..span.end.as_slice())
+            .map_err(map_err)?
+        {
+            let (key, _) = found.map_err(map_err)?;
+            keys.push(encoded_key(self.namespace, key.value())?.to_vec());
+        }
+        Ok(keys)
     }
 
     fn remove_range(&mut self, range: &ByteRange) -> Result<()> {

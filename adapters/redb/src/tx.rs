@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use enginedb::blocking::{Flow, Session, Worker};
-use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::packed::PackedKeys;
-use enginedb::{
-    EncodedWrite, EngineTx, Entry, Error, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write, apply_ops,
-};
+use enginedb::port::{EncodedWrite, EngineTx, ListOptions, ListPlan, apply_ops};
+use enginedb::{Entry, Error, Key, Page, Result, Selector, Version, Write};
+use enginedb_kit::blocking::{Flow, Session, Worker};
+use enginedb_kit::packed::PackedKeys;
 use redb::WriteTransaction;
 
 use crate::latest::Db;
@@ -61,7 +59,6 @@ fn read<T>(s: &State, f: impl FnOnce(&store::Entries<'_>) -> Result<T>) -> (Resu
 #[async_trait::async_trait]
 impl EngineTx for RedbTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         let key = key.clone();
         self.0
             .call(move |_, s| read(s, |t| store::get(t, &s.namespace, key, s.version)))
@@ -69,7 +66,6 @@ impl EngineTx for RedbTx {
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         let encoded = PackedKeys::new(keys);
         let rows = self
             .0
@@ -90,7 +86,6 @@ impl EngineTx for RedbTx {
 
     /// A failure aborts the whole transaction at once (no half-applied call survives).
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
-        validate_unit(ops)?;
         let ops = EncodedWrite::unit(ops)?;
         self.0
             .call(move |_, s| {

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use enginedb::{EngineDb, ErrorKind, Write, key};
+use enginedb::port::EngineDb;
+use enginedb::{ErrorKind, Write, key};
 use enginedb_redb::{RedbConfig, RedbDb};
 use futures::executor::block_on;
 

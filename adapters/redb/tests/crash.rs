@@ -1,13 +1,12 @@
-//! SIGKILL crash test of the redb adapter: see `enginedb_conformance::crash`.
+//! SIGKILL crash test of the redb adapter: see `enginedb_testkit::crash`.
 
 use std::process::ExitCode;
 
-use enginedb::EngineDb;
 use enginedb_redb::{RedbConfig, RedbDb};
 
 fn main() -> ExitCode {
-    enginedb_conformance::crash::main("redb_sigkill_crash_test", |path| {
+    enginedb_testkit::crash::main("redb_sigkill_crash_test", |path| {
         let config = RedbConfig::file(path);
-        Box::pin(async move { Ok(Box::new(RedbDb::open(config).await?) as Box<dyn EngineDb>) })
+        Box::pin(async move { RedbDb::open(config).await.map(enginedb::Db::from) })
     })
 }

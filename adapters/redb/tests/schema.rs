@@ -57,7 +57,8 @@ fn stored_bytes(version: u64, bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_layout_1_file_is_upgraded_in_place_with_every_entry_and_version() {
-    use enginedb::{EngineDb, ListOptions, Selector, Value, Version, Write, key};
+    use enginedb::port::{EngineDb, ListOptions};
+    use enginedb::{Selector, Value, Version, Write, key};
 
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("layout1.redb");
@@ -94,7 +95,7 @@ fn a_layout_1_file_is_upgraded_in_place_with_every_entry_and_version() {
         let counter = db.get(&key!["a", 2]).await.expect("get").expect("kept");
         assert_eq!((counter.value, counter.version), (Value::I64(-3), Version(6)));
         let page = db
-            .list(&Selector::Prefix(key!["a"]), &ListOptions::default())
+            .list(&Selector::prefix(key!["a"]), &ListOptions::default())
             .await
             .expect("list");
         assert_eq!(

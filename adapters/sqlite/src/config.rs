@@ -4,29 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use enginedb::Result;
-use enginedb::url::FileUrl;
-
-/// Where the database lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Location {
-    /// A database file (created if missing), with its `-wal` and `-shm` files beside it.
-    File(PathBuf),
-    /// A private database in a temporary directory, removed when the last handle is dropped.
-    /// Not durable; for tests and scratch work.
-    Memory,
-}
-
-/// What a commit waits for before it is acknowledged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// `synchronous = FULL`: the WAL is synced on every commit. An acknowledged unit survives a
-    /// process kill and a power loss. The default.
-    #[default]
-    Full,
-    /// `synchronous = NORMAL`: an acknowledged unit survives a process kill; the last units
-    /// before a power loss may be lost (never half of one).
-    Normal,
-}
+use enginedb_kit::store::FileUrl;
+pub use enginedb_kit::store::{Durability, Location};
 
 /// Settings of [`crate::SqliteDb::open`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,22 +47,21 @@ impl SqliteConfig {
     }
 
     /// Parses `sqlite://PATH`, `sqlite:///ABSOLUTE/PATH` or `sqlite::memory:`, with optional
-    /// query parameters `namespace=NAME`, `durability=full|normal`, `readers=N`.
+    /// query parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`
+    /// (percent-decoded; `relaxed` is SQLite's `synchronous = NORMAL`).
     ///
     /// # Errors
     /// `InvalidInput` naming what is wrong with the URL.
     pub fn from_url(url: &str) -> Result<Self> {
         let url = FileUrl::parse(url, "sqlite")?;
-        let mut config = url.path.map_or_else(SqliteConfig::memory, SqliteConfig::file);
+        url.no_other_params()?;
+        let mut config = match url.location {
+            Location::File(path) => SqliteConfig::file(path),
+            Location::Memory => SqliteConfig::memory(),
+        };
         config.namespace = url.namespace;
         config.readers = url.readers.unwrap_or(config.readers);
-        for (name, value) in &url.params {
-            match (name.as_str(), value.as_str()) {
-                ("durability", "full") => config.durability = Durability::Full,
-                ("durability", "normal") => config.durability = Durability::Normal,
-                (name, value) => return Err(FileUrl::unknown(name, value)),
-            }
-        }
+        config.durability = url.durability.unwrap_or(config.durability);
         Ok(config)
     }
 }
@@ -106,10 +84,10 @@ mod tests {
             SqliteConfig::from_url("sqlite::memory:").unwrap().location,
             Location::Memory
         );
-        let c = SqliteConfig::from_url("sqlite://a.db?namespace=tenant_1&durability=normal&readers=2").unwrap();
+        let c = SqliteConfig::from_url("sqlite://a.db?namespace=tenant_1&durability=relaxed&readers=2").unwrap();
         assert_eq!(
             (c.namespace.as_deref(), c.durability, c.readers),
-            (Some("tenant_1"), Durability::Normal, 2)
+            (Some("tenant_1"), Durability::Relaxed, 2)
         );
         for bad in [
             "postgres://x",

@@ -2,8 +2,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use enginedb::packed::{PackedKeys, PackedRows, ValueRef};
-use enginedb::{EncodedWrite, Entry, Error, Key, ListPlan, Result, Version};
+use enginedb::port::{EncodedWrite, ListPlan};
+use enginedb::{Entry, Error, Key, Result, Version};
+use enginedb_kit::packed::{PackedKeys, PackedRows, ValueRef};
 use enginedb_sql::{Param, guard, row, sqlite};
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlValue};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
@@ -16,12 +17,25 @@ pub(crate) fn map_err(error: rusqlite::Error) -> Error {
             return guarded;
         }
         if matches!(failure.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) {
-            return Error::Busy {
-                message: error.to_string(),
-            };
+            return Error::busy(error.to_string());
         }
     }
     Error::backend("sqlite", error)
+}
+
+/// As [`map_err`], for a `COMMIT`: an I/O failure while it writes or syncs the WAL may leave
+/// the transaction committed or not, so its outcome is unknown.
+pub(crate) fn commit_error(error: rusqlite::Error) -> Error {
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.code, ErrorCode::SystemIoFailure | ErrorCode::DiskFull) =>
+        {
+            Error::OutcomeUnknown {
+                message: format!("SQLite failed while committing: {error}"),
+            }
+        }
+        _ => map_err(error),
+    }
 }
 
 fn bind<'p>(param: &'p Param<'_>) -> ToSqlOutput<'p> {

@@ -5,43 +5,26 @@
 //! an injected fault) is undone alone and the others commit. Every unit still draws its own
 //! version, in queue order, and is acknowledged only after the COMMIT that made it durable.
 
-use std::sync::Arc;
-
-use enginedb::blocking::Reply;
-use enginedb::{EncodedWrite, Result, Version};
+use enginedb::{Result, Version};
+use enginedb_kit::group::Unit;
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::exec::{self, Counter, StatementFault, map_err};
-
-/// A validated unit waiting for the writer.
-pub(crate) struct Pending {
-    pub(crate) namespace: Arc<str>,
-    pub(crate) ops: Vec<EncodedWrite>,
-}
-
-/// On the writer: commits the queued `units` as one group and answers each.
-pub(crate) fn commit_all(connection: &mut Connection, fault: &StatementFault, units: Vec<(Pending, Reply)>) {
-    let (units, replies): (Vec<Pending>, Vec<_>) = units.into_iter().unzip();
-    match commit(connection, &units, fault) {
-        Ok(outcomes) => replies
-            .into_iter()
-            .zip(outcomes)
-            .for_each(|(reply, outcome)| reply.send(outcome)),
-        // BEGIN or COMMIT failed: no unit of the group was written.
-        Err(error) => replies.into_iter().for_each(|reply| reply.send(Err(error.replicate()))),
-    }
-}
+use crate::exec::{self, Counter, StatementFault, commit_error, map_err};
 
 /// One transaction, one savepoint per unit (a lone unit needs none: if it fails, the whole
 /// transaction is rolled back); the outcome of each unit, or the transaction's error.
-fn commit(connection: &mut Connection, units: &[Pending], fault: &StatementFault) -> Result<Vec<Result<Version>>> {
+pub(crate) fn commit(
+    connection: &mut Connection,
+    units: &[Unit],
+    fault: &StatementFault,
+) -> Result<Vec<Result<Version>>> {
     let mut tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
     if let [unit] = units {
         // On error, dropping `tx` rolls the unit back.
         return Ok(vec![match run_unit(&tx, unit, fault) {
-            Ok(version) => tx.commit().map(|()| version).map_err(map_err),
+            Ok(version) => tx.commit().map(|()| version).map_err(commit_error),
             Err(error) => Err(error),
         }]);
     }
@@ -57,12 +40,12 @@ fn commit(connection: &mut Connection, units: &[Pending], fault: &StatementFault
             Err(error) => outcomes.push(Err(error)),
         }
     }
-    tx.commit().map_err(map_err)?;
+    tx.commit().map_err(commit_error)?;
     Ok(outcomes)
 }
 
 /// Draws the unit's version and runs its statements.
-fn run_unit(connection: &Connection, unit: &Pending, fault: &StatementFault) -> Result<Version> {
+fn run_unit(connection: &Connection, unit: &Unit, fault: &StatementFault) -> Result<Version> {
     let mut counter = Counter::default();
     let version = exec::bump_version(connection, fault, &mut counter)?;
     exec::apply(connection, &unit.namespace, &unit.ops, version, fault, &mut counter)?;

@@ -9,17 +9,18 @@ mod tx;
 use std::sync::Arc;
 use std::time::Duration;
 
-use enginedb::limits::{validate_key, validate_keys, validate_namespace, validate_unit};
-use enginedb::packed::PackedKeys;
-use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, EncodedWrite, EngineDb, EngineTx, Entry, Error, Key, Limits,
-    ListOptions, ListPlan, Page, Result, Selector, TransactionCapability, Version, Write,
+use enginedb::port::{
+    AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListOptions, ListPlan, TransactionCapability,
+    validate_namespace,
 };
+use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
+use enginedb_kit::blocking::{Worker, open_on_thread};
+use enginedb_kit::group::{CommitQueue, Unit};
+use enginedb_kit::packed::PackedKeys;
 use enginedb_sql::schema;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use config::{Durability, Location, SqliteConfig};
-use enginedb::blocking::{CommitQueue, Worker};
 use exec::{StatementFault, map_err};
 /// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
 /// uses the very same build of it.
@@ -35,7 +36,7 @@ pub struct SqliteDb {
 struct Shared {
     writer: Worker<Connection>,
     readers: Worker<Connection>,
-    queue: Arc<CommitQueue<group::Pending>>,
+    queue: Arc<CommitQueue<Unit>>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
     // Dropped after the workers: the temporary database of `Location::Memory` lives here.
@@ -65,14 +66,7 @@ impl SqliteDb {
             }
             None => String::new(),
         };
-        let (reply, answer) = futures::channel::oneshot::channel();
-        std::thread::Builder::new()
-            .name("enginedb-sqlite-open".into())
-            .spawn(move || {
-                let _ = reply.send(open_blocking(config));
-            })
-            .map_err(|e| Error::backend("sqlite", e))?;
-        let shared = answer.await.map_err(|_| Error::Closed)??;
+        let shared = open_on_thread("enginedb-sqlite-open", move || open_blocking(config)).await?;
         Ok(SqliteDb {
             shared: Arc::new(shared),
             namespace: namespace.into(),
@@ -85,6 +79,14 @@ impl SqliteDb {
     /// As [`SqliteConfig::from_url`] and [`SqliteDb::open`].
     pub async fn open_url(url: &str) -> Result<SqliteDb> {
         SqliteDb::open(SqliteConfig::from_url(url)?).await
+    }
+
+    /// Opens the database a `sqlite://` URL names, as a [`Db`].
+    ///
+    /// # Errors
+    /// As [`SqliteDb::open_url`].
+    pub async fn open_db(url: &str) -> Result<Db> {
+        SqliteDb::open_url(url).await.map(Db::from)
     }
 
     /// A handle on namespace `name` of the same database: same connections and versions,
@@ -109,14 +111,13 @@ impl SqliteDb {
 
     /// Queues the unit for the next group commit and waits until it is committed.
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
-        validate_unit(ops)?;
-        let unit = group::Pending {
+        let unit = Unit {
             namespace: self.namespace.clone(),
             ops: EncodedWrite::unit(ops)?,
         };
         let fault = self.shared.fault.clone();
-        let commit_all = move |connection: &mut Connection, units| group::commit_all(connection, &fault, units);
-        self.shared.queue.submit(&self.shared.writer, unit, commit_all).await
+        let commit = move |connection: &mut Connection, units: &[Unit]| group::commit(connection, units, &fault);
+        self.shared.queue.submit(&self.shared.writer, unit, commit).await
     }
 }
 
@@ -134,7 +135,7 @@ fn open_blocking(config: SqliteConfig) -> Result<Shared> {
     let synchronous = match (&config.location, config.durability) {
         (Location::Memory, _) => "OFF",
         (_, Durability::Full) => "FULL",
-        (_, Durability::Normal) => "NORMAL",
+        (_, Durability::Relaxed) => "NORMAL",
     };
     let open = |read_only: bool| -> Result<Connection> {
         let connection = Connection::open_with_flags(
@@ -198,19 +199,10 @@ fn create_schema(connection: &mut Connection) -> Result<()> {
 #[async_trait::async_trait]
 impl EngineDb for SqliteDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo {
-            name: "sqlite".into(),
-            capabilities: Capabilities {
-                transactions: true,
-                batches: true,
-            },
-            limits: Limits::STANDARD,
-        }
+        AdapterInfo::new("sqlite")
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         let (key, namespace) = (key.clone(), self.namespace.clone());
         self.shared
             .readers
@@ -218,9 +210,7 @@ impl EngineDb for SqliteDb {
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace, keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         let (encoded, namespace) = (PackedKeys::new(keys), self.namespace.clone());
         let rows = self
             .shared
@@ -234,7 +224,6 @@ impl EngineDb for SqliteDb {
         rows.entries(keys)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         let (read_plan, namespace) = (plan.clone(), self.namespace.clone());
@@ -246,7 +235,6 @@ impl EngineDb for SqliteDb {
         rows.page(&plan)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
     async fn write(&self, op: &Write) -> Result<Version> {
         self.commit_unit(std::slice::from_ref(op)).await
     }
@@ -262,11 +250,27 @@ impl EngineDb for SqliteDb {
     async fn pause(&self, duration: Duration) {
         futures_timer::Delay::new(duration).await;
     }
+
+    /// Checkpoints the WAL into the database file and truncates it, so the file alone holds
+    /// every commit, then closes every connection.
+    async fn close(&self) -> Result<()> {
+        let checkpoint = self
+            .shared
+            .writer
+            .run(|connection| {
+                connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(map_err)
+            })
+            .await;
+        self.shared.readers.close().await;
+        self.shared.writer.close().await;
+        checkpoint
+    }
 }
 
 #[async_trait::async_trait]
 impl BatchCapability for SqliteDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace, ops = ops.len()))]
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
         self.commit_unit(ops).await
     }
@@ -274,7 +278,6 @@ impl BatchCapability for SqliteDb {
 
 #[async_trait::async_trait]
 impl TransactionCapability for SqliteDb {
-    #[tracing::instrument(level = "debug", skip_all, fields(adapter = "sqlite", ns = %self.namespace))]
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         let tx = tx::begin(
             &self.shared.writer,

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use enginedb::blocking::{Flow, Session, Worker};
-use enginedb::limits::{validate_key, validate_keys, validate_unit};
-use enginedb::packed::PackedKeys;
-use enginedb::{EncodedWrite, EngineTx, Entry, Key, ListOptions, ListPlan, Page, Result, Selector, Version, Write};
+use enginedb::port::{EncodedWrite, EngineTx, ListOptions, ListPlan};
+use enginedb::{Entry, Key, Page, Result, Selector, Version, Write};
+use enginedb_kit::blocking::{Flow, Session, Worker};
+use enginedb_kit::packed::PackedKeys;
 use rusqlite::Connection;
 
-use crate::exec::{self, Counter, StatementFault, map_err};
+use crate::exec::{self, Counter, StatementFault, commit_error, map_err};
 
 /// What an open transaction knows.
 struct State {
@@ -55,7 +55,6 @@ fn roll_back(connection: &Connection) {
 #[async_trait::async_trait]
 impl EngineTx for SqliteTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         let key = key.clone();
         self.0
             .call(move |c, s| (exec::get(c, &s.namespace, key, s.version), Flow::Continue))
@@ -63,7 +62,6 @@ impl EngineTx for SqliteTx {
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         let encoded = PackedKeys::new(keys);
         let rows = self
             .0
@@ -84,7 +82,6 @@ impl EngineTx for SqliteTx {
 
     /// A failure rolls the whole transaction back at once (no half-applied call survives).
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
-        validate_unit(ops)?;
         let ops = EncodedWrite::unit(ops)?;
         self.0
             .call(move |c, s| {
@@ -114,7 +111,7 @@ impl EngineTx for SqliteTx {
                         Some(version) => version,
                         None => exec::bump_version(c, &s.fault, &mut s.statements)?,
                     };
-                    c.execute_batch("COMMIT").map_err(map_err)?;
+                    c.execute_batch("COMMIT").map_err(commit_error)?;
                     Ok(version)
                 })();
                 if committed.is_err() {

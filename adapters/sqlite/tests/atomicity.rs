@@ -6,7 +6,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use enginedb::{Atomicity, EngineDb, ErrorKind, Key, Mask, Masked, Selector, Value, Write, key, run_atomic_writes};
+use enginedb::port::{EncodedWrite, EngineDb};
+use enginedb::testing::{Mask, Masked};
+use enginedb::{Atomicity, Db, ErrorKind, Key, Selector, Value, Write, key, run_atomic_writes};
 use enginedb_sqlite::{SqliteConfig, SqliteDb};
 use futures::executor::block_on;
 
@@ -14,8 +16,8 @@ fn open() -> SqliteDb {
     block_on(SqliteDb::open(SqliteConfig::memory())).expect("open")
 }
 
-fn contents(db: &dyn EngineDb) -> Vec<(Key, Value)> {
-    block_on(enginedb_conformance::contents(db, &Key::default())).expect("list")
+fn contents(db: &SqliteDb) -> Vec<(Key, Value)> {
+    block_on(enginedb_conformance::contents(&Db::from(db.clone()), &Key::default())).expect("list")
 }
 
 /// A plain write issued from another thread while a transaction is open and waiting is queued
@@ -79,10 +81,10 @@ fn a_failure_at_any_statement_leaves_nothing_behind() {
         Write::sum(key!["c"], 3),
         Write::check(key!["d"], None),
         Write::delete(key!["e"]),
-        Write::delete_range(Selector::Prefix(key!["f"])),
+        Write::delete_range(Selector::prefix(key!["f"])),
         Write::set(key!["g"], vec![0u8; 1000]),
     ];
-    let encoded = enginedb::EncodedWrite::unit(&unit).expect("encode");
+    let encoded = EncodedWrite::unit(&unit).expect("encode");
     let statements = 1 + enginedb_sql::sqlite::plan_unit("", &encoded, None).len();
     for mask in [Mask::Native, Mask::BatchOnly] {
         for k in 1..=statements + 1 {

@@ -1,7 +1,7 @@
 //! `SqliteDb` through the whole suite in all three modes, on files (so reopen is tested) and
 //! with namespaces.
 
-use enginedb::Mask;
+use enginedb::testing::Mask;
 use enginedb_conformance::support::FileHarness;
 use enginedb_sqlite::{SqliteConfig, SqliteDb};
 

@@ -1,13 +1,12 @@
-//! SIGKILL crash test of the SQLite adapter: see `enginedb_conformance::crash`.
+//! SIGKILL crash test of the SQLite adapter: see `enginedb_testkit::crash`.
 
 use std::process::ExitCode;
 
-use enginedb::EngineDb;
 use enginedb_sqlite::{SqliteConfig, SqliteDb};
 
 fn main() -> ExitCode {
-    enginedb_conformance::crash::main("sqlite_sigkill_crash_test", |path| {
+    enginedb_testkit::crash::main("sqlite_sigkill_crash_test", |path| {
         let config = SqliteConfig::file(path);
-        Box::pin(async move { Ok(Box::new(SqliteDb::open(config).await?) as Box<dyn EngineDb>) })
+        Box::pin(async move { SqliteDb::open(config).await.map(enginedb::Db::from) })
     })
 }

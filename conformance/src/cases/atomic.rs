@@ -1,9 +1,8 @@
 //! Units: all or nothing, in order, under failed preconditions and injected faults
 //! (DESIGN §4).
 
-use enginedb::{
-    Atomicity, EngineDb, Error, ErrorKind, Faulty, MemoryDb, Mode, Selector, Value, Version, Write, run_atomic_writes,
-};
+use enginedb::testing::Faulty;
+use enginedb::{Atomicity, Db, Error, ErrorKind, MemoryDb, Mode, Selector, Value, Version, Write};
 
 use crate::{CaseResult, Ctx, contents};
 
@@ -16,7 +15,7 @@ pub async fn failed_check_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
         Write::delete(cx.key("c")),
         Write::check(cx.key("absent"), Some(enginedb::Version(1))),
     ];
-    cx.db().write(&Write::set(cx.key("c"), "kept")).await?;
+    cx.db().write_one(Write::set(cx.key("c"), "kept")).await?;
     ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "last check fails");
     ensure_eq!(
         cx.contents().await?,
@@ -28,7 +27,7 @@ pub async fn failed_check_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
 
 /// A unit whose last op is an `Insert` over an existing key writes nothing.
 pub async fn failed_insert_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
-    cx.db().write(&Write::set(cx.key("taken"), "old")).await?;
+    cx.db().write_one(Write::set(cx.key("taken"), "old")).await?;
     let unit = [
         Write::set(cx.key("a"), 1),
         Write::set(cx.key("b"), 2),
@@ -36,7 +35,7 @@ pub async fn failed_insert_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
     ];
     let error = ensure_err!(cx.unit(&unit).await, ErrorKind::CheckFailed, "insert over a key");
     ensure!(
-        matches!(error, Error::CheckFailed { index: 2 }),
+        matches!(error, Error::CheckFailed { index: 2, .. }),
         "index 2, got {error:?}"
     );
     ensure_eq!(
@@ -49,7 +48,7 @@ pub async fn failed_insert_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
 
 /// A unit whose last op is an overflowing `Sum` writes nothing.
 pub async fn failed_sum_at_end_writes_nothing(cx: &Ctx<'_>) -> CaseResult {
-    cx.db().write(&Write::set(cx.key("n"), i64::MAX)).await?;
+    cx.db().write_one(Write::set(cx.key("n"), i64::MAX)).await?;
     let unit = [Write::set(cx.key("a"), 1), Write::sum(cx.key("n"), 1)];
     ensure_err!(cx.unit(&unit).await, ErrorKind::SumFailed, "overflow");
     ensure_eq!(
@@ -75,19 +74,19 @@ pub async fn fault_at_every_position(cx: &Ctx<'_>) -> CaseResult {
             Write::set(root.clone().with("f"), 6),
         ];
         let existing = Write::set(root.clone().with("e"), "existing");
-        cx.db().write(&existing).await?;
-        let faulty = Faulty::new(cx.db(), k);
-        let result = run_atomic_writes(&faulty, &unit, Atomicity::BestEffort).await;
+        cx.db().write_one(existing.clone()).await?;
+        let faulty = Faulty::new(cx.db().port().clone()).fail_write(k);
+        let result = Db::from(faulty.clone()).write(&unit, Atomicity::BestEffort).await;
         ensure!(
-            faulty.ops_sent() >= k,
+            faulty.writes_sent() >= k,
             "position {k}: the fault was reached ({} ops sent)",
-            faulty.ops_sent()
+            faulty.writes_sent()
         );
         let applied = if cx.mode() == Mode::Sequential { k - 1 } else { 0 };
-        let oracle = MemoryDb::new();
-        oracle.write(&existing).await?;
+        let oracle = Db::from(MemoryDb::new());
+        oracle.write_one(existing).await?;
         for op in unit.iter().take(applied) {
-            oracle.write(op).await?;
+            oracle.write_one(op.clone()).await?;
         }
         match result {
             Err(Error::PartialWrite {
@@ -131,17 +130,27 @@ pub async fn fault_at_every_position(cx: &Ctx<'_>) -> CaseResult {
     Ok(())
 }
 
-/// `run_atomic_writes` reports the mode the store's capabilities imply, and `info` agrees.
+/// A unit reports the mode the store's capabilities imply (built op by op too), and
+/// `capabilities()` agrees with what the port offers.
 pub async fn reports_mode(cx: &Ctx<'_>) -> CaseResult {
     let commit = cx
         .unit(&[Write::set(cx.key("a"), 1), Write::set(cx.key("b"), 2)])
         .await?;
     ensure_eq!(commit.mode, cx.mode(), "reported mode");
-    let capabilities = cx.db().info().capabilities;
+    let built = cx
+        .db()
+        .atomic()
+        .set(cx.key("c"), 3)
+        .sum(cx.key("d"), 4)
+        .commit()
+        .await?;
+    ensure_eq!(built.mode, cx.mode(), "mode reported by the Atomic builder");
+    let capabilities = cx.db().capabilities();
+    let port = cx.db().port();
     ensure_eq!(
         (capabilities.transactions, capabilities.batches),
-        (cx.db().transactions().is_some(), cx.db().batches().is_some()),
-        "info() matches the capabilities offered"
+        (port.transactions().is_some(), port.batches().is_some()),
+        "capabilities() matches the capabilities offered"
     );
     Ok(())
 }
@@ -150,10 +159,17 @@ pub async fn reports_mode(cx: &Ctx<'_>) -> CaseResult {
 /// writing nothing.
 pub async fn require_refuses_sequential(cx: &Ctx<'_>) -> CaseResult {
     let unit = [Write::set(cx.key("a"), 1), Write::set(cx.key("b"), 2)];
-    let result = run_atomic_writes(cx.db(), &unit, Atomicity::Require).await;
+    let result = cx.db().write(&unit, Atomicity::Require).await;
     if cx.mode() == Mode::Sequential {
         ensure_err!(result, ErrorKind::Unsupported, "sequential refused");
         ensure!(cx.contents().await?.is_empty(), "nothing written");
+        let built = cx.db().atomic().set(cx.key("c"), 3).require_atomic().commit().await;
+        ensure_err!(
+            built,
+            ErrorKind::Unsupported,
+            "sequential refused by the Atomic builder"
+        );
+        ensure!(cx.contents().await?.is_empty(), "nothing written by the builder");
     } else {
         ensure!(result?.mode.is_atomic(), "an atomic mode");
         ensure_eq!(cx.contents().await?.len(), 2, "both written");
@@ -164,7 +180,7 @@ pub async fn require_refuses_sequential(cx: &Ctx<'_>) -> CaseResult {
 /// Ops apply in order: later ops see earlier ones.
 pub async fn ops_apply_in_order(cx: &Ctx<'_>) -> CaseResult {
     let (k, n, x) = (cx.key("k"), cx.key("n"), cx.key("x"));
-    cx.db().write(&Write::set(x.clone(), "old")).await?;
+    cx.db().write_one(Write::set(x.clone(), "old")).await?;
     cx.unit(&[
         Write::set(k.clone(), "a"),
         Write::delete(k.clone()),
@@ -194,7 +210,7 @@ pub async fn ops_apply_in_order(cx: &Ctx<'_>) -> CaseResult {
 /// units set-wise), at the unit's version.
 pub async fn repeated_sets_last_wins(cx: &Ctx<'_>) -> CaseResult {
     let (k, j, i) = (cx.key("k"), cx.key("j"), cx.key("i"));
-    cx.db().write(&Write::set(k.clone(), "old")).await?;
+    cx.db().write_one(Write::set(k.clone(), "old")).await?;
     let commit = cx
         .unit(&[
             Write::set(k.clone(), "a"),
@@ -221,9 +237,9 @@ pub async fn repeated_sets_last_wins(cx: &Ctx<'_>) -> CaseResult {
 pub async fn delete_range_then_set_in_unit(cx: &Ctx<'_>) -> CaseResult {
     let items: Vec<Write> = (0..5).map(|i| Write::set(cx.key("items").with(i), i)).collect();
     cx.unit(&items).await?;
-    cx.db().write(&Write::set(cx.key("other"), 1)).await?;
+    cx.db().write_one(Write::set(cx.key("other"), 1)).await?;
     cx.unit(&[
-        Write::delete_range(Selector::Prefix(cx.key("items"))),
+        Write::delete_range(Selector::prefix(cx.key("items"))),
         Write::set(cx.key("items").with(2), 20),
     ])
     .await?;

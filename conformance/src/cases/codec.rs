@@ -18,10 +18,9 @@ async fn expect_listed_in_order(cx: &Ctx<'_>, expected: Vec<Key>) -> CaseResult 
     ensure_eq!(listed, expected, "ascending list order");
     let page = cx
         .db()
-        .list(
-            &Selector::Prefix(cx.root().clone()),
-            &enginedb::ListOptions::default().reversed(),
-        )
+        .list(Selector::prefix(cx.root().clone()))
+        .reverse()
+        .page()
         .await?;
     let mut reversed: Vec<Key> = page.entries.into_iter().map(|e| e.key).collect();
     reversed.reverse();
@@ -134,7 +133,7 @@ pub async fn prefix_is_a_tuple_prefix(cx: &Ctx<'_>) -> CaseResult {
         ],
     )
     .await?;
-    let page = cx.db().list(&Selector::Prefix(a.clone()), &Default::default()).await?;
+    let page = cx.db().list(Selector::prefix(a.clone())).page().await?;
     let keys: Vec<Key> = page.entries.into_iter().map(|e| e.key).collect();
     ensure_eq!(
         keys,
@@ -156,7 +155,7 @@ pub async fn all_part_types_roundtrip(cx: &Ctx<'_>) -> CaseResult {
         .with(false)
         .with(KeyPart::Bytes(vec![]))
         .with("");
-    cx.db().write(&Write::set(key.clone(), "v")).await?;
+    cx.db().write_one(Write::set(key.clone(), "v")).await?;
     let got = cx.db().get(&key).await?;
     ensure_eq!(got.map(|e| e.key), Some(key.clone()), "key from get");
     ensure_eq!(listed_keys(cx).await?, vec![key], "key from list");

@@ -31,7 +31,6 @@ pub async fn concurrent_sums_exact(cx: &Ctx<'_>) -> CaseResult {
 /// 8 writers × 5 compare-and-set increments (read, then `Check` + `Set`, retrying on
 /// `CheckFailed`) lose no update.
 pub async fn concurrent_cas_no_lost_update(cx: &Ctx<'_>) -> CaseResult {
-    cx.needs_atomic_units()?;
     let n = cx.key("n");
     let writer = |_| async {
         let mut done = 0;
@@ -89,7 +88,6 @@ pub async fn concurrent_inserts_one_wins(cx: &Ctx<'_>) -> CaseResult {
 /// Concurrent units that each write the same 5 keys never interleave: a reader always sees
 /// all 5 keys from one unit.
 pub async fn units_never_interleave(cx: &Ctx<'_>) -> CaseResult {
-    cx.needs_atomic_units()?;
     let keys: Vec<_> = (0..5).map(|i| cx.key("s").with(i)).collect();
     let writer = |id: i64| {
         let keys = keys.clone();

@@ -14,7 +14,7 @@ pub async fn get_missing(cx: &Ctx<'_>) -> CaseResult {
 /// `Set` then `get` returns the value and a non-zero version.
 pub async fn set_then_get(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    cx.db().write(&Write::set(key.clone(), "hello")).await?;
+    cx.db().write_one(Write::set(key.clone(), "hello")).await?;
     let entry = ensure_some!(cx.db().get(&key).await?, "the key was just set");
     ensure_eq!(entry.key, key, "key");
     ensure_eq!(entry.value, bytes("hello"), "value");
@@ -29,8 +29,8 @@ pub async fn set_then_get(cx: &Ctx<'_>) -> CaseResult {
 /// A second `Set` replaces the value.
 pub async fn set_overwrites(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    cx.db().write(&Write::set(key.clone(), "one")).await?;
-    cx.db().write(&Write::set(key.clone(), 2)).await?;
+    cx.db().write_one(Write::set(key.clone(), "one")).await?;
+    cx.db().write_one(Write::set(key.clone(), 2)).await?;
     ensure_eq!(
         cx.db().get(&key).await?.map(|e| e.value),
         Some(Value::I64(2)),
@@ -42,8 +42,8 @@ pub async fn set_overwrites(cx: &Ctx<'_>) -> CaseResult {
 /// `Delete` removes the key from get and list.
 pub async fn delete_removes(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    cx.db().write(&Write::set(key.clone(), "v")).await?;
-    cx.db().write(&Write::delete(key.clone())).await?;
+    cx.db().write_one(Write::set(key.clone(), "v")).await?;
+    cx.db().write_one(Write::delete(key.clone())).await?;
     ensure_eq!(cx.db().get(&key).await?, None, "deleted key");
     ensure!(cx.contents().await?.is_empty(), "list after delete");
     Ok(())
@@ -51,7 +51,7 @@ pub async fn delete_removes(cx: &Ctx<'_>) -> CaseResult {
 
 /// Deleting an absent key succeeds and writes nothing.
 pub async fn delete_absent_is_ok(cx: &Ctx<'_>) -> CaseResult {
-    cx.db().write(&Write::delete(cx.key("absent"))).await?;
+    cx.db().write_one(Write::delete(cx.key("absent"))).await?;
     cx.unit(&[Write::delete(cx.key("absent")), Write::set(cx.key("other"), "v")])
         .await?;
     ensure_eq!(cx.contents().await?.len(), 1, "only the set key exists");
@@ -61,7 +61,7 @@ pub async fn delete_absent_is_ok(cx: &Ctx<'_>) -> CaseResult {
 /// `Insert` on an absent key writes it.
 pub async fn insert_absent_writes(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    cx.db().write(&Write::insert(key.clone(), "first")).await?;
+    cx.db().write_one(Write::insert(key.clone(), "first")).await?;
     ensure_eq!(
         cx.db().get(&key).await?.map(|e| e.value),
         Some(bytes("first")),
@@ -73,9 +73,9 @@ pub async fn insert_absent_writes(cx: &Ctx<'_>) -> CaseResult {
 /// `Insert` on an existing key fails with `CheckFailed` and changes nothing.
 pub async fn insert_existing_fails(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    let version = cx.db().write(&Write::set(key.clone(), "first")).await?;
+    let version = cx.db().write_one(Write::set(key.clone(), "first")).await?;
     ensure_err!(
-        cx.db().write(&Write::insert(key.clone(), "second")).await,
+        cx.db().write_one(Write::insert(key.clone(), "second")).await,
         ErrorKind::CheckFailed,
         "insert over a key"
     );
@@ -111,7 +111,7 @@ pub async fn bytes_values_roundtrip(cx: &Ctx<'_>) -> CaseResult {
         .collect();
     let cases = [("empty", vec![]), ("all", all), ("large", large)];
     for (name, value) in &cases {
-        cx.db().write(&Write::set(cx.key(*name), value.clone())).await?;
+        cx.db().write_one(Write::set(cx.key(*name), value.clone())).await?;
     }
     for (name, value) in cases {
         let got = cx.db().get(&cx.key(name)).await?.map(|e| e.value);
@@ -143,7 +143,7 @@ pub async fn counter_and_bytes_are_distinct(cx: &Ctx<'_>) -> CaseResult {
 /// The version `write` returns is the one a later read reports.
 pub async fn write_returns_entry_version(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    let version = cx.db().write(&Write::set(key.clone(), "v")).await?;
+    let version = cx.db().write_one(Write::set(key.clone(), "v")).await?;
     ensure_eq!(
         cx.db().get(&key).await?.map(|e| e.version),
         Some(version),

@@ -1,8 +1,9 @@
 //! Limits and bad input: accepted at the limit, refused one over it, nothing written
 //! (DESIGN §3 "Limits", §4 "Every mode validates").
 
-use enginedb::limits::{MAX_GET_MANY, MAX_KEY_BYTES, MAX_OPS_PER_UNIT, MAX_UNIT_BYTES, MAX_VALUE_BYTES, unit_size};
-use enginedb::{ErrorKind, Key, KeyPart, Selector, Value, Write};
+use enginedb::limits::{MAX_GET_MANY, MAX_KEY_BYTES, MAX_OPS_PER_UNIT, MAX_UNIT_BYTES, MAX_VALUE_BYTES};
+use enginedb::port::unit_size;
+use enginedb::{Atomicity, ErrorKind, Key, KeyPart, Selector, Value, Write};
 
 use crate::{CaseResult, Ctx};
 
@@ -23,10 +24,10 @@ pub async fn key_length_edge(cx: &Ctx<'_>) -> CaseResult {
         (MAX_KEY_BYTES, MAX_KEY_BYTES + 1),
         "test keys"
     );
-    cx.db().write(&Write::set(at.clone(), "v")).await?;
+    cx.db().write_one(Write::set(at.clone(), "v")).await?;
     ensure!(cx.db().get(&at).await?.is_some(), "key at the limit stored");
     ensure_err!(
-        cx.db().write(&Write::set(over.clone(), "v")).await,
+        cx.db().write_one(Write::set(over.clone(), "v")).await,
         ErrorKind::LimitExceeded,
         "key over the limit"
     );
@@ -37,7 +38,7 @@ pub async fn key_length_edge(cx: &Ctx<'_>) -> CaseResult {
     );
     let zeros = cx.key("zeros").with(KeyPart::Bytes(vec![0; MAX_KEY_BYTES / 2 + 10]));
     ensure_err!(
-        cx.db().write(&Write::set(zeros, "v")).await,
+        cx.db().write_one(Write::set(zeros, "v")).await,
         ErrorKind::LimitExceeded,
         "escaped key over the limit"
     );
@@ -48,7 +49,7 @@ pub async fn key_length_edge(cx: &Ctx<'_>) -> CaseResult {
 /// A value of exactly the limit is stored; one byte over is refused with nothing written.
 pub async fn value_size_edge(cx: &Ctx<'_>) -> CaseResult {
     let at = vec![0xA5; MAX_VALUE_BYTES];
-    cx.db().write(&Write::set(cx.key("at"), at.clone())).await?;
+    cx.db().write_one(Write::set(cx.key("at"), at.clone())).await?;
     ensure_eq!(
         cx.db().get(&cx.key("at")).await?.map(|e| e.value),
         Some(Value::Bytes(at)),
@@ -61,7 +62,7 @@ pub async fn value_size_edge(cx: &Ctx<'_>) -> CaseResult {
     ensure_err!(cx.unit(&unit).await, ErrorKind::LimitExceeded, "value over the limit");
     ensure_err!(
         cx.db()
-            .write(&Write::insert(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1]))
+            .write_one(Write::insert(cx.key("over"), vec![0; MAX_VALUE_BYTES + 1]))
             .await,
         ErrorKind::LimitExceeded,
         "insert over the limit"
@@ -116,7 +117,7 @@ pub async fn unit_bytes_edge(cx: &Ctx<'_>) -> CaseResult {
 pub async fn empty_key_rejected(cx: &Ctx<'_>) -> CaseResult {
     let empty = Key::default();
     ensure_err!(
-        cx.db().write(&Write::set(empty.clone(), 1)).await,
+        cx.db().write_one(Write::set(empty.clone(), 1)).await,
         ErrorKind::InvalidInput,
         "set at the empty key"
     );
@@ -131,17 +132,40 @@ pub async fn empty_key_rejected(cx: &Ctx<'_>) -> CaseResult {
     Ok(())
 }
 
-/// Sends `unit` through every entry point the store has: the resolver, its batch capability,
-/// an interactive transaction. Each must refuse it with `kind`.
+/// Sends `unit` through every entry point that writes: the resolver with either atomicity, the
+/// `Atomic` builder, each op by itself, and (where units are atomic) a transaction's buffered
+/// writes. Each must refuse it with `kind` before anything reaches the store.
 async fn refused_everywhere(cx: &Ctx<'_>, unit: &[Write], kind: ErrorKind) -> CaseResult {
-    ensure_err!(cx.unit(unit).await, kind, "through run_atomic_writes");
-    if let Some(batches) = cx.db().batches() {
-        ensure_err!(batches.apply_batch(unit).await, kind, "through the batch capability");
+    ensure_err!(cx.unit(unit).await, kind, "through Db::write");
+    let required = cx.db().write(unit, Atomicity::Require).await;
+    if cx.mode().is_atomic() {
+        ensure_err!(required, kind, "through Db::write, atomicity required");
+    } else {
+        // Refused either way; which refusal comes first is the resolver's choice.
+        let error = ensure_some!(required.err(), "through Db::write, atomicity required");
+        ensure!(
+            [kind, ErrorKind::Unsupported].contains(&error.kind()),
+            "through Db::write, atomicity required: expected {kind:?}, got {error}"
+        );
     }
-    if let Some(transactions) = cx.db().transactions() {
-        let mut tx = transactions.begin().await?;
-        let applied = tx.apply(unit).await;
-        drop(tx);
+    ensure_err!(
+        cx.db().atomic().ops(unit.iter().cloned()).commit().await,
+        kind,
+        "through the Atomic builder"
+    );
+    if let Some(bad) = unit.last() {
+        ensure_err!(cx.db().write_one(bad.clone()).await, kind, "the bad op by itself");
+    }
+    if cx.mode().is_atomic() {
+        let applied = cx
+            .db()
+            .transact(async |tx| {
+                for op in unit {
+                    tx.write(op.clone());
+                }
+                Ok::<_, enginedb::Error>(())
+            })
+            .await;
         ensure_err!(applied, kind, "inside a transaction");
     }
     Ok(())

@@ -20,13 +20,13 @@ use enginedb::{Key, Value, Write};
 
 use crate::{CaseResult, Ctx};
 
-/// The one list of cases: `__with_cases!(@list callback)` expands to
-/// `callback! { category: [case, ...], ... }`, and `__with_cases!(@list callback, runner)` to
-/// `callback! { runner; category: [case, ...], ... }`.
+/// The one list of cases, each with what it needs (`case(Need, …)`, see [`crate::Need`]):
+/// `__with_cases!(@list callback)` expands to `callback! { category: [case, ...], ... }`, and
+/// `__with_cases!(@list callback, extra)` to `callback! { extra; category: [case, ...], ... }`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_cases {
-    (@list $callback:path $(, $extra:path)?) => {
+    (@list $callback:path $(, $extra:tt)?) => {
         $callback! { $($extra;)?
             codec: [
                 order_across_types, order_within_types, prefix_sorts_before_extensions,
@@ -42,19 +42,20 @@ macro_rules! __with_cases {
                 failed_unit_keeps_versions, commit_version_is_read_back,
             ],
             list: [
-                prefix_excludes_prefix_key, range_bounds, prefix_from, reverse_order,
+                prefix_excludes_prefix_key, range_bounds, prefix_from, prefix_bounded_by_start_and_end,
+                reverse_order,
                 pages_cover_all_forward, pages_cover_all_reverse, cursor_under_concurrent_inserts,
                 cursor_survives_deleted_last_key, exact_page_has_no_cursor, empty_selection,
                 bad_list_requests, cursor_text_roundtrip, entries_match_get,
             ],
             checks: [
                 matching_version_passes, stale_version_fails, absent_check, failure_reports_index,
-                cas_increment, check_range_fingerprint,
+                failure_names_the_key, cas_increment, check_range_fingerprint,
             ],
             counters: [
                 sum_absent_starts_at_zero, negative_delta, reaches_max_then_overflow_fails,
                 reaches_min_then_underflow_fails, sum_on_bytes_fails, exact_beyond_two_pow_53,
-                repeated_sums_in_one_unit,
+                repeated_sums_in_one_unit, min_and_max_keep_the_extreme,
             ],
             atomic: [
                 failed_check_at_end_writes_nothing, failed_insert_at_end_writes_nothing,
@@ -67,22 +68,28 @@ macro_rules! __with_cases {
                 empty_key_rejected, bad_op_in_unit_writes_nothing, get_many_edge,
                 bad_delete_range_rejected,
             ],
-            errors: [adapter_errors_have_kinds, errors_say_what_was_written],
+            errors: [
+                adapter_errors_have_kinds, errors_say_what_was_written, read_failure_mid_scan_is_an_error,
+                read_errors_do_not_talk_about_writing,
+            ],
             transact: [
-                read_modify_write, sees_own_writes, body_error_writes_nothing,
-                concurrent_increments_exact, write_skew_prevented, conflict_retries,
-                phantom_detected, span_is_what_was_read, gives_up_with_conflict, commit_mode,
+                read_modify_write(AtomicUnits), sees_own_writes(AtomicUnits),
+                body_error_writes_nothing(AtomicUnits), concurrent_increments_exact(AtomicUnits),
+                write_skew_prevented(AtomicUnits), conflict_retries(OptimisticTransact),
+                phantom_detected(OptimisticTransact), span_is_what_was_read(OptimisticTransact),
+                gives_up_with_conflict(OptimisticTransact), commit_mode,
             ],
             tx: [
-                plain_write_never_joins, dropped_rolls_back_and_frees, reads_own_writes_pending,
-                commit_stamps_one_version, explicit_rollback,
+                plain_write_never_joins(Transactions), dropped_rolls_back_and_frees(Transactions),
+                reads_own_writes_pending(Transactions), commit_stamps_one_version(Transactions),
+                explicit_rollback(Transactions),
             ],
             concurrency: [
-                concurrent_sums_exact, concurrent_cas_no_lost_update, concurrent_inserts_one_wins,
-                units_never_interleave,
+                concurrent_sums_exact, concurrent_cas_no_lost_update(AtomicUnits),
+                concurrent_inserts_one_wins, units_never_interleave(AtomicUnits),
             ],
-            persistence: [reopen_keeps_data, reopen_versions_keep_increasing],
-            namespaces: [isolated],
+            persistence: [reopen_keeps_data(Reopen), reopen_versions_keep_increasing(Reopen)],
+            namespaces: [isolated(Namespaces)],
         }
     };
 }

@@ -2,18 +2,15 @@
 
 use enginedb::{Selector, Value, Write};
 
-use crate::{CaseError, CaseResult, Ctx, contents};
+use crate::{CaseResult, Ctx, contents};
 
 /// The same key in two namespaces holds two values; lists and range deletes stay inside one.
 pub async fn isolated(cx: &Ctx<'_>) -> CaseResult {
-    let [a, b] = match cx.harness().namespaces().await {
-        Some(stores) => stores?,
-        None => return Err(CaseError::NotApplicable("namespaces")),
-    };
+    let [a, b] = cx.harness().namespaces().await?;
     let key = cx.key("k");
-    a.write(&Write::set(key.clone(), "in a")).await?;
-    b.write(&Write::set(key.clone(), "in b")).await?;
-    b.write(&Write::set(cx.key("only_b"), 1)).await?;
+    a.write_one(Write::set(key.clone(), "in a")).await?;
+    b.write_one(Write::set(key.clone(), "in b")).await?;
+    b.write_one(Write::set(cx.key("only_b"), 1)).await?;
     ensure_eq!(
         a.get(&key).await?.map(|e| e.value),
         Some(Value::from("in a")),
@@ -24,13 +21,9 @@ pub async fn isolated(cx: &Ctx<'_>) -> CaseResult {
         Some(Value::from("in b")),
         "b's value"
     );
-    ensure_eq!(contents(&*a, cx.root()).await?.len(), 1, "a lists only its own key");
-    a.write(&Write::delete_range(Selector::Prefix(cx.root().clone())))
+    ensure_eq!(contents(&a, cx.root()).await?.len(), 1, "a lists only its own key");
+    a.write_one(Write::delete_range(Selector::prefix(cx.root().clone())))
         .await?;
-    ensure_eq!(
-        contents(&*b, cx.root()).await?.len(),
-        2,
-        "a's range delete left b alone"
-    );
+    ensure_eq!(contents(&b, cx.root()).await?.len(), 2, "a's range delete left b alone");
     Ok(())
 }

@@ -7,15 +7,17 @@
 use std::future::Future;
 use std::time::Duration;
 
-use enginedb::{Error, TransactionCapability, Value, Version, Write};
+use enginedb::port::TransactionCapability;
+use enginedb::{Error, Value, Version, Write};
 
 use crate::{CaseError, CaseResult, Ctx, yield_a_while};
 
+/// The store's own interactive transactions, at the port (these cases need them).
 fn transactions<'c>(cx: &'c Ctx<'_>) -> Result<&'c dyn TransactionCapability, CaseError> {
-    cx.needs_transactions()?;
-    cx.db()
-        .transactions()
-        .ok_or(CaseError::NotApplicable("interactive transactions"))
+    Ok(ensure_some!(
+        cx.db().port().transactions(),
+        "a store with interactive transactions"
+    ))
 }
 
 /// Runs `scenario` until it does not lose a race (at most 20 times).
@@ -29,7 +31,7 @@ where
         match scenario().await {
             Err(error) if error.is_retryable() && attempt < 20 => {
                 attempt += 1;
-                cx.db().pause(Duration::from_millis(2 * attempt)).await;
+                cx.db().port().pause(Duration::from_millis(2 * attempt)).await;
             }
             other => return other,
         }
@@ -50,7 +52,7 @@ pub async fn plain_write_never_joins(cx: &Ctx<'_>) -> CaseResult {
         };
         let write_meanwhile = async {
             yield_a_while(2).await;
-            cx.db().write(&Write::set(outside.clone(), 2)).await
+            cx.db().write_one(Write::set(outside.clone(), 2)).await
         };
         let (rolled_back, written) = futures::join!(open_then_roll_back, write_meanwhile);
         rolled_back.and(written.map(drop))
@@ -82,7 +84,7 @@ pub async fn dropped_rolls_back_and_frees(cx: &Ctx<'_>) -> CaseResult {
         next.commit().await
     })
     .await?;
-    cx.db().write(&Write::set(cx.key("c"), 3)).await?;
+    cx.db().write_one(Write::set(cx.key("c"), 3)).await?;
     ensure_eq!(cx.contents().await?.len(), 2, "later writes went through");
     Ok(())
 }
@@ -113,7 +115,7 @@ pub async fn reads_own_writes_pending(cx: &Ctx<'_>) -> CaseResult {
 /// Every key a transaction writes gets the commit's version, larger than any before.
 pub async fn commit_stamps_one_version(cx: &Ctx<'_>) -> CaseResult {
     let txs = transactions(cx)?;
-    let before = cx.db().write(&Write::set(cx.key("z"), 0)).await?;
+    let before = cx.db().write_one(Write::set(cx.key("z"), 0)).await?;
     let version = settled(cx, || async {
         let mut tx = txs.begin().await?;
         tx.apply(&[Write::set(cx.key("a"), 1)]).await?;
@@ -132,7 +134,7 @@ pub async fn commit_stamps_one_version(cx: &Ctx<'_>) -> CaseResult {
 /// An explicit rollback discards the writes and leaves earlier data as it was.
 pub async fn explicit_rollback(cx: &Ctx<'_>) -> CaseResult {
     let txs = transactions(cx)?;
-    let version = cx.db().write(&Write::set(cx.key("a"), "old")).await?;
+    let version = cx.db().write_one(Write::set(cx.key("a"), "old")).await?;
     settled(cx, || async {
         let mut tx = txs.begin().await?;
         tx.apply(&[Write::set(cx.key("a"), "new"), Write::set(cx.key("b"), 1)])

@@ -8,7 +8,7 @@ use crate::{CaseResult, Ctx};
 pub async fn increase_across_commits(cx: &Ctx<'_>) -> CaseResult {
     let mut last = Version(0);
     for i in 0..10 {
-        let version = cx.db().write(&Write::set(cx.key(i % 3), i)).await?;
+        let version = cx.db().write_one(Write::set(cx.key(i % 3), i)).await?;
         ensure!(version > last, "commit {i}: version {version} after {last}");
         last = version;
     }
@@ -52,14 +52,14 @@ pub async fn one_unit_one_version(cx: &Ctx<'_>) -> CaseResult {
 /// range delete.
 pub async fn recreated_key_gets_larger_version(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    let first = cx.db().write(&Write::set(key.clone(), "v")).await?;
-    cx.db().write(&Write::delete(key.clone())).await?;
-    let second = cx.db().write(&Write::set(key.clone(), "v")).await?;
+    let first = cx.db().write_one(Write::set(key.clone(), "v")).await?;
+    cx.db().write_one(Write::delete(key.clone())).await?;
+    let second = cx.db().write_one(Write::set(key.clone(), "v")).await?;
     ensure!(second > first, "recreated: {second} after {first}");
     cx.db()
-        .write(&Write::delete_range(Selector::Prefix(cx.root().clone())))
+        .write_one(Write::delete_range(Selector::prefix(cx.root().clone())))
         .await?;
-    let third = cx.db().write(&Write::set(key.clone(), "v")).await?;
+    let third = cx.db().write_one(Write::set(key.clone(), "v")).await?;
     ensure!(third > second, "recreated after a range delete: {third} after {second}");
     Ok(())
 }
@@ -67,7 +67,7 @@ pub async fn recreated_key_gets_larger_version(cx: &Ctx<'_>) -> CaseResult {
 /// A unit that fails leaves every version as it was.
 pub async fn failed_unit_keeps_versions(cx: &Ctx<'_>) -> CaseResult {
     let key = cx.key("k");
-    let version = cx.db().write(&Write::set(key.clone(), "v")).await?;
+    let version = cx.db().write_one(Write::set(key.clone(), "v")).await?;
     let failed = cx
         .unit(&[
             Write::set(key.clone(), "w"),
@@ -80,7 +80,7 @@ pub async fn failed_unit_keeps_versions(cx: &Ctx<'_>) -> CaseResult {
         Some(version),
         "version unchanged"
     );
-    let next = cx.db().write(&Write::set(key, "x")).await?;
+    let next = cx.db().write_one(Write::set(key, "x")).await?;
     ensure!(next > version, "next commit {next} after {version}");
     Ok(())
 }

@@ -5,11 +5,12 @@ mod store;
 
 use std::collections::BTreeMap;
 
+use enginedb::Db;
 use enginedb_conformance::{CASES, Report, run_all_with};
 use store::{Broken, BrokenHarness, Flaw};
 
 fn run(flaw: Flaw) -> Report {
-    futures::executor::block_on(run_all_with(&BrokenHarness(flaw), &Broken::new(flaw)))
+    futures::executor::block_on(run_all_with(&BrokenHarness(flaw), &Db::from(Broken::new(flaw))))
 }
 
 /// Runs the suite on a store with `flaw` and asserts that each guard case failed.
@@ -75,6 +76,37 @@ fn wrapping_counters_are_caught() {
             "counters::reaches_min_then_underflow_fails",
         ],
     );
+}
+
+#[test]
+fn wrapping_min_max_is_caught() {
+    assert_caught(Flaw::WrappingMinMax, &["counters::min_and_max_keep_the_extreme"]);
+}
+
+#[test]
+fn ignored_prefix_bounds_are_caught() {
+    assert_caught(
+        Flaw::PrefixStartIgnored,
+        &["list::prefix_from", "list::prefix_bounded_by_start_and_end"],
+    );
+    assert_caught(Flaw::PrefixEndIgnored, &["list::prefix_bounded_by_start_and_end"]);
+}
+
+#[test]
+fn shifted_check_index_is_caught() {
+    assert_caught(
+        Flaw::CheckIndexShifted,
+        &[
+            "checks::failure_reports_index",
+            "checks::failure_names_the_key",
+            "atomic::failed_insert_at_end_writes_nothing",
+        ],
+    );
+}
+
+#[test]
+fn swallowed_read_error_is_caught() {
+    assert_caught(Flaw::SwallowedReadError, &["errors::read_failure_mid_scan_is_an_error"]);
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! Deliberately broken stores: `MemoryDb` with one realistic adapter bug each.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use enginedb::{
-    AdapterInfo, BatchCapability, Capabilities, Cursor, EngineDb, EngineTx, Entry, Error, Key, KeyPart, ListOptions,
-    MemoryDb, Page, Result, Selector, TransactionCapability, Value, Version, Write,
-};
+use enginedb::port::{AdapterInfo, BatchCapability, EngineDb, EngineTx, ListOptions, TransactionCapability};
+use enginedb::{Cursor, Db, Entry, Error, Key, KeyPart, MemoryDb, Page, Result, Selector, Value, Version, Write};
 use enginedb_conformance::{Harness, yield_a_while};
 
 /// One bug. Unless it says otherwise, the broken store offers batches and no transactions.
@@ -21,6 +21,8 @@ pub(crate) enum Flaw {
     ChecksAlwaysFail,
     /// Its counters wrap around on overflow.
     WrappingCounters,
+    /// `Min` and `Max` compare by subtracting, which wraps at the i64 edges.
+    WrappingMinMax,
     /// An absent counter counts as 1.
     SumStartsAtOne,
     /// It adds the absolute value of the delta.
@@ -41,11 +43,16 @@ pub(crate) enum Flaw {
     TruncatedValues,
     /// It refuses an empty batch.
     EmptyBatchFails,
+    /// Its key column holds at most 1,024 bytes: longer keys are refused.
+    ShortKeys,
     /// It refuses batches over 500 ops or 4 MiB.
     SmallBatches,
     /// Sequential-only, and a write that fails in the backend is reported as done: the
     /// sequential mode's partial writes are hidden.
     HiddenPartialWrite,
+    /// A failed `Check` or `Insert` is reported one op too late (it counts a statement of its
+    /// own before the unit's ops).
+    CheckIndexShifted,
     // Reads.
     /// A missing key reads as an empty value at version 0.
     PhantomDefault,
@@ -63,6 +70,9 @@ pub(crate) enum Flaw {
     GetManySorted,
     /// `get_many` refuses more than 500 keys.
     SmallGetMany,
+    /// The backend fails the second `list` of each store, and the store takes the failure for
+    /// the end of the rows: an empty last page instead of an error.
+    SwallowedReadError,
     // Lists.
     /// It lists keys ordered by their debug text instead of tuple order.
     WrongOrder,
@@ -76,19 +86,17 @@ pub(crate) enum Flaw {
     PrefixIncludesItself,
     /// `Range` includes its end.
     RangeEndInclusive,
-    /// `PrefixFrom` ignores its start.
-    PrefixFromIgnoresStart,
+    /// A prefix selector's `start` is ignored.
+    PrefixStartIgnored,
+    /// A prefix selector's `end` is ignored.
+    PrefixEndIgnored,
     /// An empty page carries a cursor.
     EmptyPageCursor,
-    /// Bad limits are clamped instead of refused.
-    LenientLists,
     /// Listed entries report version 0.
     ListStaleVersions,
     /// `list` ignores the limit and returns everything.
     ListIgnoresLimit,
     // Capabilities and transactions.
-    /// `info` claims both capabilities.
-    LyingInfo,
     /// Offers transactions whose `begin` always fails.
     BrokenBegin,
     /// Offers transactions that write straight through (autocommit).
@@ -111,6 +119,7 @@ impl Flaw {
         Flaw::ChecksIgnored,
         Flaw::ChecksAlwaysFail,
         Flaw::WrappingCounters,
+        Flaw::WrappingMinMax,
         Flaw::SumStartsAtOne,
         Flaw::AbsDelta,
         Flaw::FloatCounters,
@@ -121,8 +130,10 @@ impl Flaw {
         Flaw::DeletesLast,
         Flaw::TruncatedValues,
         Flaw::EmptyBatchFails,
+        Flaw::ShortKeys,
         Flaw::SmallBatches,
         Flaw::HiddenPartialWrite,
+        Flaw::CheckIndexShifted,
         Flaw::PhantomDefault,
         Flaw::ZeroVersions,
         Flaw::ValueHashVersions,
@@ -131,18 +142,18 @@ impl Flaw {
         Flaw::LossyKeyDecode,
         Flaw::GetManySorted,
         Flaw::SmallGetMany,
+        Flaw::SwallowedReadError,
         Flaw::WrongOrder,
         Flaw::SkippingCursor,
         Flaw::RepeatingCursor,
         Flaw::BytePrefix,
         Flaw::PrefixIncludesItself,
         Flaw::RangeEndInclusive,
-        Flaw::PrefixFromIgnoresStart,
+        Flaw::PrefixStartIgnored,
+        Flaw::PrefixEndIgnored,
         Flaw::EmptyPageCursor,
-        Flaw::LenientLists,
         Flaw::ListStaleVersions,
         Flaw::ListIgnoresLimit,
-        Flaw::LyingInfo,
         Flaw::BrokenBegin,
         Flaw::AutocommitTx,
         Flaw::TxReadsIgnoreOwnWrites,
@@ -157,6 +168,8 @@ impl Flaw {
 pub(crate) struct Broken {
     inner: MemoryDb,
     flaw: Flaw,
+    /// `list` calls so far.
+    lists: Arc<AtomicUsize>,
 }
 
 impl Broken {
@@ -164,6 +177,7 @@ impl Broken {
         Broken {
             inner: MemoryDb::new(),
             flaw,
+            lists: Arc::default(),
         }
     }
 
@@ -178,16 +192,35 @@ impl Broken {
         Ok(self.inner.get(key).await?.map(|e| e.value))
     }
 
+    /// What `key` holds at this point of a unit: its value when the unit wrote it, else the
+    /// stored one.
+    async fn seen(&self, pending: &HashMap<Key, Option<Value>>, key: &Key) -> Result<Option<Value>> {
+        match pending.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.current(key).await,
+        }
+    }
+
     /// The unit as this store (mis)understands it.
     async fn rewrite(&self, ops: &[Write]) -> Result<Vec<Write>> {
-        let mut counters: HashMap<Key, i64> = HashMap::new();
+        // What the ops so far wrote (for the counter flaws, which compute values themselves).
+        let mut pending: HashMap<Key, Option<Value>> = HashMap::new();
         let mut out = Vec::new();
         for op in ops {
+            if let (Flaw::ShortKeys, Some(key)) = (self.flaw, op.key()) {
+                if key.encoded_len() > 1_024 {
+                    return Err(Error::LimitExceeded {
+                        what: "key column bytes",
+                        limit: 1_024,
+                        actual: key.encoded_len() as u64,
+                        nothing_written: false,
+                    });
+                }
+            }
             let counter = match op {
-                Write::Sum { key, .. } => match counters.get(key) {
-                    Some(n) => Some(Some(Value::I64(*n))),
-                    None => Some(self.current(key).await?),
-                },
+                Write::Sum { key, .. } | Write::Min { key, .. } | Write::Max { key, .. } => {
+                    Some(self.seen(&pending, key).await?)
+                }
                 _ => None,
             };
             let rewritten = match (self.flaw, op) {
@@ -207,8 +240,19 @@ impl Broken {
                         Flaw::FloatCounters => (current as f64 + *delta as f64) as i64,
                         _ => current.wrapping_add(*delta),
                     };
-                    counters.insert(key.clone(), sum);
                     Some(Write::set(key.clone(), sum))
+                }
+                (Flaw::WrappingMinMax, Write::Min { key, operand } | Write::Max { key, operand }) => {
+                    match counter.flatten() {
+                        Some(Value::I64(n)) => {
+                            // "n < operand", as `n - operand < 0`: wrong once the difference wraps.
+                            let less = n.wrapping_sub(*operand) < 0;
+                            let keep_n = matches!(op, Write::Min { .. }) == less;
+                            Some(Write::set(key.clone(), if keep_n { n } else { *operand }))
+                        }
+                        Some(Value::Bytes(_)) => Some(op.clone()),
+                        None => Some(Write::set(key.clone(), *operand)),
+                    }
                 }
                 (Flaw::AbsDelta, Write::Sum { key, delta }) => Some(Write::sum(key.clone(), delta.saturating_abs())),
                 (
@@ -236,6 +280,9 @@ impl Broken {
                 )),
                 _ => Some(op.clone()),
             };
+            if let Some(op) = &rewritten {
+                self.note(&mut pending, op).await?;
+            }
             out.extend(rewritten);
         }
         if self.flaw == Flaw::DeletesLast {
@@ -245,6 +292,35 @@ impl Broken {
             out = others.into_iter().chain(deletes).collect();
         }
         Ok(out)
+    }
+
+    /// Records what `op` (as sent) leaves at its key.
+    async fn note(&self, pending: &mut HashMap<Key, Option<Value>>, op: &Write) -> Result<()> {
+        let counter = |current: Option<Value>, f: &dyn Fn(i64) -> Option<i64>| match current {
+            Some(Value::I64(n)) => f(n).map(Value::I64),
+            _ => None,
+        };
+        match op {
+            Write::Set { key, value } | Write::Insert { key, value } => {
+                pending.insert(key.clone(), Some(value.clone()));
+            }
+            Write::Delete { key } => {
+                pending.insert(key.clone(), None);
+            }
+            Write::Sum { key, delta } => {
+                let current = self.seen(pending, key).await?.or(Some(Value::I64(0)));
+                pending.insert(key.clone(), counter(current, &|n| n.checked_add(*delta)));
+            }
+            Write::Min { key, operand } | Write::Max { key, operand } => {
+                let current = self.seen(pending, key).await?.or(Some(Value::I64(*operand)));
+                let min = matches!(op, Write::Min { .. });
+                let keep = |n: i64| Some(if min { n.min(*operand) } else { n.max(*operand) });
+                pending.insert(key.clone(), counter(current, &keep));
+            }
+            Write::DeleteRange { .. } => pending.clear(),
+            Write::Check { .. } | Write::CheckRange { .. } => {}
+        }
+        Ok(())
     }
 
     /// An entry as this store reports it.
@@ -285,18 +361,33 @@ impl Broken {
     }
 
     async fn broken_list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let list = self.lists.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.flaw == Flaw::SwallowedReadError && list == 2 {
+            // The backend fails while this page's rows are fetched, and the store takes the
+            // failure for the end of the rows.
+            let fetched = rows_lost_in_the_backend();
+            return Ok(Page {
+                entries: fetched.unwrap_or_default(),
+                cursor: None,
+            });
+        }
         let mut options = options.clone();
         let mut selector = selector.clone();
-        match (self.flaw, &selector) {
-            (Flaw::LenientLists, _) => options.limit = options.limit.clamp(1, 1000),
+        match (self.flaw, &mut selector) {
             (Flaw::ListIgnoresLimit, _) => options.limit = 1000,
-            (Flaw::PrefixFromIgnoresStart, Selector::PrefixFrom { prefix, .. }) => {
-                selector = Selector::Prefix(prefix.clone());
-            }
+            (Flaw::PrefixStartIgnored, Selector::Prefix { start, .. }) => *start = None,
+            (Flaw::PrefixEndIgnored, Selector::Prefix { end, .. }) => *end = None,
             _ => {}
         }
         let mut page = match (self.flaw, &selector) {
-            (Flaw::BytePrefix, Selector::Prefix(p)) => self.byte_prefix(p, &options).await?,
+            (
+                Flaw::BytePrefix,
+                Selector::Prefix {
+                    prefix,
+                    start: None,
+                    end: None,
+                },
+            ) => self.byte_prefix(prefix, &options).await?,
             _ => self.inner.list(&selector, &options).await?,
         };
         let first_page = options.cursor.is_none();
@@ -306,8 +397,15 @@ impl Broken {
                 page.entries.remove(0);
             }
             (Flaw::RepeatingCursor, _) => page.cursor = cursor_one_early(&page).or(page.cursor),
-            (Flaw::PrefixIncludesItself, Selector::Prefix(p)) if first_page && !options.reverse => {
-                if let Some(itself) = self.inner.get(p).await.ok().flatten() {
+            (
+                Flaw::PrefixIncludesItself,
+                Selector::Prefix {
+                    prefix,
+                    start: None,
+                    end: None,
+                },
+            ) if first_page && !options.reverse => {
+                if let Some(itself) = self.inner.get(prefix).await.ok().flatten() {
                     page.entries.insert(0, itself);
                 }
             }
@@ -336,13 +434,28 @@ impl Broken {
         if stem.last() == Some(&0) {
             stem.pop();
         }
-        let mut page = self.inner.list(&Selector::Prefix(parent), options).await?;
+        let mut page = self.inner.list(&Selector::prefix(parent), options).await?;
         page.entries.retain(|e| {
             let encoded = e.key.encode();
             encoded.starts_with(&stem) && e.key != *p
         });
         Ok(page)
     }
+}
+
+impl Broken {
+    /// A failed check as this store reports it.
+    fn shift_check_index(&self, result: Result<Version>) -> Result<Version> {
+        match (self.flaw, result) {
+            (Flaw::CheckIndexShifted, Err(Error::CheckFailed { index, .. })) => Err(Error::check_failed(index + 1)),
+            (_, result) => result,
+        }
+    }
+}
+
+/// The rows of a page whose fetch the backend failed.
+fn rows_lost_in_the_backend() -> Result<Vec<Entry>> {
+    Err(Error::backend("broken", "connection reset while fetching rows"))
 }
 
 fn value_hash(value: &Value) -> Version {
@@ -370,21 +483,7 @@ fn cursor_one_early(page: &Page) -> Option<Cursor> {
 #[async_trait::async_trait]
 impl EngineDb for Broken {
     fn info(&self) -> AdapterInfo {
-        let honest = Capabilities {
-            transactions: self.transactions().is_some(),
-            batches: self.batches().is_some(),
-        };
-        AdapterInfo {
-            name: format!("broken: {:?}", self.flaw),
-            capabilities: match self.flaw {
-                Flaw::LyingInfo => Capabilities {
-                    transactions: true,
-                    batches: true,
-                },
-                _ => honest,
-            },
-            limits: self.inner.info().limits,
-        }
+        AdapterInfo::new(format!("broken: {:?}", self.flaw))
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
@@ -398,6 +497,7 @@ impl EngineDb for Broken {
                 what: "keys per get_many",
                 limit: 500,
                 actual: keys.len() as u64,
+                nothing_written: false,
             });
         }
         let mut keys = keys.to_vec();
@@ -431,7 +531,7 @@ impl EngineDb for Broken {
                 _ => v,
             }),
             (Flaw::WriteReturnsStaleVersion, Ok(v)) => Ok(Version(v.0.saturating_sub(1))),
-            (_, result) => result,
+            (_, result) => self.shift_check_index(result),
         }
     }
 
@@ -453,11 +553,12 @@ impl BatchCapability for Broken {
         let ops = self.rewrite(ops).await?;
         match self.flaw {
             Flaw::EmptyBatchFails if ops.is_empty() => Err(Error::invalid("empty batch")),
-            Flaw::SmallBatches if ops.len() > 500 || enginedb::limits::unit_size(&ops) > 4 << 20 => {
+            Flaw::SmallBatches if ops.len() > 500 || enginedb::port::unit_size(&ops) > 4 << 20 => {
                 Err(Error::LimitExceeded {
                     what: "batch",
                     limit: 500,
                     actual: ops.len() as u64,
+                    nothing_written: false,
                 })
             }
             Flaw::NonAtomicBatch => {
@@ -468,7 +569,7 @@ impl BatchCapability for Broken {
                 }
                 Ok(version)
             }
-            _ => self.inner.apply_batch(&ops).await,
+            _ => self.shift_check_index(self.inner.apply_batch(&ops).await),
         }
     }
 }
@@ -477,9 +578,7 @@ impl BatchCapability for Broken {
 impl TransactionCapability for Broken {
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         match self.flaw {
-            Flaw::BrokenBegin => Err(Error::Busy {
-                message: "begin always fails".into(),
-            }),
+            Flaw::BrokenBegin => Err(Error::busy("begin always fails")),
             Flaw::AutocommitTx => Ok(Box::new(AutocommitTx(self.inner.clone()))),
             _ => Ok(Box::new(FlawedTx {
                 inner: self.inner.begin().await?,
@@ -556,22 +655,31 @@ impl EngineTx for FlawedTx {
     }
 }
 
-/// Hands out broken stores; its reopen and namespaces are flawed for the harness flaws.
+/// Hands out broken stores; its reopen and namespaces are flawed for the harness flaws (and
+/// only offered for them).
 pub(crate) struct BrokenHarness(pub(crate) Flaw);
 
 #[async_trait::async_trait(?Send)]
 impl Harness for BrokenHarness {
-    async fn open(&self) -> Result<Box<dyn EngineDb + '_>> {
-        Ok(Box::new(Broken::new(self.0)))
+    async fn open(&self) -> Result<Db> {
+        Ok(Db::from(Broken::new(self.0)))
     }
 
-    async fn reopen<'s>(&'s self, db: Box<dyn EngineDb + 's>) -> Option<Result<Box<dyn EngineDb + 's>>> {
-        drop(db);
-        (self.0 == Flaw::ForgetfulReopen).then(|| Ok(Box::new(Broken::new(self.0)) as Box<dyn EngineDb>))
+    fn reopens(&self) -> bool {
+        self.0 == Flaw::ForgetfulReopen
     }
 
-    async fn namespaces(&self) -> Option<Result<[Box<dyn EngineDb + '_>; 2]>> {
-        let one = Broken::new(self.0);
-        (self.0 == Flaw::SharedNamespaces).then(|| Ok([Box::new(one.clone()) as Box<dyn EngineDb>, Box::new(one)]))
+    async fn reopen(&self, db: Db) -> Result<Db> {
+        db.close().await?;
+        Ok(Db::from(Broken::new(self.0)))
+    }
+
+    fn has_namespaces(&self) -> bool {
+        self.0 == Flaw::SharedNamespaces
+    }
+
+    async fn namespaces(&self) -> Result<[Db; 2]> {
+        let one = Db::from(Broken::new(self.0));
+        Ok([one.clone(), one])
     }
 }

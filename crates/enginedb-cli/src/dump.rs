@@ -12,9 +12,11 @@
 //! not (the importing store stamps its own).
 
 use std::io::BufRead;
+use std::pin::pin;
 
-use enginedb::limits::validate_unit;
-use enginedb::{Atomicity, EngineDb, Error, Key, ListOptions, Result, Selector, Value, Write, run_atomic_writes};
+use enginedb::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use enginedb::{Atomicity, Db, Error, Key, Result, Selector, Value, Write};
+use futures::TryStreamExt;
 use serde_json::{Value as Json, json};
 
 use crate::syntax;
@@ -26,28 +28,16 @@ pub(crate) const VERSION: u64 = 1;
 const UNIT: usize = 500;
 
 /// Writes every entry of `db` to `out`; returns how many.
-pub(crate) async fn export(
-    db: &dyn EngineDb,
-    out: &mut dyn std::io::Write,
-    progress: &indicatif::ProgressBar,
-) -> Result<u64> {
+pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &indicatif::ProgressBar) -> Result<u64> {
     let io = |e: std::io::Error| Error::backend("export", e);
     writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
-    let selector = Selector::Prefix(Key::default());
-    let mut options = ListOptions::default();
+    let mut entries = pin!(db.list(Selector::prefix(Key::default())).stream());
     let mut count = 0u64;
-    loop {
-        let page = db.list(&selector, &options).await?;
-        for entry in &page.entries {
-            let line = json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) });
-            writeln!(out, "{line}").map_err(io)?;
-            count += 1;
-        }
+    while let Some(entry) = entries.try_next().await? {
+        let line = json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) });
+        writeln!(out, "{line}").map_err(io)?;
+        count += 1;
         progress.set_position(count);
-        match page.cursor {
-            Some(cursor) => options.cursor = Some(cursor),
-            None => break,
-        }
     }
     writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
     out.flush().map_err(io)?;
@@ -99,22 +89,43 @@ pub(crate) fn read(input: impl BufRead, mut entry: impl FnMut(Key, Value) -> Res
         };
         let key = syntax::key_from_json(k).map_err(|e| bad(n, e))?;
         let value = syntax::value_from_json(v).map_err(|e| bad(n, e))?;
-        validate_unit(&[Write::set(key.clone(), value.clone())]).map_err(|e| bad(n, e))?;
+        storable(&key, &value).map_err(|e| bad(n, e))?;
         entry(key, value).map_err(|e| bad(n, e))?;
     }
     Err(Error::invalid("the dump is truncated: it has no trailer"))
 }
 
+/// Whether every store can hold `value` at `key` (the limits of `enginedb::limits`), so a dump
+/// is refused whole, naming the line, before anything of it is written.
+fn storable(key: &Key, value: &Value) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("the empty key cannot be stored"));
+    }
+    let key_bytes = key.encoded_len();
+    if key_bytes > MAX_KEY_BYTES {
+        return Err(Error::invalid(format!(
+            "the key is {key_bytes} bytes encoded, over the limit of {MAX_KEY_BYTES}"
+        )));
+    }
+    match value.as_bytes() {
+        Some(bytes) if bytes.len() > MAX_VALUE_BYTES => Err(Error::invalid(format!(
+            "the value is {} bytes, over the limit of {MAX_VALUE_BYTES}",
+            bytes.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `entries` into `db` in units of at most 500; returns the last unit's mode.
 pub(crate) async fn write_all(
-    db: &dyn EngineDb,
+    db: &Db,
     entries: Vec<(Key, Value)>,
     progress: &indicatif::ProgressBar,
 ) -> Result<Option<enginedb::Mode>> {
     let mut mode = None;
     for chunk in entries.chunks(UNIT) {
         let unit: Vec<Write> = chunk.iter().map(|(k, v)| Write::set(k.clone(), v.clone())).collect();
-        mode = Some(run_atomic_writes(db, &unit, Atomicity::BestEffort).await?.mode);
+        mode = Some(db.write(&unit, Atomicity::BestEffort).await?.mode);
         progress.inc(chunk.len() as u64);
     }
     Ok(mode)
@@ -160,6 +171,11 @@ mod tests {
                 "line 2",
             ),
         ];
+        let long_key = format!(
+            "{{\"enginedb-dump\":1}}\n{{\"k\":[\"{}\"],\"v\":{{\"i64\":\"1\"}}}}\n{{\"end\":1}}\n",
+            "x".repeat(MAX_KEY_BYTES)
+        );
+        let cases = cases.into_iter().chain([(long_key.as_str(), "line 2")]);
         for (text, says) in cases {
             let error = read_all(text).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::InvalidInput);

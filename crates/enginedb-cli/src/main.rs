@@ -11,9 +11,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use enginedb::{
-    Atomicity, EngineDb, Error, Faulty, ListOptions, Mask, Masked, MemoryDb, Result, Selector, Value, Write,
-};
+use enginedb::testing::{Faulty, Mask, Masked};
+use enginedb::{Atomicity, Db, Error, MemoryDb, Result, Selector, Value};
 use indicatif::{ProgressBar, ProgressStyle};
 use relay::Relay;
 
@@ -187,21 +186,35 @@ fn show(value: &Value) -> String {
     value.to_string()
 }
 
+/// Opens the store `url` names, runs `body` on it, and closes it whatever `body` returned, so
+/// that SQLite's WAL is flushed and redb is closed cleanly before the command exits.
+async fn with_store<T>(url: &str, body: impl AsyncFnOnce(&Db) -> Result<T>) -> Result<T> {
+    let db = enginedb_open::open(url).await?;
+    let result = body(&db).await;
+    let closed = db.close().await;
+    let value = result?;
+    closed?;
+    Ok(value)
+}
+
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Demo { dir } => demo(dir).await,
         Command::Check { url } => {
-            let db = enginedb_open::open(&url).await?;
-            let spinner = ProgressBar::new_spinner().with_message(format!("running the conformance suite on {url}"));
-            spinner.enable_steady_tick(Duration::from_millis(100));
-            let report = enginedb_conformance::run_all(&*db).await;
-            spinner.finish_and_clear();
-            println!("{report}");
-            Ok(if report.is_success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            with_store(&url, async |db| {
+                let spinner =
+                    ProgressBar::new_spinner().with_message(format!("running the conformance suite on {url}"));
+                spinner.enable_steady_tick(Duration::from_millis(100));
+                let report = enginedb_conformance::run_all(db).await;
+                spinner.finish_and_clear();
+                println!("{report}");
+                Ok(if report.is_success() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             })
+            .await
         }
         Command::Bench {
             quick,
@@ -239,35 +252,31 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Get { url, key, json } => {
             let key = syntax::key(&key)?;
-            let db = enginedb_open::open(&url).await?;
-            match db.get(&key).await? {
-                Some(entry) if json => println!(
-                    "{}",
-                    serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value), "version": entry.version.0 })
-                ),
-                Some(entry) => println!("{} = {} (v{})", entry.key, show(&entry.value), entry.version),
-                None => {
-                    eprintln!("{key}: not found");
-                    return Ok(ExitCode::FAILURE);
+            with_store(&url, async |db| {
+                match db.get(&key).await? {
+                    Some(entry) if json => println!(
+                        "{}",
+                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value), "version": entry.version.0 })
+                    ),
+                    Some(entry) => println!("{} = {} (v{})", entry.key, show(&entry.value), entry.version),
+                    None => {
+                        eprintln!("{key}: not found");
+                        return Ok(ExitCode::FAILURE);
+                    }
                 }
-            }
-            Ok(ExitCode::SUCCESS)
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
         }
         Command::Put { url, key, value } => {
             let (key, value) = (syntax::key(&key)?, value.value()?);
-            let version = enginedb_open::open(&url)
-                .await?
-                .write(&Write::set(key.clone(), value))
-                .await?;
+            let version = with_store(&url, async |db| db.set(key.clone(), value).await).await?;
             println!("{key} written at version {version}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { url, key } => {
             let key = syntax::key(&key)?;
-            enginedb_open::open(&url)
-                .await?
-                .write(&Write::delete(key.clone()))
-                .await?;
+            with_store(&url, async |db| db.delete(key.clone()).await).await?;
             println!("{key} deleted");
             Ok(ExitCode::SUCCESS)
         }
@@ -279,13 +288,11 @@ async fn run(command: Command) -> Result<ExitCode> {
             json,
         } => {
             let prefix = syntax::key(&prefix)?;
-            let db = enginedb_open::open(&url).await?;
-            let options = ListOptions {
-                limit,
-                reverse,
-                cursor: None,
-            };
-            let page = db.list(&Selector::Prefix(prefix), &options).await?;
+            let page = with_store(&url, async |db| {
+                let list = db.list(Selector::prefix(prefix)).limit(limit);
+                if reverse { list.reverse() } else { list }.page().await
+            })
+            .await?;
             for entry in &page.entries {
                 if json {
                     println!(
@@ -302,15 +309,15 @@ async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { url, output } => {
-            let db = enginedb_open::open(&url).await?;
             let progress = counter("exported");
-            let count = match output {
+            let count = with_store(&url, async |db| match output {
                 Some(path) => {
                     let file = std::fs::File::create(&path).map_err(|e| Error::backend("export", e))?;
-                    dump::export(&*db, &mut BufWriter::new(file), &progress).await?
+                    dump::export(db, &mut BufWriter::new(file), &progress).await
                 }
-                None => dump::export(&*db, &mut BufWriter::new(std::io::stdout().lock()), &progress).await?,
-            };
+                None => dump::export(db, &mut BufWriter::new(std::io::stdout().lock()), &progress).await,
+            })
+            .await?;
             progress.finish_and_clear();
             eprintln!("exported {count} entries from {url}");
             Ok(ExitCode::SUCCESS)
@@ -332,10 +339,9 @@ async fn run(command: Command) -> Result<ExitCode> {
                 eprintln!("enginedb: {error}; nothing was imported (--partial imports the entries before it)");
                 return Ok(ExitCode::FAILURE);
             }
-            let db = enginedb_open::open(&url).await?;
-            let progress = counter("imported");
             let count = entries.len();
-            let mode = dump::write_all(&*db, entries, &progress).await?;
+            let progress = counter("imported");
+            let mode = with_store(&url, async |db| dump::write_all(db, entries, &progress).await).await?;
             progress.finish_and_clear();
             let how = mode.map_or("nothing to write".into(), |m| format!("units written in {m:?} mode"));
             eprintln!("imported {count} entries into {url} ({how})");
@@ -350,15 +356,25 @@ async fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// The relay scenario, step by step, with the atomicity each step got.
+/// The relay scenario on an embedded SQLite file in `dir` (default: a temporary directory).
 async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
     let temporary = tempfile::tempdir().map_err(|e| Error::backend("demo", e))?;
     let dir = dir.unwrap_or_else(|| temporary.path().to_path_buf());
     std::fs::create_dir_all(&dir).map_err(|e| Error::backend("demo", e))?;
     let url = format!("sqlite://{}", dir.join("relay.sqlite3").display());
-    let db = enginedb_open::open(&url).await?;
     println!("relay demo on {url}\n");
-    let relay = Relay::new(&*db, Atomicity::Require);
+    with_store(&url, async |db| scenario(db).await).await?;
+    if dir == temporary.path() {
+        println!("\nThe database was a temporary one (pass --dir DIR to keep it).");
+    } else {
+        println!("\nThe database stays at {url}.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The relay scenario, step by step, with the atomicity each step got.
+async fn scenario(db: &Db) -> Result<()> {
+    let relay = Relay::new(db.clone(), Atomicity::Require);
 
     let sent = relay
         .send("ada", &["bob", "cy"], "lunch at noon?", &[b"menu.pdf".to_vec()])
@@ -390,8 +406,8 @@ async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
         println!("   {user}'s inbox: [{}]", lines.join(", "));
     }
 
-    let crashing = Faulty::new(&*db, 3);
-    let failed = Relay::new(&crashing, Atomicity::Require)
+    let crashing = Db::from(Faulty::new(db.port().clone()).fail_write(3));
+    let failed = Relay::new(crashing, Atomicity::Require)
         .send("ada", &["bob", "cy"], "this one crashes", &[])
         .await;
     let orphan = relay.inbox("bob").await?.len();
@@ -400,26 +416,21 @@ async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
         failed.err().map_or("(no error?)".into(), |e| e.to_string())
     );
 
-    let sequential = Masked::new(MemoryDb::new(), Mask::SequentialOnly);
-    let refused = Relay::new(&sequential, Atomicity::Require)
+    let sequential = Db::from(Masked::new(MemoryDb::new(), Mask::SequentialOnly));
+    let refused = Relay::new(sequential.clone(), Atomicity::Require)
         .send("ada", &["bob"], "hi", &[])
         .await;
     println!(
         "5. on a store without transactions or batches, Atomicity::Require refuses: {}",
         refused.err().map_or("(accepted?)".into(), |e| e.to_string())
     );
-    let faulty = Faulty::new(&sequential, 3);
-    let partial = Relay::new(&faulty, Atomicity::BestEffort)
+    let faulty = Db::from(Faulty::new(sequential.port().clone()).fail_write(3));
+    let partial = Relay::new(faulty, Atomicity::BestEffort)
         .send("ada", &["bob", "cy"], "hi", &[])
         .await;
     println!(
         "6. ... and in best-effort sequential mode a failure midway is reported, never hidden:\n   {}",
         partial.err().map_or("(no error?)".into(), |e| e.to_string())
     );
-    if dir == temporary.path() {
-        println!("\nThe database was a temporary one (pass --dir DIR to keep it).");
-    } else {
-        println!("\nThe database stays at {url}.");
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

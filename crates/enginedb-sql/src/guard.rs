@@ -21,15 +21,9 @@ pub fn parse(message: &str) -> Option<Error> {
     let digits: String = index.chars().take_while(char::is_ascii_digit).collect();
     let index = digits.parse().ok()?;
     match reason {
-        CHECK => Some(Error::CheckFailed { index }),
-        OVERFLOW => Some(Error::SumFailed {
-            index,
-            reason: SumFailure::Overflow,
-        }),
-        NOT_A_COUNTER => Some(Error::SumFailed {
-            index,
-            reason: SumFailure::NotACounter,
-        }),
+        CHECK => Some(Error::check_failed(index)),
+        OVERFLOW => Some(Error::sum_failed(index, SumFailure::Overflow)),
+        NOT_A_COUNTER => Some(Error::sum_failed(index, SumFailure::NotACounter)),
         _ => None,
     }
 }
@@ -43,13 +37,14 @@ mod tests {
     #[test]
     fn parses_wrapped_messages() {
         let e = parse("D1_ERROR: enginedb-guard:check:12: SQLITE_CONSTRAINT").unwrap();
-        assert!(matches!(e, Error::CheckFailed { index: 12 }));
+        assert!(matches!(e, Error::CheckFailed { index: 12, .. }));
         let e = parse("enginedb-guard:overflow:0").unwrap();
         assert!(matches!(
             e,
             Error::SumFailed {
                 index: 0,
-                reason: SumFailure::Overflow
+                reason: SumFailure::Overflow,
+                ..
             }
         ));
         assert_eq!(

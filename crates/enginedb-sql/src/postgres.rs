@@ -2,7 +2,7 @@
 //! arrays that carry a unit to them.
 //!
 //! Entries of every namespace live in `enginedb_entries`, keyed by one `bytea`: the namespace,
-//! `0x00`, the encoded key ([`enginedb::table_key`]), so each namespace is one span of the
+//! `0x00`, the encoded key ([`enginedb_kit::table_key`]), so each namespace is one span of the
 //! primary key and every lookup compares one byte string.
 //!
 //! A unit of any size is **one statement**: the adapter binds the unit as parallel arrays
@@ -22,8 +22,8 @@
 //!
 //! Rows carrying version 0 are never visible outside their own transaction.
 
-use enginedb::table_key::{table_key, table_span};
 use enginedb::{Result, Value, Version, Write};
+use enginedb_kit::table_key::{table_key, table_span};
 
 /// Whether the schema exists (one boolean).
 pub const META_EXISTS: &str = "SELECT to_regclass('enginedb_meta') IS NOT NULL";
@@ -118,6 +118,13 @@ pub const CREATE: &[&str] = &[
                 END IF;
                 INSERT INTO enginedb_entries (k, v, n, ver) VALUES (p_key[i], NULL, p_num[i], p_ver)
                     ON CONFLICT (k) DO UPDATE SET n = enginedb_entries.n + excluded.n, ver = p_ver;
+            WHEN 9, 10 THEN
+                SELECT n INTO found_n FROM enginedb_entries WHERE k = p_key[i];
+                IF FOUND AND found_n IS NULL THEN RAISE EXCEPTION 'enginedb-guard:not-a-counter:%', i - 1; END IF;
+                INSERT INTO enginedb_entries (k, v, n, ver) VALUES (p_key[i], NULL, p_num[i], p_ver)
+                    ON CONFLICT (k) DO UPDATE SET n = CASE WHEN p_kind[i] = 9
+                        THEN least(enginedb_entries.n, excluded.n)
+                        ELSE greatest(enginedb_entries.n, excluded.n) END, ver = p_ver;
             END CASE;
         END LOOP;
     END
@@ -194,7 +201,7 @@ pub const LIST_DESC: &str =
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnitArrays {
     /// The op kind: 1 check version, 2 check absent, 3 check range, 4 set, 5 insert, 6 delete,
-    /// 7 delete range, 8 sum.
+    /// 7 delete range, 8 sum, 9 min, 10 max.
     pub kind: Vec<i16>,
     /// The table key, or a span's first table key.
     pub key: Vec<Vec<u8>>,
@@ -249,7 +256,7 @@ impl UnitArrays {
         self.kind
             .iter()
             .zip(&self.key)
-            .filter(|(kind, _)| matches!(kind, 4 | 5 | 8))
+            .filter(|(kind, _)| matches!(kind, 4 | 5 | 8 | 9 | 10))
             .map(|(_, key)| key)
     }
 
@@ -284,6 +291,8 @@ impl UnitArrays {
                 (7, span.start, Some(span.end), None, None)
             }
             Write::Sum { key, delta } => (8, key_of(key), None, Some(Value::I64(*delta)), None),
+            Write::Min { key, operand } => (9, key_of(key), None, Some(Value::I64(*operand)), None),
+            Write::Max { key, operand } => (10, key_of(key), None, Some(Value::I64(*operand)), None),
         };
         let (blob, num) = match value {
             Some(Value::Bytes(b)) => (Some(b), None),
@@ -302,8 +311,8 @@ impl UnitArrays {
 
 #[cfg(test)]
 mod tests {
-    use enginedb::table_key::table_key;
     use enginedb::{Selector, key};
+    use enginedb_kit::table_key::table_key;
 
     use super::*;
 
@@ -315,7 +324,7 @@ mod tests {
             Write::set(key!["c"], "x"),
             Write::insert(key!["d"], 4),
             Write::delete(key!["e"]),
-            Write::delete_range(Selector::Prefix(key!["f"])),
+            Write::delete_range(Selector::prefix(key!["f"])),
             Write::sum(key!["g"], -2),
             Write::check(key!["h"], Some(Version::PENDING)),
         ];

@@ -1,8 +1,8 @@
 //! Decoding stored rows. A row is `(v, n, ver)`: bytes in `v` or a counter in `n`, never both,
 //! and its version. The SQLite dialect reads numbers as decimal text (exact on D1 too).
 
-use enginedb::packed::ValueRef;
 use enginedb::{Error, Result, Value, Version};
+use enginedb_kit::packed::ValueRef;
 
 /// The value and version of a stored row.
 ///

@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use enginedb::{EncodedWrite, ListPlan, Value, Version};
+use enginedb::port::{EncodedWrite, ListPlan};
+use enginedb::{Value, Version};
 
 use crate::guard::CHECK;
 use crate::{Param, Statement};
@@ -74,6 +75,27 @@ pub const SUM: &str = concat!(
     "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, NULL, CAST(?3 AS INTEGER), ",
     version_param!("?4"),
     ") ON CONFLICT (ns, k) DO UPDATE SET n = n + excluded.n, ver = excluded.ver"
+);
+
+/// Guard: the key holds bytes, not a counter (`?1` op, `?2` ns, `?3` key). Runs before
+/// [`MIN`] and [`MAX`].
+pub const COUNTER_GUARD: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'not-a-counter' \
+     FROM enginedb_kv WHERE ns = ?2 AND k = ?3 AND n IS NULL";
+
+/// Keep the smaller of a counter and the operand, absent = the operand (`?1` ns, `?2` key,
+/// `?3` operand, `?4` version or NULL). Runs after [`COUNTER_GUARD`].
+pub const MIN: &str = concat!(
+    "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, NULL, CAST(?3 AS INTEGER), ",
+    version_param!("?4"),
+    ") ON CONFLICT (ns, k) DO UPDATE SET n = min(n, excluded.n), ver = excluded.ver"
+);
+
+/// Keep the larger of a counter and the operand, absent = the operand (`?1` ns, `?2` key,
+/// `?3` operand, `?4` version or NULL). Runs after [`COUNTER_GUARD`].
+pub const MAX: &str = concat!(
+    "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, NULL, CAST(?3 AS INTEGER), ",
+    version_param!("?4"),
+    ") ON CONFLICT (ns, k) DO UPDATE SET n = max(n, excluded.n), ver = excluded.ver"
 );
 
 /// One entry (`?1` ns, `?2` key) as `(v, n, ver)`.
@@ -167,6 +189,21 @@ fn plan_op<'a>(
             Statement::new(
                 SUM,
                 vec![ns(namespace), blob(key.as_slice()), Param::int(*delta), ver()],
+            )
+        }
+        EncodedWrite::Min { key, operand } | EncodedWrite::Max { key, operand } => {
+            out.push(Statement::new(
+                COUNTER_GUARD,
+                vec![at, ns(namespace), blob(key.as_slice())],
+            ));
+            let sql = if matches!(op, EncodedWrite::Min { .. }) {
+                MIN
+            } else {
+                MAX
+            };
+            Statement::new(
+                sql,
+                vec![ns(namespace), blob(key.as_slice()), Param::int(*operand), ver()],
             )
         }
     };

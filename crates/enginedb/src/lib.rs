@@ -5,39 +5,38 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
-mod apply;
-mod atomic;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod blocking;
+mod codec;
+mod commit;
+mod db;
 mod error;
-mod faulty;
 mod key;
 pub mod limits;
-mod list;
-mod masked;
 mod memory;
 mod model;
 mod optimistic;
-pub mod packed;
-mod port;
-pub mod table_key;
-mod transact;
-pub mod url;
+pub mod port;
+mod resolve;
+mod retry;
+pub mod testing;
+mod tx;
+mod validate;
+mod value;
 
-pub use apply::{EncodedWrite, OrderedKv, Stored, apply_ops};
-pub use atomic::{Atomicity, Commit, Mode, UNIT_RETRIES, run_atomic_writes};
+pub use codec::KEY_FORMAT_V1;
+pub use commit::{Atomicity, Commit, Mode};
+pub use db::Db;
+pub use db::atomic::Atomic;
+pub use db::list::List;
+pub use db::transaction::Transaction;
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
-pub use faulty::{Faulty, InjectedFault, poison};
-pub use key::{KEY_FORMAT_V1, Key, KeyPart};
-pub use limits::Limits;
-pub use list::ListPlan;
-pub use masked::{Mask, Masked};
+pub use key::{Key, KeyPart};
 pub use memory::MemoryDb;
-pub use model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Value, Version, Write};
-pub use port::{
-    AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, MaybeSend, MaybeSendSync, TransactionCapability,
-};
-pub use transact::{RetryPolicy, Transacted, Tx, transact, transact_with};
+pub use model::{ByteRange, Cursor, Entry, Page, Selector, Version, Write};
+pub use resolve::run_atomic_writes;
+pub use retry::RetryPolicy;
+pub use tx::{Transacted, Tx};
+pub use value::Value;
 
 /// Re-exported so adapters implement the port with the same macro version.
+#[doc(hidden)]
 pub use async_trait::async_trait;

@@ -5,13 +5,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use crate::apply::{State, apply_unit, scan};
 use crate::error::Result;
 use crate::key::Key;
-use crate::limits::{Limits, validate_key, validate_keys, validate_namespace, validate_unit};
-use crate::list::ListPlan;
 use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
-use crate::port::{AdapterInfo, BatchCapability, Capabilities, EngineDb, EngineTx, TransactionCapability};
+use crate::port::{
+    AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListPlan, State, TransactionCapability, apply_unit,
+    scan,
+};
+use crate::validate::validate_namespace;
 
 /// An in-memory store: the reference semantics every adapter must match.
 ///
@@ -56,7 +57,8 @@ impl MemoryDb {
     /// A handle on namespace `name` of the same store: same versions, separate keys.
     ///
     /// # Errors
-    /// `InvalidInput` unless `name` is a strict identifier (see [`validate_namespace`]).
+    /// `InvalidInput` unless `name` is a strict identifier (see
+    /// [`crate::port::validate_namespace`]).
     pub fn namespace(&self, name: &str) -> Result<MemoryDb> {
         validate_namespace(name)?;
         Ok(MemoryDb {
@@ -83,7 +85,8 @@ impl MemoryDb {
     fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         let mut data = self.data();
         let version = Version(data.last_version + 1);
-        apply_unit(data.spaces.entry(self.namespace.clone()).or_default(), ops, version)?;
+        let ops = EncodedWrite::unit(ops)?;
+        apply_unit(data.spaces.entry(self.namespace.clone()).or_default(), &ops, version)?;
         data.last_version = version.0;
         Ok(version)
     }
@@ -101,38 +104,24 @@ fn get_from(state: &State, key: &Key) -> Option<Entry> {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl EngineDb for MemoryDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo {
-            name: "memory".into(),
-            capabilities: Capabilities {
-                transactions: true,
-                batches: true,
-            },
-            limits: Limits::STANDARD,
-        }
+        AdapterInfo::new("memory")
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         Ok(self.read(|state| get_from(state, key)))
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory", keys = keys.len()))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         Ok(self.read(|state| keys.iter().map(|k| get_from(state, k)).collect()))
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         plan.page(self.read(|state| scan(state, &plan)))
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
     async fn write(&self, op: &Write) -> Result<Version> {
         let ops = std::slice::from_ref(op);
-        validate_unit(ops)?;
         let _writer = self.shared.writer.lock().await;
         self.commit_unit(ops)
     }
@@ -149,9 +138,7 @@ impl EngineDb for MemoryDb {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl BatchCapability for MemoryDb {
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory", ops = ops.len()))]
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version> {
-        validate_unit(ops)?;
         let _writer = self.shared.writer.lock().await;
         self.commit_unit(ops)
     }
@@ -160,7 +147,6 @@ impl BatchCapability for MemoryDb {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl TransactionCapability for MemoryDb {
-    #[tracing::instrument(level = "trace", skip_all, fields(adapter = "memory"))]
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         let writer = self.shared.writer.clone().lock_owned().await;
         let snapshot = self.read(Clone::clone);
@@ -190,12 +176,10 @@ struct MemoryTx {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl EngineTx for MemoryTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        validate_key(key)?;
         Ok(get_from(&self.snapshot, key))
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        validate_keys(keys)?;
         Ok(keys.iter().map(|k| get_from(&self.snapshot, k)).collect())
     }
 
@@ -205,8 +189,7 @@ impl EngineTx for MemoryTx {
     }
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
-        validate_unit(ops)?;
-        let written = apply_unit(&mut self.snapshot, ops, Version::PENDING)?;
+        let written = apply_unit(&mut self.snapshot, &EncodedWrite::unit(ops)?, Version::PENDING)?;
         self.written.extend(written);
         Ok(())
     }

@@ -1,63 +1,11 @@
-//! Values, versions, entries, write ops and the shapes of reads (DESIGN §3).
+//! Versions, entries, write ops and the shapes of reads (DESIGN §3).
 
 use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::key::{Key, hex};
 use crate::limits::MAX_LIST_LIMIT;
-
-/// A stored value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Value {
-    /// Opaque bytes, at most [`crate::limits::MAX_VALUE_BYTES`].
-    Bytes(Vec<u8>),
-    /// A counter, exact over the full i64 range on every adapter; see [`Write::Sum`].
-    I64(i64),
-}
-
-impl Value {
-    /// The bytes this value counts against the unit size limit (8 for a counter).
-    pub fn size(&self) -> usize {
-        match self {
-            Value::Bytes(b) => b.len(),
-            Value::I64(_) => 8,
-        }
-    }
-}
-
-impl fmt::Display for Value {
-    /// A counter as its number, UTF-8 text quoted, other bytes as `0x…` hex.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::I64(n) => write!(f, "{n}"),
-            Value::Bytes(b) => match std::str::from_utf8(b) {
-                Ok(text) if !text.chars().any(char::is_control) => write!(f, "{text:?}"),
-                _ => write!(f, "0x{}", hex(b)),
-            },
-        }
-    }
-}
-
-impl From<Vec<u8>> for Value {
-    fn from(b: Vec<u8>) -> Self {
-        Value::Bytes(b)
-    }
-}
-impl From<&[u8]> for Value {
-    fn from(b: &[u8]) -> Self {
-        Value::Bytes(b.to_vec())
-    }
-}
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::Bytes(s.as_bytes().to_vec())
-    }
-}
-impl From<i64> for Value {
-    fn from(i: i64) -> Self {
-        Value::I64(i)
-    }
-}
+use crate::value::Value;
 
 /// The commit that last wrote a key. Versions increase in commit order per database: once a
 /// reader has seen `V`, no later commit gets a version `<= V`.
@@ -149,6 +97,22 @@ pub enum Write {
         /// What to add (may be negative).
         delta: i64,
     },
+    /// Keep the smaller of the `I64` counter and `operand` (absent: `operand`). A `Bytes` value
+    /// under the key fails the unit with `SumFailed`.
+    Min {
+        /// The counter.
+        key: Key,
+        /// The value compared with it.
+        operand: i64,
+    },
+    /// Keep the larger of the `I64` counter and `operand` (absent: `operand`). A `Bytes` value
+    /// under the key fails the unit with `SumFailed`.
+    Max {
+        /// The counter.
+        key: Key,
+        /// The value compared with it.
+        operand: i64,
+    },
 }
 
 impl Write {
@@ -182,6 +146,14 @@ impl Write {
     pub fn sum(key: Key, delta: i64) -> Self {
         Write::Sum { key, delta }
     }
+    /// `Min` of the counter at `key` and `operand`.
+    pub fn min(key: Key, operand: i64) -> Self {
+        Write::Min { key, operand }
+    }
+    /// `Max` of the counter at `key` and `operand`.
+    pub fn max(key: Key, operand: i64) -> Self {
+        Write::Max { key, operand }
+    }
 
     /// The single key this op addresses, if it addresses one.
     pub fn key(&self) -> Option<&Key> {
@@ -190,7 +162,9 @@ impl Write {
             | Write::Set { key, .. }
             | Write::Insert { key, .. }
             | Write::Delete { key }
-            | Write::Sum { key, .. } => Some(key),
+            | Write::Sum { key, .. }
+            | Write::Min { key, .. }
+            | Write::Max { key, .. } => Some(key),
             Write::CheckRange { .. } | Write::DeleteRange { .. } => None,
         }
     }
@@ -231,8 +205,17 @@ impl fmt::Display for ByteRange {
 /// Which keys a `list` or `DeleteRange` covers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Selector {
-    /// Every key that strictly extends the prefix (the prefix key itself is not included).
-    Prefix(Key),
+    /// Every key that strictly extends `prefix` (the prefix key itself is not included),
+    /// optionally only from `start` (included) and/or up to `end` (excluded); both bounds must
+    /// begin with the prefix.
+    Prefix {
+        /// The prefix.
+        prefix: Key,
+        /// First key included, if bounded below.
+        start: Option<Key>,
+        /// First key excluded, if bounded above.
+        end: Option<Key>,
+    },
     /// Every key `k` with `start <= k < end`. `start > end` is invalid input.
     Range {
         /// First key included.
@@ -240,49 +223,102 @@ pub enum Selector {
         /// First key excluded.
         end: Key,
     },
-    /// Every key that strictly extends `prefix` and is `>= start`; `start` must begin with
-    /// `prefix`.
-    PrefixFrom {
-        /// The prefix.
-        prefix: Key,
-        /// First key included.
-        start: Key,
-    },
 }
 
 impl Selector {
+    /// Every key that strictly extends `prefix`.
+    pub fn prefix(prefix: Key) -> Self {
+        Selector::Prefix {
+            prefix,
+            start: None,
+            end: None,
+        }
+    }
+
+    /// Every key `k` with `start <= k < end`.
+    pub fn range(start: Key, end: Key) -> Self {
+        Selector::Range { start, end }
+    }
+
+    /// This selector from `key` on (included).
+    #[must_use]
+    pub fn start(self, key: Key) -> Self {
+        match self {
+            Selector::Prefix { prefix, end, .. } => Selector::Prefix {
+                prefix,
+                start: Some(key),
+                end,
+            },
+            Selector::Range { end, .. } => Selector::Range { start: key, end },
+        }
+    }
+
+    /// This selector up to `key` (excluded).
+    #[must_use]
+    pub fn end(self, key: Key) -> Self {
+        match self {
+            Selector::Prefix { prefix, start, .. } => Selector::Prefix {
+                prefix,
+                start,
+                end: Some(key),
+            },
+            Selector::Range { start, .. } => Selector::Range { start, end: key },
+        }
+    }
+
     /// The span of encoded keys this selector covers.
     ///
     /// # Errors
-    /// `InvalidInput` for a `Range` whose start is after its end, or a `PrefixFrom` whose start
-    /// does not begin with its prefix.
+    /// `InvalidInput` for bounds that are inverted or, for a prefix, do not begin with it.
     pub fn byte_range(&self) -> Result<ByteRange> {
+        let inverted = || Error::invalid(format!("{self} starts after its end"));
         match self {
-            Selector::Prefix(prefix) => {
-                let (start, end) = prefix.prefix_range();
-                Ok(ByteRange { start, end })
-            }
-            Selector::Range { start, end } => {
-                if start > end {
-                    return Err(Error::invalid(format!("range start {start} is after its end {end}")));
+            Selector::Prefix { prefix, start, end } => {
+                let (mut lo, mut hi) = prefix.prefix_range();
+                for bound in [start, end].into_iter().flatten() {
+                    if !bound.starts_with(prefix) {
+                        return Err(Error::invalid(format!(
+                            "bound {bound} does not begin with prefix {prefix}"
+                        )));
+                    }
                 }
-                Ok(ByteRange {
-                    start: start.encode(),
-                    end: end.encode(),
-                })
-            }
-            Selector::PrefixFrom { prefix, start } => {
-                if !start.starts_with(prefix) {
-                    return Err(Error::invalid(format!(
-                        "start {start} does not begin with prefix {prefix}"
-                    )));
+                if let (Some(start), Some(end)) = (start, end) {
+                    if start > end {
+                        return Err(inverted());
+                    }
                 }
-                let (lo, end) = prefix.prefix_range();
-                Ok(ByteRange {
-                    start: lo.max(start.encode()),
-                    end,
-                })
+                if let Some(start) = start {
+                    lo = lo.max(start.encode());
+                }
+                if let Some(end) = end {
+                    // An end at the prefix itself (before every extension) selects nothing.
+                    hi = hi.min(end.encode()).max(lo.clone());
+                }
+                Ok(ByteRange { start: lo, end: hi })
             }
+            Selector::Range { start, end } if start > end => Err(inverted()),
+            Selector::Range { start, end } => Ok(ByteRange {
+                start: start.encode(),
+                end: end.encode(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::Prefix { prefix, start, end } => {
+                write!(f, "prefix {prefix}")?;
+                if let Some(start) = start {
+                    write!(f, " from {start}")?;
+                }
+                if let Some(end) = end {
+                    write!(f, " until {end}")?;
+                }
+                Ok(())
+            }
+            Selector::Range { start, end } => write!(f, "range [{start}, {end})"),
         }
     }
 }

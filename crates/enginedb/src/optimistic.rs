@@ -2,14 +2,16 @@
 //! buffered, commit = one atomic batch whose preconditions re-check everything read.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
-use crate::atomic::{Commit, Mode};
-use crate::error::{Error, Result, SumFailure};
+use crate::commit::{Commit, Mode};
+use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::MAX_LIST_LIMIT;
-use crate::list::{ListPlan, successor};
-use crate::model::{ByteRange, Entry, ListOptions, Page, Selector, Value, Version, Write};
-use crate::port::EngineDb;
+use crate::model::{ByteRange, Entry, ListOptions, Page, Selector, Version, Write};
+use crate::port::{CounterOp, EngineDb, ListPlan, successor, update_counter};
+use crate::validate::validate_unit;
+use crate::value::Value;
 
 /// A span that was listed, and its fingerprint when read.
 struct RangeRead {
@@ -18,8 +20,8 @@ struct RangeRead {
     max_version: Option<Version>,
 }
 
-pub(crate) struct Optimistic<'db> {
-    db: &'db dyn EngineDb,
+pub(crate) struct Optimistic {
+    db: Arc<dyn EngineDb>,
     /// Version (or absence) of each committed key read, at its first read.
     reads: BTreeMap<Vec<u8>, (Key, Option<Version>)>,
     ranges: Vec<RangeRead>,
@@ -30,8 +32,8 @@ pub(crate) struct Optimistic<'db> {
     cleared: Vec<ByteRange>,
 }
 
-impl<'db> Optimistic<'db> {
-    pub(crate) fn new(db: &'db dyn EngineDb) -> Self {
+impl Optimistic {
+    pub(crate) fn new(db: Arc<dyn EngineDb>) -> Self {
         Optimistic {
             db,
             reads: BTreeMap::new(),
@@ -65,7 +67,6 @@ impl<'db> Optimistic<'db> {
     }
 
     pub(crate) async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        crate::limits::validate_keys(keys)?;
         let missing: Vec<Key> = keys
             .iter()
             .filter(|k| self.own(&k.encode()).is_none())
@@ -169,7 +170,7 @@ impl<'db> Optimistic<'db> {
             Write::Check { key, version } => {
                 let current = self.get(key).await?.map(|e| e.version);
                 if current != *version {
-                    return Err(Error::CheckFailed { index });
+                    return Err(Error::check_failed(index));
                 }
                 return Ok(());
             }
@@ -177,7 +178,7 @@ impl<'db> Optimistic<'db> {
             Write::Set { key, value } => self.put(key, Some(value.clone())),
             Write::Insert { key, value } => {
                 if self.get(key).await?.is_some() {
-                    return Err(Error::CheckFailed { index });
+                    return Err(Error::check_failed(index));
                 }
                 self.put(key, Some(value.clone()));
             }
@@ -187,25 +188,18 @@ impl<'db> Optimistic<'db> {
                 self.overlay.retain(|k, _| !range.contains(k));
                 self.cleared.push(range);
             }
-            Write::Sum { key, delta } => {
-                let current = match self.get(key).await?.map(|e| e.value) {
-                    None => 0,
-                    Some(Value::I64(n)) => n,
-                    Some(Value::Bytes(_)) => {
-                        return Err(Error::SumFailed {
-                            index,
-                            reason: SumFailure::NotACounter,
-                        });
-                    }
-                };
-                let sum = current.checked_add(*delta).ok_or(Error::SumFailed {
-                    index,
-                    reason: SumFailure::Overflow,
-                })?;
-                self.put(key, Some(Value::I64(sum)));
-            }
+            Write::Sum { key, delta: operand } => self.count(key, CounterOp::Sum, *operand, index).await?,
+            Write::Min { key, operand } => self.count(key, CounterOp::Min, *operand, index).await?,
+            Write::Max { key, operand } => self.count(key, CounterOp::Max, *operand, index).await?,
         }
         self.writes.push(op.clone());
+        Ok(())
+    }
+
+    async fn count(&mut self, key: &Key, op: CounterOp, operand: i64, index: usize) -> Result<()> {
+        let current = self.get(key).await?.map(|e| e.value);
+        let updated = update_counter(current.as_ref(), op, operand, index)?;
+        self.put(key, Some(Value::I64(updated)));
         Ok(())
     }
 
@@ -228,7 +222,7 @@ impl<'db> Optimistic<'db> {
         }));
         let preconditions = ops.len();
         ops.extend(self.writes);
-        crate::limits::validate_unit(&ops)?;
+        validate_unit(&ops)?;
         let batches = self.db.batches().ok_or_else(|| Error::Unsupported {
             operation: "atomic batch",
             adapter: self.db.info().name,
@@ -238,10 +232,10 @@ impl<'db> Optimistic<'db> {
                 version,
                 mode: Mode::Batch,
             }),
-            Err(Error::CheckFailed { index }) if index < preconditions => Err(Error::Conflict {
+            Err(Error::CheckFailed { index, .. }) if index < preconditions => Err(Error::Conflict {
                 message: format!("a key or span read changed before commit (precondition {index})"),
             }),
-            Err(error) => Err(error),
+            Err(error) => Err(crate::resolve::name_op(error, &ops)),
         }
     }
 }

@@ -1,12 +1,12 @@
-//! Contributions: a catalogue written once against `&dyn EngineDb`.
+//! Contributions: a catalogue written once against [`Db`].
 //!
 //! A contribution is discoverable three ways besides its id — by tag, by search term (the
 //! words of its title) and by relation (what it cites). Written as separate writes, a crash
 //! leaves a record fetchable by id but invisible to search, or a tag marker pointing at nothing.
-//! Here a **put** is one unit: the manifest, the relation entries, the tag markers and the term
-//! entries — and, for an update, the removal of the previous markers, on condition that the
-//! manifest is still the version read. Listing by tag or term therefore never sees a
-//! half-written contribution.
+//! Here a **put** is one transaction: it reads the manifest, and writes the manifest, the
+//! relation entries, the tag markers and the term entries — and, for an update, removes the
+//! previous markers. A concurrent put of the same contribution makes it run again on what that
+//! one wrote. Listing by tag or term therefore never sees a half-written contribution.
 //!
 //! | key                                           | value                         |
 //! |-----------------------------------------------|-------------------------------|
@@ -15,10 +15,7 @@
 //! | `("contrib", "tag", tag, id)`                 | empty (tag marker)            |
 //! | `("contrib", "term", term, id)`               | empty (search term)           |
 
-use enginedb::{
-    Atomicity, Commit, EngineDb, Error, Key, KeyPart, ListOptions, Result, Selector, Value, Write, key,
-    run_atomic_writes,
-};
+use enginedb::{Commit, Db, Error, Key, KeyPart, Result, Selector, Value, key};
 
 /// A contribution.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,14 +48,11 @@ impl Contribution {
         format!("{}\n{}\n{}", self.title, self.tags.join(","), self.cites.join(",")).into_bytes()
     }
 
-    fn decode(id: &str, value: Value) -> Result<Contribution> {
+    fn decode(id: &str, value: &Value) -> Result<Contribution> {
         let corrupt = || Error::Corrupt {
             message: format!("contribution {id:?} is not title, tags, cites"),
         };
-        let Value::Bytes(bytes) = value else {
-            return Err(corrupt());
-        };
-        let text = String::from_utf8(bytes).map_err(|_| corrupt())?;
+        let text = value.as_str().ok_or_else(corrupt)?;
         let mut lines = text.splitn(3, '\n');
         let (Some(title), Some(tags), Some(cites)) = (lines.next(), lines.next(), lines.next()) else {
             return Err(corrupt());
@@ -90,39 +84,49 @@ fn manifest(id: &str) -> Key {
     key!["contrib", "manifest", id]
 }
 
-/// The catalogue on a store.
-pub struct Catalogue<'db> {
-    db: &'db dyn EngineDb,
+/// The catalogue on a store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Catalogue {
+    db: Db,
 }
 
-impl<'db> Catalogue<'db> {
+impl Catalogue {
     /// A catalogue on `db`.
-    pub fn new(db: &'db dyn EngineDb) -> Self {
+    pub fn new(db: Db) -> Self {
         Catalogue { db }
     }
 
-    /// Creates or replaces a contribution with all its index entries, as one unit that fails
-    /// with `CheckFailed` if the contribution changed since it was read.
+    /// Creates or replaces a contribution with all its index entries, in one transaction (run
+    /// again if another writer changed the contribution meanwhile); returns its commit.
     ///
     /// # Errors
-    /// `InvalidInput` for an empty id; the store's errors (`Unsupported` on a store that cannot
-    /// write a unit atomically: a put is never half-done).
+    /// `InvalidInput` for an empty id; `Corrupt` for a malformed stored manifest; the store's
+    /// errors (`Unsupported` on a store that cannot write a unit atomically: a put is never
+    /// half-done).
     pub async fn put(&self, contribution: &Contribution) -> Result<Commit> {
         if contribution.id.is_empty() {
             return Err(Error::invalid("a contribution needs an id"));
         }
-        let previous = self.db.get(&manifest(&contribution.id)).await?;
-        let mut unit = vec![Write::check(
-            manifest(&contribution.id),
-            previous.as_ref().map(|e| e.version),
-        )];
-        if let Some(previous) = previous {
-            let old = Contribution::decode(&contribution.id, previous.value)?;
-            unit.extend(old.index().into_iter().map(Write::delete));
-        }
-        unit.push(Write::set(manifest(&contribution.id), contribution.encode()));
-        unit.extend(contribution.index().into_iter().map(|k| Write::set(k, vec![])));
-        run_atomic_writes(self.db, &unit, Atomicity::Require).await
+        // Owned, so the body may run again and `put` stays `Send` (it runs in spawned tasks).
+        let next = contribution.clone();
+        let done = self
+            .db
+            .transaction()
+            .run(async move |tx| {
+                let key = manifest(&next.id);
+                if let Some(previous) = tx.get(&key).await? {
+                    for old in Contribution::decode(&next.id, &previous.value)?.index() {
+                        tx.delete(old);
+                    }
+                }
+                tx.set(key, next.encode());
+                for entry in next.index() {
+                    tx.set(entry, Vec::new());
+                }
+                Ok::<_, Error>(())
+            })
+            .await?;
+        Ok(done.commit)
     }
 
     /// The contribution `id`.
@@ -133,11 +137,11 @@ impl<'db> Catalogue<'db> {
         self.db
             .get(&manifest(id))
             .await?
-            .map(|e| Contribution::decode(id, e.value))
+            .map(|e| Contribution::decode(id, &e.value))
             .transpose()
     }
 
-    /// The ids tagged `tag` (at most 1,000), in id order.
+    /// The ids tagged `tag`, in id order.
     ///
     /// # Errors
     /// The store's.
@@ -145,7 +149,7 @@ impl<'db> Catalogue<'db> {
         self.ids(key!["contrib", "tag", tag]).await
     }
 
-    /// The ids whose title has the word `term` (at most 1,000), in id order.
+    /// The ids whose title has the word `term`, in id order.
     ///
     /// # Errors
     /// The store's.
@@ -153,7 +157,7 @@ impl<'db> Catalogue<'db> {
         self.ids(key!["contrib", "term", term.to_lowercase()]).await
     }
 
-    /// The ids that cite `id` (at most 1,000), in id order.
+    /// The ids that cite `id`, in id order.
     ///
     /// # Errors
     /// The store's.
@@ -162,9 +166,8 @@ impl<'db> Catalogue<'db> {
     }
 
     async fn ids(&self, prefix: Key) -> Result<Vec<String>> {
-        let page = self.db.list(&Selector::Prefix(prefix), &ListOptions::default()).await?;
-        Ok(page
-            .entries
+        let entries = self.db.list(Selector::prefix(prefix)).collect().await?;
+        Ok(entries
             .into_iter()
             .filter_map(|e| match e.key.parts().last() {
                 Some(KeyPart::Str(id)) => Some(id.clone()),

@@ -11,9 +11,9 @@
 //!
 //! Writes answer `{"id", "mode", "version"}`: the atomicity each got. Errors answer
 //! `{"error", "kind"}` with 400 (bad input), 404, 409 (a check failed or a race was lost), 503
-//! (busy) or 500.
+//! (busy or unavailable) or 500.
 
-use enginedb::{Atomicity, Commit, EngineDb, Error, ErrorKind};
+use enginedb::{Atomicity, Commit, Db, Error, ErrorKind};
 use serde_json::{Value as Json, json};
 
 use crate::Relay;
@@ -38,7 +38,7 @@ fn failure(error: &Error) -> Answer {
     let status = match error.kind() {
         ErrorKind::InvalidInput | ErrorKind::LimitExceeded => 400,
         ErrorKind::CheckFailed | ErrorKind::Conflict | ErrorKind::SumFailed => 409,
-        ErrorKind::Busy => 503,
+        ErrorKind::Busy | ErrorKind::Unavailable => 503,
         _ => 500,
     };
     answer(
@@ -58,15 +58,15 @@ fn field<'j>(body: &'j Json, name: &str) -> Result<&'j str, Error> {
 }
 
 /// Answers one request on `db`. Writes require atomicity: a store that cannot give it refuses.
-pub async fn handle(db: &dyn EngineDb, method: &str, path: &str, body: &str) -> Answer {
+pub async fn handle(db: &Db, method: &str, path: &str, body: &str) -> Answer {
     match route(db, method, path, body).await {
         Ok(answer) => answer,
         Err(error) => failure(&error),
     }
 }
 
-async fn route(db: &dyn EngineDb, method: &str, path: &str, body: &str) -> Result<Answer, Error> {
-    let relay = Relay::new(db, Atomicity::Require);
+async fn route(db: &Db, method: &str, path: &str, body: &str) -> Result<Answer, Error> {
+    let relay = Relay::new(db.clone(), Atomicity::Require);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let json = || -> Result<Json, Error> {
         serde_json::from_str(body).map_err(|e| Error::invalid(format!("the body is not JSON: {e}")))

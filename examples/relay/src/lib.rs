@@ -1,4 +1,4 @@
-//! Relay: a messaging engine written once against `&dyn EngineDb`, so the same code serves a
+//! Relay: a messaging engine written once against [`Db`], so the same code serves a
 //! self-hosted server (SQLite, redb, PostgreSQL) and a Worker (D1).
 //!
 //! Every user action is **one unit**, so a crash between its writes cannot leave a message
@@ -29,13 +29,12 @@ pub mod selftest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 
-use enginedb::{
-    Atomicity, Commit, EngineDb, Error, Key, ListOptions, Result, Selector, Value, Write, key, run_atomic_writes,
-};
+use enginedb::{Atomic, Atomicity, Commit, Db, Error, Key, KeyPart, Result, Selector, Value, Write, key};
 
-/// The engine: a store and the atomicity its caller demands.
-pub struct Relay<'db> {
-    db: &'db dyn EngineDb,
+/// The engine: a store and the atomicity its caller demands. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    db: Db,
     atomicity: Atomicity,
 }
 
@@ -77,19 +76,15 @@ fn delivery(user: &str, id: i64) -> Key {
     key!["relay", "delivery", user, id]
 }
 
-fn encode(message: &Message) -> Vec<u8> {
-    format!("{}\n{}\n{}", message.from, message.thread, message.body).into_bytes()
+fn encode(message: &Message) -> String {
+    format!("{}\n{}\n{}", message.from, message.thread, message.body)
 }
 
-fn decode(id: i64, value: Value) -> Result<Message> {
+fn decode(id: i64, value: &Value) -> Result<Message> {
     let corrupt = || Error::Corrupt {
         message: format!("relay message {id} is not sender, thread, body"),
     };
-    let Value::Bytes(bytes) = value else {
-        return Err(corrupt());
-    };
-    let text = String::from_utf8(bytes).map_err(|_| corrupt())?;
-    let mut lines = text.splitn(3, '\n');
+    let mut lines = value.as_str().ok_or_else(corrupt)?.splitn(3, '\n');
     let (Some(from), Some(thread), Some(body)) = (lines.next(), lines.next(), lines.next()) else {
         return Err(corrupt());
     };
@@ -101,38 +96,54 @@ fn decode(id: i64, value: Value) -> Result<Message> {
     })
 }
 
-impl<'db> Relay<'db> {
+impl Relay {
     /// An engine on `db`. With [`Atomicity::Require`] a store that cannot write a unit
     /// atomically refuses the actions instead of half-doing them.
-    pub fn new(db: &'db dyn EngineDb, atomicity: Atomicity) -> Self {
+    pub fn new(db: Db, atomicity: Atomicity) -> Self {
         Relay { db, atomicity }
+    }
+
+    /// The store.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A new unit, with the atomicity the caller demands.
+    fn unit(&self) -> Atomic<'_> {
+        match self.atomicity {
+            Atomicity::Require => self.db.atomic().require_atomic(),
+            Atomicity::BestEffort => self.db.atomic(),
+        }
     }
 
     /// A fresh message id (each commit has a unique, increasing version).
     async fn next_id(&self) -> Result<i64> {
-        let version = self.db.write(&Write::sum(key!["relay", "ids"], 1)).await?;
+        let version = self.db.write_one(Write::sum(key!["relay", "ids"], 1)).await?;
         i64::try_from(version.0).map_err(|_| Error::invalid("message ids are exhausted"))
     }
 
-    fn message_unit(&self, message: &Message, to: &[&str], attachments: &[Vec<u8>], what: &str) -> Vec<Write> {
+    /// Adds to `unit` the writes of `message`: the message, its attachments, one delivery per
+    /// recipient, the thread index and the log entry.
+    fn message_unit<'u>(
+        unit: Atomic<'u>,
+        message: &Message,
+        to: &[&str],
+        attachments: &[Vec<u8>],
+        what: &str,
+    ) -> Atomic<'u> {
         let id = message.id;
-        let mut unit = vec![Write::insert(msg(id), encode(message))];
-        unit.extend(
-            attachments
-                .iter()
-                .zip(0i64..)
-                .map(|(a, n)| Write::set(key!["relay", "attachment", id, n], a.clone())),
-        );
-        unit.extend(to.iter().map(|user| Write::set(delivery(user, id), "unread")));
-        unit.push(Write::set(
-            key!["relay", "thread", message.thread, id],
-            message.from.as_str(),
-        ));
-        unit.push(Write::insert(
-            key!["relay", "log", id],
-            format!("{what} by {} to {}", message.from, to.join(",")).as_str(),
-        ));
-        unit
+        unit.insert(msg(id), encode(message))
+            .ops(
+                (0i64..)
+                    .zip(attachments)
+                    .map(|(n, a)| Write::set(key!["relay", "attachment", id, n], a.as_slice())),
+            )
+            .ops(to.iter().map(|user| Write::set(delivery(user, id), "unread")))
+            .set(key!["relay", "thread", message.thread, id], &message.from)
+            .insert(
+                key!["relay", "log", id],
+                format!("{what} by {} to {}", message.from, to.join(",")),
+            )
     }
 
     /// Sends `body` (and `attachments`) from `from` to `to`, as one unit.
@@ -150,12 +161,9 @@ impl<'db> Relay<'db> {
             thread: id,
             body: body.to_owned(),
         };
-        let commit = run_atomic_writes(
-            self.db,
-            &self.message_unit(&message, to, attachments, "sent"),
-            self.atomicity,
-        )
-        .await?;
+        let commit = Relay::message_unit(self.unit(), &message, to, attachments, "sent")
+            .commit()
+            .await?;
         Ok(Sent { id, commit })
     }
 
@@ -170,27 +178,21 @@ impl<'db> Relay<'db> {
             .get(&msg(parent))
             .await?
             .ok_or_else(|| Error::invalid(format!("no message {parent}")))?;
-        let parent_message = decode(parent, found.value)?;
+        let parent_message = decode(parent, &found.value)?;
         let thread = self
             .db
-            .list(
-                &Selector::Prefix(key!["relay", "thread", parent_message.thread]),
-                &ListOptions::default(),
-            )
+            .list(Selector::prefix(key!["relay", "thread", parent_message.thread]))
+            .collect()
             .await?;
-        let mut people: Vec<String> = thread
-            .entries
-            .into_iter()
-            .filter_map(|e| match e.value {
-                Value::Bytes(b) => String::from_utf8(b).ok(),
-                Value::I64(_) => None,
-            })
-            .filter(|who| who != from)
+        let mut people: Vec<&str> = thread
+            .iter()
+            .filter_map(|e| e.value.as_str())
+            .filter(|who| *who != from)
             .collect();
-        people.sort();
+        people.sort_unstable();
         people.dedup();
         if people.is_empty() {
-            people.push(parent_message.from.clone());
+            people.push(&parent_message.from);
         }
         let id = self.next_id().await?;
         let message = Message {
@@ -199,10 +201,10 @@ impl<'db> Relay<'db> {
             thread: parent_message.thread,
             body: body.to_owned(),
         };
-        let to: Vec<&str> = people.iter().map(String::as_str).collect();
-        let mut unit = vec![Write::check(msg(parent), Some(found.version))];
-        unit.extend(self.message_unit(&message, &to, &[], "replied"));
-        let commit = run_atomic_writes(self.db, &unit, self.atomicity).await?;
+        let unit = self.unit().check(msg(parent), found.version);
+        let commit = Relay::message_unit(unit, &message, &people, &[], "replied")
+            .commit()
+            .await?;
         Ok(Sent { id, commit })
     }
 
@@ -217,13 +219,13 @@ impl<'db> Relay<'db> {
             .get(&delivery(user, id))
             .await?
             .ok_or_else(|| Error::invalid(format!("{user} has no message {id}")))?;
-        let unit = [
-            Write::check(delivery(user, id), Some(current.version)),
-            Write::set(delivery(user, id), "read"),
-            Write::set(key!["relay", "receipt", id, user], "read"),
-            Write::set(key!["relay", "last-read", user], id),
-        ];
-        run_atomic_writes(self.db, &unit, self.atomicity).await
+        self.unit()
+            .check(delivery(user, id), current.version)
+            .set(delivery(user, id), "read")
+            .set(key!["relay", "receipt", id, user], "read")
+            .set(key!["relay", "last-read", user], id)
+            .commit()
+            .await
     }
 
     /// The message `id`.
@@ -231,28 +233,25 @@ impl<'db> Relay<'db> {
     /// # Errors
     /// The store's, or `Corrupt` for a malformed message.
     pub async fn message(&self, id: i64) -> Result<Option<Message>> {
-        self.db.get(&msg(id)).await?.map(|e| decode(id, e.value)).transpose()
+        self.db.get(&msg(id)).await?.map(|e| decode(id, &e.value)).transpose()
     }
 
-    /// `user`'s deliveries, oldest first (at most 1,000).
+    /// `user`'s deliveries, oldest first.
     ///
     /// # Errors
     /// The store's.
     pub async fn inbox(&self, user: &str) -> Result<Vec<Delivery>> {
-        let page = self
+        let entries = self
             .db
-            .list(
-                &Selector::Prefix(key!["relay", "delivery", user]),
-                &ListOptions::default(),
-            )
+            .list(Selector::prefix(key!["relay", "delivery", user]))
+            .collect()
             .await?;
-        Ok(page
-            .entries
+        Ok(entries
             .into_iter()
             .filter_map(|e| match e.key.parts().last() {
-                Some(enginedb::KeyPart::Int(id)) => Some(Delivery {
+                Some(KeyPart::Int(id)) => Some(Delivery {
                     id: *id,
-                    read: e.value == Value::from("read"),
+                    read: e.value.as_str() == Some("read"),
                 }),
                 _ => None,
             })

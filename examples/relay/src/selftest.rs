@@ -2,7 +2,8 @@
 //! D1): a failure injected at every write position of a send leaves no orphan on a store with
 //! atomic units, and is reported as `PartialWrite` on a sequential one.
 
-use enginedb::{Atomicity, EngineDb, ErrorKind, Faulty, Selector, key};
+use enginedb::testing::Faulty;
+use enginedb::{Atomicity, Db, ErrorKind, Selector, key};
 
 use crate::Relay;
 
@@ -10,22 +11,24 @@ use crate::Relay;
 ///
 /// # Errors
 /// A description of the first violation, or of a store error.
-pub async fn injected_failures(db: &dyn EngineDb) -> Result<String, String> {
-    let relay = Relay::new(db, Atomicity::BestEffort);
+pub async fn injected_failures(db: &Db) -> Result<String, String> {
+    let relay = Relay::new(db.clone(), Atomicity::BestEffort);
     let count = |prefix| async move {
-        let page = db
-            .list(&Selector::Prefix(prefix), &enginedb::ListOptions::default())
+        let entries = db
+            .list(Selector::prefix(prefix))
+            .collect()
             .await
             .map_err(|e| e.to_string())?;
-        Ok::<usize, String>(page.entries.len())
+        Ok::<usize, String>(entries.len())
     };
-    let sequential = db.transactions().is_none() && db.batches().is_none();
+    let capabilities = db.capabilities();
+    let sequential = !capabilities.transactions && !capabilities.batches;
     // Write op 1 draws the id; the send's unit is ops 2..=7 (message, attachment, two
     // deliveries, thread index, log).
     for fail_at in 2..=7 {
         let before = relay.inbox("bob").await.map_err(|e| e.to_string())?.len();
-        let faulty = Faulty::new(db, fail_at);
-        let error = match Relay::new(&faulty, Atomicity::BestEffort)
+        let faulty = Db::from(Faulty::new(db.port().clone()).fail_write(fail_at));
+        let error = match Relay::new(faulty, Atomicity::BestEffort)
             .send("ada", &["bob", "cy"], "doomed", &[b"x".to_vec()])
             .await
         {

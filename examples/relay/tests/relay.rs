@@ -3,32 +3,28 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // test helpers fail loudly
 
-use std::sync::Arc;
-
-use enginedb::{Atomicity, EngineDb, Mask, Masked, MemoryDb};
-use enginedb_conformance::pg_server::PgServer;
+use enginedb::testing::{Mask, Masked};
+use enginedb::{Atomicity, Db, MemoryDb};
+use enginedb_postgres::throwaway::PgServer;
 use relay::Relay;
 
 /// One store per adapter (and the memory store in every mode), with a name; `test` keeps
 /// each test's stores apart.
-async fn stores(dir: &std::path::Path, test: &str) -> Vec<(String, Arc<dyn EngineDb>)> {
-    let mut stores: Vec<(String, Arc<dyn EngineDb>)> = Mask::ALL
+async fn stores(dir: &std::path::Path, test: &str) -> Vec<(String, Db)> {
+    let mut stores: Vec<(String, Db)> = Mask::ALL
         .iter()
         .map(|mask| {
             (
                 format!("memory {}", mask.name()),
-                Arc::new(Masked::new(MemoryDb::new(), *mask)) as Arc<dyn EngineDb>,
+                Db::from(Masked::new(MemoryDb::new(), *mask)),
             )
         })
         .collect();
+    let postgres = PgServer::shared().unwrap_or_else(|e| panic!("{e}"));
     for url in [
         format!("sqlite://{}/{test}.sqlite3", dir.display()),
         format!("redb://{}/{test}.redb", dir.display()),
-        format!(
-            "{}?enginedb_namespace=relay_{test}_{}",
-            PgServer::shared(),
-            std::process::id()
-        ),
+        format!("{postgres}?enginedb_namespace=relay_{test}_{}", std::process::id()),
     ] {
         let db = enginedb_open::open(&url)
             .await
@@ -42,7 +38,7 @@ async fn stores(dir: &std::path::Path, test: &str) -> Vec<(String, Arc<dyn Engin
 async fn the_scenario_runs_unchanged_on_every_adapter() {
     let dir = tempfile::tempdir().expect("temporary directory");
     for (name, db) in stores(dir.path(), "scenario").await {
-        let relay = Relay::new(&*db, Atomicity::BestEffort);
+        let relay = Relay::new(db.clone(), Atomicity::BestEffort);
         let sent = relay
             .send("ada", &["bob", "cy"], "hello", &[b"a".to_vec()])
             .await
@@ -61,13 +57,15 @@ async fn the_scenario_runs_unchanged_on_every_adapter() {
             ada.iter().any(|d| d.id == reply.id && !d.read),
             "{name}: ada got the reply: {ada:?}"
         );
-        let atomic = db.transactions().is_some() || db.batches().is_some();
+        let capabilities = db.capabilities();
+        let atomic = capabilities.transactions || capabilities.batches;
         assert_eq!(
             sent.commit.mode.is_atomic(),
             atomic,
             "{name}: mode {:?}",
             sent.commit.mode
         );
+        db.close().await.expect("close");
     }
 }
 
@@ -75,9 +73,10 @@ async fn the_scenario_runs_unchanged_on_every_adapter() {
 async fn a_failure_midway_through_a_send_leaves_no_orphan_or_is_reported() {
     let dir = tempfile::tempdir().expect("temporary directory");
     for (name, db) in stores(dir.path(), "faults").await {
-        match relay::selftest::injected_failures(&*db).await {
+        match relay::selftest::injected_failures(&db).await {
             Ok(summary) => eprintln!("{name}: {summary}"),
             Err(violation) => panic!("{name}: {violation}"),
         }
+        db.close().await.expect("close");
     }
 }

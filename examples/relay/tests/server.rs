@@ -2,9 +2,7 @@
 
 #![allow(clippy::expect_used)] // test helpers fail loudly
 
-use std::sync::Arc;
-
-use enginedb::MemoryDb;
+use enginedb::{Db, MemoryDb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP/1.1 request over a fresh connection; returns (status, body).
@@ -32,13 +30,14 @@ async fn request(addr: std::net::SocketAddr, method: &str, path: &str, body: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_a_send_and_a_read_over_loopback() {
     let dir = tempfile::tempdir().expect("temporary directory");
+    let sqlite = format!("sqlite://{}/relay.sqlite3", dir.path().display());
     for db in [
-        Arc::new(MemoryDb::new()) as Arc<dyn enginedb::EngineDb>,
-        Arc::new(enginedb_sqlite_open(dir.path()).await),
+        Db::from(MemoryDb::new()),
+        enginedb_open::open(&sqlite).await.expect("open"),
     ] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
-        let server = tokio::spawn(relay::server::serve(db, listener));
+        let server = tokio::spawn(relay::server::serve(db.clone(), listener));
         let (status, body) = request(addr, "POST", "/messages", r#"{"from":"ada","to":["bob"],"body":"hi"}"#).await;
         assert_eq!(status, 201, "{body}");
         assert!(body.contains("\"mode\":\"Transaction\""), "{body}");
@@ -52,11 +51,6 @@ async fn answers_a_send_and_a_read_over_loopback() {
         let (status, body) = request(addr, "POST", "/messages/1/read", r#"{"user":"zed"}"#).await;
         assert_eq!(status, 400, "{body}");
         server.abort();
+        db.close().await.expect("close");
     }
-}
-
-async fn enginedb_sqlite_open(dir: &std::path::Path) -> Arc<dyn enginedb::EngineDb> {
-    enginedb_open::open(&format!("sqlite://{}/relay.sqlite3", dir.display()))
-        .await
-        .expect("open")
 }

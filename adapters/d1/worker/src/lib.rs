@@ -7,7 +7,8 @@
 
 use std::cell::RefCell;
 
-use enginedb::{EngineDb, Mask, Masked};
+use enginedb::Db;
+use enginedb::testing::{Mask, Masked};
 use enginedb_conformance::{Harness, run_all_with};
 use enginedb_d1::D1Db;
 use worker::{Context, Env, Request, Response, event};
@@ -19,13 +20,13 @@ struct D1Harness {
 }
 
 impl D1Harness {
-    async fn open_namespace(&self, namespace: &str) -> enginedb::Result<Box<dyn EngineDb + '_>> {
+    async fn open_namespace(&self, namespace: &str) -> enginedb::Result<Db> {
         let binding = self
             .env
             .d1("DB")
             .map_err(|e| enginedb::Error::backend("d1", format!("{e:?}")))?;
         let db = D1Db::open(binding).await?.namespace(namespace)?;
-        Ok(Box::new(Masked::new(db, self.mask)))
+        Ok(Db::from(Masked::new(db, self.mask)))
     }
 
     fn next_namespace(&self) -> String {
@@ -38,22 +39,30 @@ impl D1Harness {
 
 #[async_trait::async_trait(?Send)]
 impl Harness for D1Harness {
-    async fn open(&self) -> enginedb::Result<Box<dyn EngineDb + '_>> {
+    async fn open(&self) -> enginedb::Result<Db> {
         let namespace = self.next_namespace();
         self.open_namespace(&namespace).await
     }
 
-    async fn reopen<'s>(&'s self, db: Box<dyn EngineDb + 's>) -> Option<enginedb::Result<Box<dyn EngineDb + 's>>> {
-        drop(db);
-        let namespace = self.opened.borrow().last().cloned()?;
-        Some(self.open_namespace(&namespace).await)
+    fn reopens(&self) -> bool {
+        true
     }
 
-    async fn namespaces(&self) -> Option<enginedb::Result<[Box<dyn EngineDb + '_>; 2]>> {
+    async fn reopen(&self, db: Db) -> enginedb::Result<Db> {
+        db.close().await?;
+        let namespace = self.opened.borrow().last().cloned();
+        let namespace = namespace.ok_or_else(|| enginedb::Error::invalid("no store was opened to reopen"))?;
+        self.open_namespace(&namespace).await
+    }
+
+    fn has_namespaces(&self) -> bool {
+        true
+    }
+
+    async fn namespaces(&self) -> enginedb::Result<[Db; 2]> {
         let a = self.next_namespace();
         let b = format!("{a}_b");
-        let opened = async { Ok([self.open_namespace(&a).await?, self.open_namespace(&b).await?]) };
-        Some(opened.await)
+        Ok([self.open_namespace(&a).await?, self.open_namespace(&b).await?])
     }
 }
 
@@ -78,7 +87,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         Ok(db) => db,
         Err(error) => return Response::error(format!("cannot open the D1 store: {error}"), 500),
     };
-    let report = run_all_with(&harness, &*db).await;
+    let report = run_all_with(&harness, &db).await;
     let mut response = Response::ok(report.to_json())?;
     response.headers_mut().set("content-type", "application/json")?;
     Ok(response)

@@ -1,5 +1,5 @@
 //! Helpers shared by the PostgreSQL tests; the server itself is
-//! `enginedb_conformance::pg_server::PgServer`.
+//! `enginedb_postgres::throwaway::PgServer`.
 
 #![allow(dead_code, clippy::expect_used)] // shared by several test files
 
@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use enginedb_postgres::{PgConfig, PgDb};
 
-pub(crate) use enginedb_conformance::pg_server::PgServer;
+pub(crate) use enginedb_postgres::throwaway::PgServer;
 
 /// A namespace no other case or process uses.
 pub(crate) fn unique_namespace() -> String {
@@ -17,7 +17,7 @@ pub(crate) fn unique_namespace() -> String {
 
 /// A small pool on `namespace` of the shared server.
 pub(crate) async fn open(namespace: &str) -> enginedb::Result<PgDb> {
-    let mut config = PgConfig::new(PgServer::shared());
+    let mut config = PgConfig::new(PgServer::shared().map_err(enginedb::Error::unavailable)?);
     config.namespace = Some(namespace.to_owned());
     config.max_connections = 4;
     PgDb::open(config).await

@@ -16,8 +16,8 @@ mod work;
 use std::path::Path;
 use std::sync::Arc;
 
-use enginedb::{EngineDb, Error, MemoryDb, Result, Selector, Write, key};
-use enginedb_conformance::pg_server::PgServer;
+use enginedb::{Db, Error, MemoryDb, Result, Selector, key};
+use enginedb_postgres::throwaway::PgServer;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) use chart::svg;
@@ -168,18 +168,22 @@ pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path, one_core: 
             _ => None,
         };
         let (adapter, raw) = open(backend, dir, server.as_ref().map(|s| s.url.as_str())).await?;
-        rows.extend(measure(backend, plan, &adapter, &raw, &progress).await?);
-        clean_up(&adapter, &raw).await?;
+        let measured = measure(backend, plan, &adapter, &raw, &progress).await;
+        let cleaned = clean_up(&adapter, &raw).await;
+        let closed = adapter.close().await;
+        rows.extend(measured?);
+        cleaned?;
+        closed?;
     }
     progress.finish_and_clear();
     Ok(Results { plan, one_core, rows })
 }
 
 /// The adapter and the raw driver of `backend`, each on its own empty store.
-async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Arc<dyn EngineDb>, Arc<dyn Store>)> {
+async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Db, Arc<dyn Store>)> {
     let file = |extension: &str| dir.join(format!("{}.{extension}", backend.name()));
     Ok(match (backend, server) {
-        (Backend::Memory, _) => (Arc::new(MemoryDb::new()), Arc::new(raw::RawMemory::default())),
+        (Backend::Memory, _) => (Db::from(MemoryDb::new()), Arc::new(raw::RawMemory::default())),
         (Backend::Sqlite, _) => (
             enginedb_open::open(&format!("sqlite://{}", file("sqlite3").display())).await?,
             Arc::new(raw::RawSqlite::open(&file("raw.sqlite3"))?),
@@ -195,7 +199,7 @@ async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Arc
                 enginedb_postgres::PgConfig::from_url(&format!("{url}{separator}enginedb_namespace={namespace}"))?;
             let pool = config.max_connections;
             (
-                Arc::new(enginedb_postgres::PgDb::open(config).await?),
+                Db::from(enginedb_postgres::PgDb::open(config).await?),
                 Arc::new(raw::RawPostgres::open(url, pool).await?),
             )
         }
@@ -209,7 +213,7 @@ async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Arc
 async fn measure(
     backend: Backend,
     plan: Plan,
-    adapter: &Arc<dyn EngineDb>,
+    adapter: &Db,
     raw: &Arc<dyn Store>,
     progress: &ProgressBar,
 ) -> Result<Vec<Measured>> {
@@ -256,9 +260,11 @@ async fn measure(
 }
 
 /// Removes what the bench wrote (the server may be one the bench does not own).
-async fn clean_up(adapter: &Arc<dyn EngineDb>, raw: &Arc<dyn Store>) -> Result<()> {
+async fn clean_up(adapter: &Db, raw: &Arc<dyn Store>) -> Result<()> {
     adapter
-        .write(&Write::delete_range(Selector::Prefix(key!["bench"])))
+        .atomic()
+        .delete_range(Selector::prefix(key!["bench"]))
+        .commit()
         .await?;
     raw.clean_up().await
 }

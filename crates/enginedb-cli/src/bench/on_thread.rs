@@ -1,13 +1,13 @@
 //! A raw driver read the way the SQLite and redb adapters must read: they keep blocking
 //! drivers off the async executor (DESIGN §6), so each read is a job sent to an
-//! `enginedb::blocking::Worker` thread and an answer sent back, which a raw driver called on
+//! `enginedb_kit::blocking::Worker` thread and an answer sent back, which a raw driver called on
 //! the caller does not pay. Timed in the same samples as the adapter and the raw driver, so the
 //! report can say how much of a point read's ratio that hop is.
 
 use std::sync::Arc;
 
-use enginedb::blocking::Worker;
 use enginedb::{Error, Key, Result};
+use enginedb_kit::blocking::Worker;
 use futures::FutureExt;
 
 use super::store::{Batch, Item, Store};

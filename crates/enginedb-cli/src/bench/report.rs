@@ -125,7 +125,7 @@ fn on_thread(out: &mut String, results: &Results) {
         out,
         "\nReads on sqlite and redb run on the adapters' reader threads, which keep blocking drivers off the async \
          executor; the raw drivers read on the caller. The raw driver's point get run on such a thread (a job on an \
-         `enginedb::blocking::Worker`, as the adapters' reads are), in the same samples: {}.",
+         `enginedb_kit::blocking::Worker`, as the adapters' reads are), in the same samples: {}.",
         gets.join("; ")
     );
 }

@@ -23,11 +23,16 @@ fn main() -> ExitCode {
         .and_then(|runtime| {
             runtime.block_on(async {
                 let db = enginedb_open::open(&url).await.map_err(|e| e.to_string())?;
-                let listener = tokio::net::TcpListener::bind(&listen)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                eprintln!("relay on http://{listen}, store {url}");
-                relay::server::serve(db, listener).await.map_err(|e| e.to_string())
+                let served = async {
+                    let listener = tokio::net::TcpListener::bind(&listen).await?;
+                    eprintln!("relay on http://{listen}, store {url}");
+                    relay::server::serve(db.clone(), listener).await
+                }
+                .await;
+                // Flushes the store (SQLite's WAL, redb) before the process ends.
+                let closed = db.close().await;
+                served.map_err(|e| e.to_string())?;
+                closed.map_err(|e| e.to_string())
             })
         });
     match served {

@@ -9,7 +9,7 @@ use worker::{Context, Env, Method, Request, Response, event};
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let db = match D1Db::open(env.d1("DB")?).await {
+    let db = match D1Db::open_db(env.d1("DB")?).await {
         Ok(db) => db,
         Err(error) => return Response::error(format!("cannot open the D1 store: {error}"), 500),
     };

@@ -1,127 +1,123 @@
 //! The resolver: runs a unit of write ops with the strongest guarantee the adapter offers and
-//! says which one it got (DESIGN §4).
+//! says which one it got (DESIGN §5).
 
-use crate::apply::{State, Stored, apply_unit};
 use std::future::Future;
-use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::commit::{Atomicity, Commit, Mode};
+use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
-use crate::limits::validate_unit;
 use crate::model::{ByteRange, ListOptions, Selector, Version, Write};
-use crate::port::EngineDb;
-use crate::transact::{RetryPolicy, backoff};
-
-/// How a unit was run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// In one interactive transaction: atomic and isolated.
-    Transaction,
-    /// As one atomic batch: atomic and isolated.
-    Batch,
-    /// Op by op: each op atomic by itself; a failure midway is a `PartialWrite`.
-    Sequential,
-}
-
-impl Mode {
-    /// Whether the unit applied all or nothing.
-    pub fn is_atomic(self) -> bool {
-        self != Mode::Sequential
-    }
-}
-
-/// What the caller accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Atomicity {
-    /// All or nothing, or refuse with `Unsupported` (nothing written).
-    Require,
-    /// All or nothing where the adapter can; else sequential, reported as such.
-    BestEffort,
-}
-
-/// A committed unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Commit {
-    /// The version of the commit. In sequential mode: that of the last op written, or
-    /// [`Version::ZERO`] when the unit only checked.
-    pub version: Version,
-    /// How the unit ran.
-    pub mode: Mode,
-}
+use crate::port::{EncodedWrite, EngineDb, State, Stored, apply_unit};
+use crate::retry::RetryPolicy;
+use crate::validate::validate_unit;
 
 /// Runs `ops` as one unit: in a transaction if the adapter has them, else as one atomic batch,
-/// else (unless `atomicity` is [`Atomicity::Require`]) sequentially.
+/// else (unless `atomicity` is [`Atomicity::Require`]) sequentially. This is the resolver
+/// behind [`crate::Db::atomic`], under the default [`RetryPolicy`].
 ///
 /// Every mode validates the whole unit first: bad input writes nothing. In the atomic modes a
-/// unit that fails with `Conflict` or `Busy` (so wrote nothing) is run again, with backoff, up
-/// to [`UNIT_RETRIES`]' attempts before the error is returned. Sequential mode then
-/// dry-runs every precondition against the current data before the first write, and applies
-/// the ops one by one; if one fails after others were applied it returns `PartialWrite`.
+/// unit that loses a race (`Conflict`, so it wrote nothing) is run again, with backoff, under
+/// the retry policy. Sequential mode dry-runs every precondition against the current
+/// data before the first write, then applies the ops one by one; if one fails after others
+/// were applied it returns `PartialWrite`.
 ///
 /// # Errors
-/// `InvalidInput`/`LimitExceeded` (nothing written), `CheckFailed`/`SumFailed` (nothing
-/// written), `Unsupported` (nothing written), `PartialWrite` (sequential only), or the
-/// adapter's error (nothing written in the atomic modes).
+/// `InvalidInput`/`LimitExceeded`, `CheckFailed`/`SumFailed` naming the op and its key,
+/// `Unsupported`, or the adapter's error — all with nothing written; `PartialWrite`
+/// (sequential only); `OutcomeUnknown` when the commit may have happened.
 pub async fn run_atomic_writes(db: &dyn EngineDb, ops: &[Write], atomicity: Atomicity) -> Result<Commit> {
-    validate_unit(ops)?;
-    if let Some(transactions) = db.transactions() {
-        let version = retrying(db, || transactions.run_unit(ops)).await?;
-        return Ok(Commit {
-            version,
-            mode: Mode::Transaction,
-        });
-    }
-    if let Some(batches) = db.batches() {
-        let version = retrying(db, || batches.apply_batch(ops)).await?;
-        return Ok(Commit {
-            version,
-            mode: Mode::Batch,
-        });
-    }
-    if atomicity == Atomicity::Require {
-        return Err(Error::Unsupported {
-            operation: "atomic multi-op unit",
-            adapter: db.info().name,
-        });
-    }
-    run_sequentially(db, ops).await
+    resolve(db, ops, atomicity, &RetryPolicy::default()).await
 }
 
-/// How patiently a unit that lost a race is run again: units on a hot key contend hard on
-/// SERIALIZABLE stores, and re-running a prebuilt unit is always safe.
-pub const UNIT_RETRIES: RetryPolicy = RetryPolicy {
-    max_attempts: 50,
-    base_delay: Duration::from_millis(1),
-    max_delay: Duration::from_millis(50),
-};
+/// [`run_atomic_writes`] under `policy`.
+pub(crate) async fn resolve(
+    db: &dyn EngineDb,
+    ops: &[Write],
+    atomicity: Atomicity,
+    policy: &RetryPolicy,
+) -> Result<Commit> {
+    validate_unit(ops)?;
+    let commit = if let Some(transactions) = db.transactions() {
+        retrying(db, policy, || transactions.run_unit(ops))
+            .await
+            .map(|version| Commit {
+                version,
+                mode: Mode::Transaction,
+            })
+    } else if let Some(batches) = db.batches() {
+        retrying(db, policy, || batches.apply_batch(ops))
+            .await
+            .map(|version| Commit {
+                version,
+                mode: Mode::Batch,
+            })
+    } else if atomicity == Atomicity::Require {
+        Err(Error::Unsupported {
+            operation: "atomic multi-op unit",
+            adapter: db.info().name,
+        })
+    } else {
+        run_sequentially(db, ops, policy).await
+    };
+    commit.map_err(|error| name_op(error, ops).on_write())
+}
 
-/// Runs an atomic attempt again, with backoff, while it fails with a retryable error: a unit
-/// that lost a serialization race or found the store locked wrote nothing, and it reads nothing
-/// on the caller's behalf, so running it again is always safe.
-async fn retrying<F, Fut>(db: &dyn EngineDb, mut attempt: F) -> Result<Version>
+/// Applies one op by itself (atomic in every mode) under `policy`.
+pub(crate) async fn write_one(db: &dyn EngineDb, op: &Write, policy: &RetryPolicy) -> Result<Version> {
+    let ops = std::slice::from_ref(op);
+    validate_unit(ops)?;
+    retrying(db, policy, || db.write(op))
+        .await
+        .map_err(|error| name_op(error, ops).on_write())
+}
+
+/// Runs an atomic attempt again, with backoff, while it loses a race (`Conflict`): it wrote
+/// nothing, and it reads nothing on the caller's behalf, so running it again is always safe.
+/// `Busy` is not retried: the store already waited for its lock.
+async fn retrying<F, Fut>(db: &dyn EngineDb, policy: &RetryPolicy, mut attempt: F) -> Result<Version>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Version>>,
 {
-    let policy = UNIT_RETRIES;
     let mut tries = 1;
     loop {
         match attempt().await {
-            Err(error) if error.is_retryable() && tries < policy.max_attempts => {
+            Err(error) if error.kind() == ErrorKind::Conflict && tries < policy.max_attempts => {
                 tries += 1;
-                db.pause(backoff(&policy, tries)).await;
+                db.pause(policy.backoff(tries)).await;
             }
             other => return other,
         }
     }
 }
 
-async fn run_sequentially(db: &dyn EngineDb, ops: &[Write]) -> Result<Commit> {
+/// `CheckFailed` and `SumFailed` name the key of the op at their index.
+pub(crate) fn name_op(error: Error, ops: &[Write]) -> Error {
+    match error {
+        Error::CheckFailed { index, .. } | Error::SumFailed { index, .. } => {
+            let key = ops.get(index).and_then(Write::key);
+            error.at_op(index, key)
+        }
+        Error::PartialWrite {
+            applied,
+            failed_at,
+            source,
+        } => Error::PartialWrite {
+            applied,
+            failed_at,
+            source: Box::new(name_op(*source, ops)),
+        },
+        other => other,
+    }
+}
+
+/// Each op is atomic by itself, so one that lost a race is run again under `policy`.
+async fn run_sequentially(db: &dyn EngineDb, ops: &[Write], policy: &RetryPolicy) -> Result<Commit> {
     dry_run(db, ops).await?;
     let mut applied = 0;
     let mut version = Version::ZERO;
     for (index, op) in ops.iter().enumerate() {
-        match db.write(op).await {
+        match retrying(db, policy, || db.write(op)).await {
             Ok(_) if op.is_precondition() => {}
             Ok(v) => {
                 applied += 1;
@@ -167,7 +163,7 @@ async fn dry_run(db: &dyn EngineDb, ops: &[Write]) -> Result<()> {
         };
         load_span(db, &mut state, &selector, &range).await?;
     }
-    apply_unit(&mut state, ops, Version::PENDING).map(drop)
+    apply_unit(&mut state, &EncodedWrite::unit(ops)?, Version::PENDING).map(drop)
 }
 
 /// Copies the entries of `range` (read through `selector`, which covers it) into `state`.
@@ -204,18 +200,14 @@ async fn load_span(db: &dyn EngineDb, state: &mut State, selector: &Selector, ra
 fn covering_selector(range: &ByteRange) -> Selector {
     if let (Ok(start), Ok(end)) = (Key::decode(&range.start), Key::decode(&range.end)) {
         if start <= end {
-            return Selector::Range { start, end };
+            return Selector::range(start, end);
         }
     }
     let prefix = range.end.strip_suffix(&[0xFF]).and_then(|stem| Key::decode(stem).ok());
-    Selector::Prefix(prefix.unwrap_or_default())
+    Selector::prefix(prefix.unwrap_or_default())
 }
 
 /// Points an op-level error at the op's index within the whole unit.
 fn reindex(error: Error, index: usize) -> Error {
-    match error {
-        Error::CheckFailed { .. } => Error::CheckFailed { index },
-        Error::SumFailed { reason, .. } => Error::SumFailed { index, reason },
-        other => other,
-    }
+    error.at_op(index, None)
 }

@@ -1,13 +1,13 @@
 //! Keys of a table that namespaces share, as the redb and PostgreSQL adapters store them:
 //! `namespace ++ 0x00 ++ encoded key`.
 //!
-//! A namespace name never holds `0x00` (see [`crate::limits::validate_namespace`]), so each
+//! A namespace name never holds `0x00` (see [`enginedb::port::validate_namespace`]), so each
 //! namespace is one contiguous span of the table, ordered by encoded key, and namespaces whose
 //! names extend one another (`alpha`, `alpha_b`) stay apart. One byte string per key lets the
 //! store compare keys with one `memcmp`.
 
-use crate::error::{Error, Result};
-use crate::model::ByteRange;
+use enginedb::ByteRange;
+use enginedb::{Error, Result};
 
 /// Ends the namespace part of a table key.
 const SEPARATOR: u8 = 0x00;
@@ -51,7 +51,7 @@ pub fn encoded_key<'a>(namespace: &str, stored: &'a [u8]) -> Result<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use enginedb::ErrorKind;
 
     #[test]
     fn namespaces_stay_apart_and_foreign_keys_are_corrupt() {

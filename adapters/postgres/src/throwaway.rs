@@ -1,5 +1,5 @@
-//! A PostgreSQL server for tests: `DATABASE_URL` when set, else a throwaway cluster that the
-//! tests create themselves (initdb in a temporary directory, on 127.0.0.1 and a free port, as
+//! A PostgreSQL server for tests and benchmarks: `DATABASE_URL` when set, else a throwaway
+//! cluster that the process creates itself (initdb in a temporary directory, on 127.0.0.1 and a free port, as
 //! the `postgres` user when run as root) and that is stopped when the test process ends. A
 //! server that cannot be had is an error for the caller to fail on, never a skip.
 
@@ -24,14 +24,16 @@ struct Cluster {
 }
 
 impl PgServer {
-    /// The server every test of this binary shares (started on first use, stopped when the
-    /// process exits).
-    #[allow(clippy::panic)] // for tests: no server is a test failure
-    pub fn shared() -> &'static str {
+    /// The URL of the server every caller in this process shares (started on first use,
+    /// stopped when the process exits).
+    ///
+    /// # Errors
+    /// Why no server could be had (a test fails on it: it never skips).
+    pub fn shared() -> Result<&'static str, String> {
         static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
         match SERVER.get_or_init(PgServer::start) {
-            Ok(server) => &server.url,
-            Err(error) => panic!("no PostgreSQL server for the tests: {error}"),
+            Ok(server) => Ok(&server.url),
+            Err(error) => Err(format!("no PostgreSQL server: {error}")),
         }
     }
 

@@ -8,10 +8,9 @@
 
 use std::ops::Range;
 
-use crate::error::{Error, Result};
-use crate::key::Key;
-use crate::list::ListPlan;
-use crate::model::{Entry, Page, Value, Version};
+use enginedb::port::ListPlan;
+use enginedb::{Entry, Key, Page, Value, Version};
+use enginedb::{Error, Result};
 
 /// A stored value, borrowed from where it was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,12 +202,12 @@ fn misused(what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ListOptions, Selector};
-    use crate::{ErrorKind, key};
+    use enginedb::port::ListOptions;
+    use enginedb::{ErrorKind, Selector, key};
 
     #[test]
     fn a_list_page_unpacks_in_order_with_its_cursor() {
-        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::limit(2)).unwrap();
+        let plan = ListPlan::new(&Selector::prefix(key!["k"]), &ListOptions::limit(2)).unwrap();
         let mut rows = PackedRows::with_capacity(plan.fetch());
         rows.push_entry(&key!["k", 1].encode(), ValueRef::Bytes(b"one"), Version(7));
         rows.push_entry(&key!["k", 2].encode(), ValueRef::I64(-2), Version(8));
@@ -265,7 +264,7 @@ mod tests {
         let mut rows = PackedRows::default();
         rows.push_lookup(None);
         assert_eq!(rows.entries(&[]).unwrap_err().kind(), ErrorKind::Corrupt);
-        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::limit(2)).unwrap();
+        let plan = ListPlan::new(&Selector::prefix(key!["k"]), &ListOptions::limit(2)).unwrap();
         assert_eq!(rows.page(&plan).unwrap_err().kind(), ErrorKind::Corrupt);
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::key::Key;
 use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
-use crate::port::{AdapterInfo, BatchCapability, Capabilities, EngineDb, TransactionCapability};
+use crate::port::{AdapterInfo, BatchCapability, EngineDb, TransactionCapability};
 
 /// Which capabilities a [`Masked`] store still shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,10 +59,6 @@ impl<D: EngineDb> EngineDb for Masked<D> {
         let info = self.inner.info();
         AdapterInfo {
             name: format!("{} ({})", info.name, self.mask.name()),
-            capabilities: Capabilities {
-                transactions: self.transactions().is_some(),
-                batches: self.batches().is_some(),
-            },
             limits: info.limits,
         }
     }
@@ -92,5 +88,8 @@ impl<D: EngineDb> EngineDb for Masked<D> {
     }
     async fn pause(&self, duration: Duration) {
         self.inner.pause(duration).await
+    }
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
     }
 }

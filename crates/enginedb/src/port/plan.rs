@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::MAX_LIST_LIMIT;
-use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Value, Version};
+use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Version};
+use crate::value::Value;
 
 /// A validated `list` request: read the keys in `range`, in descending order if `reverse`, at
 /// most `fetch` of them (one more than the page holds, to know whether another page follows).
@@ -33,6 +34,7 @@ impl ListPlan {
                 what: "list limit",
                 limit: MAX_LIST_LIMIT as u64,
                 actual: options.limit as u64,
+                nothing_written: false,
             });
         }
         let mut range = selector.byte_range()?;
@@ -117,7 +119,7 @@ mod tests {
     #[case::exactly_limit(&[1, 2, 3], 3, false)]
     #[case::more_than_limit(&[1, 2, 3, 4], 3, true)]
     fn a_cursor_only_when_more_follows(#[case] ids: &[i64], #[case] limit: usize, #[case] cursor: bool) {
-        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::limit(limit)).unwrap();
+        let plan = ListPlan::new(&Selector::prefix(key!["k"]), &ListOptions::limit(limit)).unwrap();
         let page = plan.page(rows(ids)).unwrap();
         assert_eq!(page.entries.len(), ids.len().min(limit));
         assert_eq!(page.cursor.is_some(), cursor);
@@ -125,7 +127,7 @@ mod tests {
 
     #[test]
     fn resuming_narrows_the_span_past_the_last_key() {
-        let selector = Selector::Prefix(key!["k"]);
+        let selector = Selector::prefix(key!["k"]);
         let first = ListPlan::new(&selector, &ListOptions::limit(2)).unwrap();
         let cursor = first.page(rows(&[1, 2, 3])).unwrap().cursor;
         let next = ListPlan::new(&selector, &ListOptions::limit(2).after(cursor)).unwrap();
@@ -144,13 +146,13 @@ mod tests {
     #[case::garbage_cursor(ListOptions::limit(1).after(Some(Cursor::from_bytes(vec![9]))), ErrorKind::InvalidInput)]
     #[case::empty_cursor(ListOptions::limit(1).after(Some(Cursor::from_bytes(vec![]))), ErrorKind::InvalidInput)]
     fn bad_options_are_refused(#[case] options: ListOptions, #[case] kind: ErrorKind) {
-        let error = ListPlan::new(&Selector::Prefix(key!["k"]), &options).unwrap_err();
+        let error = ListPlan::new(&Selector::prefix(key!["k"]), &options).unwrap_err();
         assert_eq!(error.kind(), kind);
     }
 
     #[test]
     fn undecodable_stored_keys_are_corrupt_not_skipped() {
-        let plan = ListPlan::new(&Selector::Prefix(key!["k"]), &ListOptions::default()).unwrap();
+        let plan = ListPlan::new(&Selector::prefix(key!["k"]), &ListOptions::default()).unwrap();
         let error = plan
             .page(vec![(vec![0x01, 0x09], Value::I64(0), Version(1))])
             .unwrap_err();

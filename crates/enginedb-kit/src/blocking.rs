@@ -13,7 +13,7 @@
 //! handle is dropped, or that receives no command for its idle timeout, is ended by its
 //! `abandon` function (a rollback), so an abandoned transaction cannot hold the thread forever.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
-use crate::error::{Error, Result};
+use enginedb::{Error, Result};
 
 type Job<R> = Box<dyn FnOnce(&mut R) + Send>;
 type Command<R, S> = Box<dyn FnOnce(&mut R, &mut S) -> Flow + Send>;
@@ -36,11 +36,16 @@ pub enum Flow {
 }
 
 /// One or more threads, each owning one resource and running the jobs of its own queue in
-/// order. The threads end, dropping their resources, when the `Worker` is dropped.
+/// order. The threads end, dropping their resources, when the `Worker` is closed or dropped.
 pub struct Worker<R> {
     lanes: Vec<Lane<R>>,
     /// Callers waiting for an answer (see [`LONE_CALLER_POLL`]).
     waiting: AtomicUsize,
+    /// Set by [`Worker::close`]: no job is taken any more, and each thread ends after its
+    /// current one.
+    closed: Arc<AtomicBool>,
+    /// Each thread's word that it ended and dropped its resource.
+    ended: Mutex<Vec<oneshot::Receiver<()>>>,
 }
 
 /// One thread's queue, and how many of its jobs are queued or running.
@@ -58,26 +63,59 @@ impl<R: Send + 'static> Worker<R> {
         if resources.is_empty() {
             return Err(Error::invalid(format!("{name}: a worker needs at least one resource")));
         }
+        let closed = Arc::new(AtomicBool::new(false));
         let mut lanes = Vec::with_capacity(resources.len());
+        let mut ended = Vec::with_capacity(resources.len());
         for (i, mut resource) in resources.into_iter().enumerate() {
             let (jobs, queue) = mpsc::channel::<Job<R>>();
+            let (end, has_ended) = oneshot::channel();
+            let closing = closed.clone();
             thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
                     while let Some(job) = receive(&queue, Duration::MAX) {
                         job(&mut resource);
+                        if closing.load(Ordering::Acquire) {
+                            break;
+                        }
                     }
+                    drop(resource);
+                    let _ = end.send(());
                 })
                 .map_err(|e| Error::backend(name, e))?;
             lanes.push(Lane {
                 jobs,
                 busy: Arc::new(AtomicUsize::new(0)),
             });
+            ended.push(has_ended);
         }
         Ok(Worker {
             lanes,
             waiting: AtomicUsize::new(0),
+            closed,
+            ended: Mutex::new(ended),
         })
+    }
+
+    /// Ends every thread once its current job (or session) is done, and waits until each has
+    /// dropped its resource. Jobs not yet started, and every later one, fail with `Closed`.
+    /// Closing twice is fine.
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        for lane in &self.lanes {
+            // Wakes a thread waiting for work; one that is gone already needs no waking.
+            let _ = lane.jobs.send(Box::new(|_| ()));
+        }
+        let ended = std::mem::take(&mut *self.ended.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in ended {
+            let _ = thread.await;
+        }
+    }
+
+    /// Jobs queued or running on every thread (a session counts as one).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.lanes.iter().map(|lane| lane.busy.load(Ordering::Acquire)).sum()
     }
 
     /// Runs `work` on one of the resources and returns its result.
@@ -158,6 +196,9 @@ impl<R: Send + 'static> Worker<R> {
     /// Queues `job` on the least busy lane (the first of equals), with the [`Busy`] claim it
     /// drops when done.
     fn send(&self, job: impl FnOnce(&mut R, Busy) + Send + 'static) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         let lane = self
             .lanes
             .iter()
@@ -205,7 +246,7 @@ impl Drop for Waiting<'_> {
 /// until it comes. After [`spin_before_yield`] each poll also yields the core, so a worker
 /// thread sharing it (one core, or more threads than cores) runs the job instead of waiting out
 /// the caller's patience.
-async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Duration) -> Result<T> {
+pub(crate) async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Duration) -> Result<T> {
     let started = Instant::now();
     loop {
         match answer.try_recv() {
@@ -217,7 +258,7 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Durati
             },
             Err(_) => return Err(Error::Closed),
         }
-        crate::port::YieldNow::default().await;
+        enginedb::port::YieldNow::default().await;
     }
     answer.await.map_err(|_| Error::Closed)?
 }
@@ -226,7 +267,7 @@ async fn answer_of<T>(mut answer: oneshot::Receiver<Result<T>>, patience: Durati
 /// back-to-back jobs and short answers then skip a wake-up, which costs tens of microseconds
 /// on virtual machines. Callers yield to the executor between polls, threads spin; both yield
 /// their core between polls after [`spin_before_yield`].
-const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
+pub(crate) const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
 
 /// How long a caller waiting alone for its worker's answer polls (about one durable commit
 /// here): one caller at a time then never sleeps through a commit and pays a wake-up, which
@@ -290,82 +331,24 @@ impl<R: 'static, S: 'static> Session<R, S> {
     }
 }
 
-/// Units waiting to be committed together (group commit): a caller queues its unit; the one
-/// that finds the queue empty also runs a job on the writer, which takes everything queued by
-/// then, commits it as one group, and answers each unit. Units queued while that job waits or
-/// commits ride on it or on the next one, without a job (a hop to the writer) of their own.
-pub struct CommitQueue<U> {
-    pending: Mutex<Vec<(U, Reply)>>,
-}
-
-/// The answer to one queued unit: its version, or its own error.
-pub struct Reply(oneshot::Sender<Result<crate::Version>>);
-
-impl Reply {
-    /// Answers the unit's caller (who may have stopped waiting).
-    pub fn send(self, outcome: Result<crate::Version>) {
-        let _ = self.0.send(outcome);
-    }
-}
-
-impl<U> Default for CommitQueue<U> {
-    fn default() -> Self {
-        CommitQueue {
-            pending: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl<U> CommitQueue<U> {
-    /// Queues `unit`; returns where its answer comes, and whether the queue was empty (then
-    /// this caller must see that a job takes it).
-    fn push(&self, unit: U) -> (oneshot::Receiver<Result<crate::Version>>, bool) {
-        let (reply, answer) = oneshot::channel();
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.push((unit, Reply(reply)));
-        (answer, pending.len() == 1)
-    }
-
-    /// Everything queued so far, in queue order.
-    pub fn take(&self) -> Vec<(U, Reply)> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-impl<U: Send + 'static> CommitQueue<U> {
-    /// Queues `unit` and returns its outcome once a job on `worker` has handed it, with
-    /// everything else queued by then, to `commit_all`; the caller that found the queue empty
-    /// runs that job. `commit_all` must answer every reply it is given.
-    ///
-    /// # Errors
-    /// The unit's own error, or `Closed` if the worker is gone.
-    pub async fn submit<R, F>(self: &Arc<Self>, worker: &Worker<R>, unit: U, commit_all: F) -> Result<crate::Version>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut R, Vec<(U, Reply)>) + Send + 'static,
-    {
-        let (answer, first) = self.push(unit);
-        if first {
-            let queue = self.clone();
-            let committed = worker
-                .run(move |resource| {
-                    let units = queue.take();
-                    if !units.is_empty() {
-                        commit_all(resource, units);
-                    }
-                    Ok(())
-                })
-                .await;
-            if let Err(error) = committed {
-                // No job will take what is queued: refuse it rather than leave it waiting.
-                self.take()
-                    .into_iter()
-                    .for_each(|(_, reply)| reply.send(Err(Error::Closed)));
-                return Err(error);
-            }
-        }
-        answer_of(answer, POLL_BEFORE_SLEEP).await
-    }
+/// Runs `open` on a thread of its own and returns what it returns: opening a database blocks
+/// (files, locks, recovery), and must not block the async executor.
+///
+/// # Errors
+/// What `open` returns; `Backend` when the thread cannot be started; `Closed` if it panicked.
+pub async fn open_on_thread<T, F>(name: &str, open: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = reply.send(open());
+        })
+        .map_err(|e| Error::backend(name.to_owned(), e))?;
+    answer.await.map_err(|_| Error::Closed)?
 }
 
 #[cfg(test)]
@@ -440,42 +423,26 @@ mod tests {
     }
 
     #[test]
-    fn units_queued_while_the_writer_is_held_commit_as_one_group_from_one_job() {
+    fn close_drops_every_resource_and_refuses_later_jobs() {
         block_on(async {
-            // The resource records the size of each group it commits.
-            let writer = Arc::new(Worker::spawn("test", vec![Vec::<usize>::new()]).expect("spawn"));
-            let queue = Arc::new(CommitQueue::<u64>::default());
-            let held = writer
-                .session(|_| Ok(()), Duration::from_secs(60), |_, _| ())
-                .await
-                .expect("session");
-            let units: Vec<_> = (1..=10u64)
-                .map(|unit| {
-                    let (writer, queue) = (writer.clone(), queue.clone());
-                    tokio::spawn(async move {
-                        let commit_all = |groups: &mut Vec<usize>, units: Vec<(u64, Reply)>| {
-                            groups.push(units.len());
-                            for (unit, reply) in units {
-                                reply.send(Ok(crate::Version(unit)));
-                            }
-                        };
-                        queue.submit(&writer, unit, commit_all).await
-                    })
+            let (dropped, resources): (Vec<_>, Vec<_>) = (0..3)
+                .map(|_| {
+                    let resource = Arc::new(());
+                    (Arc::downgrade(&resource), resource)
                 })
-                .collect();
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let queued = writer
-                .lanes
-                .iter()
-                .map(|lane| lane.busy.load(Ordering::Acquire))
-                .sum::<usize>();
-            assert_eq!(queued, 2, "the session and one job: the first unit's");
-            held.call(|_, _| (Ok(()), Flow::Done)).await.expect("end the session");
-            for (unit, task) in (1..=10u64).zip(units) {
-                assert_eq!(task.await.ok().and_then(Result::ok), Some(crate::Version(unit)));
-            }
-            let groups = writer.run(|groups| Ok(groups.clone())).await.ok();
-            assert_eq!(groups, Some(vec![10]), "one job, one group");
+                .unzip();
+            let worker = Worker::spawn("test", resources).expect("spawn");
+            assert!(worker.run(|_| Ok(())).await.is_ok());
+            worker.close().await;
+            assert!(
+                dropped.iter().all(|weak| weak.upgrade().is_none()),
+                "every resource dropped"
+            );
+            assert_eq!(
+                worker.run(|_| Ok(())).await.unwrap_err().kind(),
+                enginedb::ErrorKind::Closed
+            );
+            worker.close().await;
         });
     }
 

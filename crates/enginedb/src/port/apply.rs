@@ -2,18 +2,18 @@
 //!
 //! Storage works on encoded keys, so a unit is first turned into [`EncodedWrite`]s: owned,
 //! one allocation per key, cheap to hand to an adapter's writer thread.
-//! [`apply_ops`] is the one implementation of what `Check`, `CheckRange`, `Set`, `Insert`,
-//! `Delete`, `DeleteRange` and `Sum` mean. [`crate::MemoryDb`] runs it on its in-memory map,
-//! the sequential mode of [`crate::run_atomic_writes`] dry-runs units through it, and adapters
-//! over a key-value engine (redb) run it inside their write transaction by implementing
-//! [`OrderedKv`].
+//! [`apply_ops`] is the one implementation of what each op means. [`crate::MemoryDb`] runs it
+//! on its in-memory map, the sequential mode of [`crate::run_atomic_writes`] dry-runs units
+//! through it, and adapters over a key-value engine (redb) run it inside their write
+//! transaction by implementing [`OrderedKv`].
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use super::plan::ListPlan;
 use crate::error::{Error, Result, SumFailure};
-use crate::list::ListPlan;
-use crate::model::{ByteRange, Value, Version, Write};
+use crate::model::{ByteRange, Version, Write};
+use crate::value::Value;
 
 /// A [`Write`] with its key encoded and its span resolved to bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +65,20 @@ pub enum EncodedWrite {
         /// The amount added.
         delta: i64,
     },
+    /// [`Write::Min`].
+    Min {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The value compared.
+        operand: i64,
+    },
+    /// [`Write::Max`].
+    Max {
+        /// The encoded key.
+        key: Vec<u8>,
+        /// The value compared.
+        operand: i64,
+    },
 }
 
 impl EncodedWrite {
@@ -111,6 +125,14 @@ impl EncodedWrite {
                 key: key.encode(),
                 delta: *delta,
             },
+            Write::Min { key, operand } => EncodedWrite::Min {
+                key: key.encode(),
+                operand: *operand,
+            },
+            Write::Max { key, operand } => EncodedWrite::Max {
+                key: key.encode(),
+                operand: *operand,
+            },
         })
     }
 }
@@ -131,34 +153,44 @@ pub trait OrderedKv {
     /// # Errors
     /// The backend's, or `Corrupt` for stored bytes that do not decode.
     fn get(&self, key: &[u8]) -> Result<Option<Stored>>;
-    /// Stores `value` at `key`, written by `version`.
+    /// Stores `value` at `key`, written by `version`; returns what it replaced.
     ///
     /// # Errors
     /// The backend's.
-    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()>;
-    /// Removes `key` (absent is fine).
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>>;
+    /// Removes `key` (absent is fine); returns what it removed.
     ///
     /// # Errors
     /// The backend's.
-    fn remove(&mut self, key: &[u8]) -> Result<()>;
-    /// Removes every key in `range`.
+    fn remove(&mut self, key: &[u8]) -> Result<Option<Stored>>;
+    /// The keys in `range`, ascending.
     ///
     /// # Errors
     /// The backend's.
-    fn remove_range(&mut self, range: &ByteRange) -> Result<()>;
+    fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>>;
     /// How many keys `range` holds, and their largest version.
     ///
     /// # Errors
     /// The backend's, or `Corrupt`.
     fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)>;
+    /// Removes every key in `range`; by default key by key.
+    ///
+    /// # Errors
+    /// The backend's.
+    fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
+        for key in self.keys(range)? {
+            self.remove(&key)?;
+        }
+        Ok(())
+    }
 }
 
 /// Applies `ops` in order, stamping `version` on every key written. Stops at the first failing
 /// op with an error naming its index; what earlier ops did is then still in `kv`, so the caller
-/// must discard it (abort its transaction).
+/// must discard it (abort its transaction, or [`UndoLog::undo`]).
 ///
 /// # Errors
-/// `CheckFailed`, `SumFailed`, `InvalidInput` (a bad selector), or `kv`'s own errors.
+/// `CheckFailed`, `SumFailed`, or `kv`'s own errors.
 pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[EncodedWrite], version: Version) -> Result<()> {
     for (index, op) in ops.iter().enumerate() {
         apply_op(kv, op, version, index)?;
@@ -166,11 +198,51 @@ pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[EncodedWrite], version: Version
     Ok(())
 }
 
+/// Which counter op: `Sum`, `Min` or `Max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CounterOp {
+    Sum,
+    Min,
+    Max,
+}
+
+/// The counter after `op` with `operand` on `current` (absent counts as 0 for a sum, as the
+/// operand for min and max). `SumFailed` at `index` for bytes or an overflow.
+pub(crate) fn update_counter(current: Option<&Value>, op: CounterOp, operand: i64, index: usize) -> Result<i64> {
+    let current = match current {
+        None => None,
+        Some(Value::I64(n)) => Some(*n),
+        Some(Value::Bytes(_)) => return Err(Error::sum_failed(index, SumFailure::NotACounter)),
+    };
+    match (op, current) {
+        (CounterOp::Sum, n) => n
+            .unwrap_or(0)
+            .checked_add(operand)
+            .ok_or(Error::sum_failed(index, SumFailure::Overflow)),
+        (_, None) => Ok(operand),
+        (CounterOp::Min, Some(n)) => Ok(n.min(operand)),
+        (CounterOp::Max, Some(n)) => Ok(n.max(operand)),
+    }
+}
+
+fn apply_counter(
+    kv: &mut impl OrderedKv,
+    key: &[u8],
+    op: CounterOp,
+    operand: i64,
+    version: Version,
+    index: usize,
+) -> Result<()> {
+    let current = kv.get(key)?.map(|s| s.value);
+    let updated = update_counter(current.as_ref(), op, operand, index)?;
+    kv.put(key, &Value::I64(updated), version).map(drop)
+}
+
 fn apply_op(kv: &mut impl OrderedKv, op: &EncodedWrite, version: Version, index: usize) -> Result<()> {
     match op {
         EncodedWrite::Check { key, version: expected } => {
             if kv.get(key)?.map(|s| s.version) != *expected {
-                return Err(Error::CheckFailed { index });
+                return Err(Error::check_failed(index));
             }
         }
         EncodedWrite::CheckRange {
@@ -179,94 +251,119 @@ fn apply_op(kv: &mut impl OrderedKv, op: &EncodedWrite, version: Version, index:
             max_version,
         } => {
             if kv.fingerprint(range)? != (*count, *max_version) {
-                return Err(Error::CheckFailed { index });
+                return Err(Error::check_failed(index));
             }
         }
-        EncodedWrite::Set { key, value } => kv.put(key, value, version)?,
+        EncodedWrite::Set { key, value } => drop(kv.put(key, value, version)?),
         EncodedWrite::Insert { key, value } => {
             if kv.get(key)?.is_some() {
-                return Err(Error::CheckFailed { index });
+                return Err(Error::check_failed(index));
             }
             kv.put(key, value, version)?;
         }
-        EncodedWrite::Delete { key } => kv.remove(key)?,
+        EncodedWrite::Delete { key } => drop(kv.remove(key)?),
         EncodedWrite::DeleteRange { range } => kv.remove_range(range)?,
-        EncodedWrite::Sum { key, delta } => {
-            let current = match kv.get(key)?.map(|s| s.value) {
-                None => 0,
-                Some(Value::I64(n)) => n,
-                Some(Value::Bytes(_)) => {
-                    return Err(Error::SumFailed {
-                        index,
-                        reason: SumFailure::NotACounter,
-                    });
-                }
-            };
-            let sum = current.checked_add(*delta).ok_or(Error::SumFailed {
-                index,
-                reason: SumFailure::Overflow,
-            })?;
-            kv.put(key, &Value::I64(sum), version)?;
-        }
+        EncodedWrite::Sum { key, delta } => apply_counter(kv, key, CounterOp::Sum, *delta, version, index)?,
+        EncodedWrite::Min { key, operand } => apply_counter(kv, key, CounterOp::Min, *operand, version, index)?,
+        EncodedWrite::Max { key, operand } => apply_counter(kv, key, CounterOp::Max, *operand, version, index)?,
     }
     Ok(())
+}
+
+/// An [`OrderedKv`] that records what each write replaced, so one unit can be undone exactly
+/// inside a transaction that others share (or over a map with no transactions at all).
+pub struct UndoLog<'k, K: OrderedKv> {
+    kv: &'k mut K,
+    replaced: Vec<(Vec<u8>, Option<Stored>)>,
+}
+
+impl<'k, K: OrderedKv> UndoLog<'k, K> {
+    /// Records the writes made through it to `kv`.
+    pub fn new(kv: &'k mut K) -> Self {
+        UndoLog {
+            kv,
+            replaced: Vec::new(),
+        }
+    }
+
+    /// The keys written so far, in order (repeats included).
+    pub fn written(&self) -> impl Iterator<Item = &[u8]> {
+        self.replaced.iter().map(|(key, _)| key.as_slice())
+    }
+
+    /// Puts back, newest first, everything the recorded writes replaced.
+    ///
+    /// # Errors
+    /// The backend's; the map is then partly restored, so its transaction must be aborted.
+    pub fn undo(self) -> Result<()> {
+        let UndoLog { kv, replaced } = self;
+        for (key, previous) in replaced.into_iter().rev() {
+            match previous {
+                Some(stored) => kv.put(&key, &stored.value, stored.version)?,
+                None => kv.remove(&key)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+impl<K: OrderedKv> OrderedKv for UndoLog<'_, K> {
+    fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
+        self.kv.get(key)
+    }
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
+        let previous = self.kv.put(key, value, version)?;
+        self.replaced.push((key.to_vec(), previous.clone()));
+        Ok(previous)
+    }
+    fn remove(&mut self, key: &[u8]) -> Result<Option<Stored>> {
+        let previous = self.kv.remove(key)?;
+        if previous.is_some() {
+            self.replaced.push((key.to_vec(), previous.clone()));
+        }
+        Ok(previous)
+    }
+    fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
+        self.kv.keys(range)
+    }
+    fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
+        self.kv.fingerprint(range)
+    }
 }
 
 /// Encoded key → stored value: the in-memory map of [`crate::MemoryDb`].
 pub(crate) type State = BTreeMap<Vec<u8>, Stored>;
 
-/// A [`State`] that records what it overwrites, so a failed unit can be undone exactly.
-struct Undoable<'s> {
-    state: &'s mut State,
-    undo: Vec<(Vec<u8>, Option<Stored>)>,
-}
-
-impl OrderedKv for Undoable<'_> {
+impl OrderedKv for State {
     fn get(&self, key: &[u8]) -> Result<Option<Stored>> {
-        Ok(self.state.get(key).cloned())
+        Ok(BTreeMap::get(self, key).cloned())
     }
-    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<()> {
+    fn put(&mut self, key: &[u8], value: &Value, version: Version) -> Result<Option<Stored>> {
         let stored = Stored {
             value: value.clone(),
             version,
         };
-        let previous = self.state.insert(key.to_vec(), stored);
-        self.undo.push((key.to_vec(), previous));
-        Ok(())
+        Ok(self.insert(key.to_vec(), stored))
     }
-    fn remove(&mut self, key: &[u8]) -> Result<()> {
-        if let Some(previous) = self.state.remove(key) {
-            self.undo.push((key.to_vec(), Some(previous)));
-        }
-        Ok(())
+    fn remove(&mut self, key: &[u8]) -> Result<Option<Stored>> {
+        Ok(BTreeMap::remove(self, key))
     }
-    fn remove_range(&mut self, range: &ByteRange) -> Result<()> {
-        let doomed: Vec<Vec<u8>> = span(self.state, range).map(|(k, _)| k.clone()).collect();
-        doomed.iter().try_for_each(|key| self.remove(key))
+    fn keys(&self, range: &ByteRange) -> Result<Vec<Vec<u8>>> {
+        Ok(span(self, range).map(|(k, _)| k.clone()).collect())
     }
     fn fingerprint(&self, range: &ByteRange) -> Result<(u64, Option<Version>)> {
-        Ok(span(self.state, range).fold((0, None), |(count, max), (_, s)| (count + 1, max.max(Some(s.version)))))
+        Ok(span(self, range).fold((0, None), |(count, max), (_, s)| (count + 1, max.max(Some(s.version)))))
     }
 }
 
-/// Applies `ops` to `state` with `version`. On error the state is restored exactly. Returns
-/// the keys written.
-pub(crate) fn apply_unit(state: &mut State, ops: &[Write], version: Version) -> Result<Vec<Vec<u8>>> {
-    let ops = EncodedWrite::unit(ops)?;
-    let mut undoable = Undoable {
-        state,
-        undo: Vec::new(),
-    };
-    match apply_ops(&mut undoable, &ops, version) {
-        Ok(()) => Ok(undoable.undo.into_iter().map(|(key, _)| key).collect()),
+/// Applies `ops` to `state` with `version`, all or nothing: on error the state is restored
+/// exactly. Returns the keys written.
+pub(crate) fn apply_unit(state: &mut State, ops: &[EncodedWrite], version: Version) -> Result<Vec<Vec<u8>>> {
+    let mut log = UndoLog::new(state);
+    match apply_ops(&mut log, ops, version) {
+        Ok(()) => Ok(log.written().map(<[u8]>::to_vec).collect()),
         Err(error) => {
-            let Undoable { state, undo } = undoable;
-            for (key, previous) in undo.into_iter().rev() {
-                match previous {
-                    Some(stored) => state.insert(key, stored),
-                    None => state.remove(&key),
-                };
-            }
+            log.undo()?;
             Err(error)
         }
     }
@@ -305,7 +402,7 @@ mod tests {
         let ops = [
             Write::set(key!["a", 1], "x"),
             Write::sum(key!["b"], -2),
-            Write::delete_range(Selector::Prefix(key!["c"])),
+            Write::delete_range(Selector::prefix(key!["c"])),
         ];
         let (start, end) = key!["c"].prefix_range();
         assert_eq!(

@@ -1,4 +1,26 @@
-//! The port: [`EngineDb`] and its two optional capabilities (DESIGN §4).
+//! The port, for adapter authors: what an adapter implements so that applications can hold
+//! it as a [`crate::Db`] (DESIGN §5).
+//!
+//! An adapter implements [`EngineDb`] — `get_many`, `list`, `write` and `info` — and offers
+//! [`TransactionCapability`] and/or [`BatchCapability`] where its backend has them. Everything
+//! the core can derive, it derives: the capability flags from those two `Option`s, `get` from
+//! `get_many`, and all validation. **Input reaching the port was validated by the core**: keys
+//! are non-empty and at most [`crate::limits::MAX_KEY_BYTES`] encoded, units respect every
+//! limit, selectors and list options are well-formed ([`ListPlan::new`] turns them into a span
+//! of encoded keys). Adapters still never panic, whatever they are given or read back.
+//!
+//! The core retries, opens the tracing span of each operation and names the key of a failed
+//! check: an adapter reports `Error::check_failed(index)` and maps its driver errors to the
+//! kinds of [`crate::Error`] in one place — `Conflict`/`Busy` only when nothing was written,
+//! `OutcomeUnknown` when a commit may have happened, `Unavailable` when the backend cannot be
+//! reached.
+//!
+//! [`apply_ops`] is the one implementation of what the write ops mean, over any [`OrderedKv`]:
+//! adapters over a key-value engine run units through it; [`UndoLog`] undoes one unit inside
+//! a transaction that others share (group commit).
+
+mod apply;
+mod plan;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,10 +28,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+pub(crate) use apply::{CounterOp, State, apply_unit, scan, update_counter};
+pub use apply::{EncodedWrite, OrderedKv, Stored, UndoLog, apply_ops};
+pub use plan::ListPlan;
+pub(crate) use plan::successor;
+
+pub use crate::model::ListOptions;
+pub use crate::validate::{op_size, unit_size, validate_namespace};
+
 use crate::error::Result;
 use crate::key::Key;
 use crate::limits::Limits;
-use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{Entry, Page, Selector, Version, Write};
 
 /// `Send + Sync` off wasm32; nothing on wasm32, where futures stay on one thread.
 #[cfg(not(target_arch = "wasm32"))]
@@ -33,7 +63,8 @@ pub trait MaybeSend {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> MaybeSend for T {}
 
-/// Which optional capabilities an adapter offers.
+/// Which optional capabilities a store offers, derived from
+/// [`EngineDb::transactions`] and [`EngineDb::batches`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capabilities {
     /// Interactive, serializable transactions ([`TransactionCapability`]).
@@ -42,15 +73,33 @@ pub struct Capabilities {
     pub batches: bool,
 }
 
-/// What an adapter is and offers.
+impl Capabilities {
+    /// What `store` offers.
+    pub fn of(store: &(impl EngineDb + ?Sized)) -> Capabilities {
+        Capabilities {
+            transactions: store.transactions().is_some(),
+            batches: store.batches().is_some(),
+        }
+    }
+}
+
+/// What an adapter is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdapterInfo {
     /// Short adapter name, e.g. `"sqlite"`.
     pub name: String,
-    /// Its capabilities (as masked, when wrapped in [`crate::Masked`]).
-    pub capabilities: Capabilities,
     /// Its limits; the same for every adapter.
     pub limits: Limits,
+}
+
+impl AdapterInfo {
+    /// The adapter `name`, with the standard limits.
+    pub fn new(name: impl Into<String>) -> AdapterInfo {
+        AdapterInfo {
+            name: name.into(),
+            limits: Limits::STANDARD,
+        }
+    }
 }
 
 /// A key-value store behind the port.
@@ -60,27 +109,30 @@ pub struct AdapterInfo {
 /// - Every successful write gets one fresh [`Version`], larger than every version any reader
 ///   has seen; every key written by one commit carries that commit's version.
 /// - Reads see only committed data.
-/// - Bad input (see [`crate::limits`]) is refused before anything is written.
-/// - Errors are [`crate::Error`]s; none of these methods panics on any input or stored bytes.
+/// - Input was validated by the core (see the [module docs](self)); errors are
+///   [`crate::Error`]s; no method panics on any input or stored bytes.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait EngineDb: MaybeSendSync {
-    /// Name, capabilities and limits.
+    /// The adapter's name and limits.
     fn info(&self) -> AdapterInfo;
 
-    /// The entry at `key`, or `None`. Fails with `InvalidInput`/`LimitExceeded` for a key that
-    /// could never be stored, `Corrupt` for undecodable stored bytes.
-    async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+    /// The entry at `key`, or `None`. By default one `get_many`; an adapter may override it
+    /// with a faster path. Fails with `Corrupt` for undecodable stored bytes.
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        Ok(self.get_many(std::slice::from_ref(key)).await?.pop().flatten())
+    }
 
-    /// The entries at `keys`, in argument order (duplicates allowed), read in one round trip
-    /// where the backend allows and from one consistent snapshot.
+    /// The entries at `keys` (at most [`crate::limits::MAX_GET_MANY`]), in argument order
+    /// (duplicates allowed), read in one round trip where the backend allows and from one
+    /// consistent snapshot.
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>>;
 
-    /// One page of the keys `selector` covers; see [`crate::ListPlan`] for paging.
+    /// One page of the keys `selector` covers; [`ListPlan::new`] says which and how.
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page>;
 
     /// Applies one op atomically by itself and returns the version of its commit. Fails as a
-    /// one-op unit of [`crate::run_atomic_writes`] would; on failure nothing was written.
+    /// one-op unit would; on failure nothing was written (or `OutcomeUnknown`).
     async fn write(&self, op: &Write) -> Result<Version>;
 
     /// Interactive transactions, if the adapter has them.
@@ -93,11 +145,18 @@ pub trait EngineDb: MaybeSendSync {
         None
     }
 
-    /// Waits about `duration` before a retry of [`crate::transact`]. The default only yields
-    /// once to the executor: the core knows no timer. Adapters that run on a runtime sleep.
+    /// Waits about `duration` before a retry. The default only yields once to the executor:
+    /// the core knows no timer. Adapters that run on a runtime sleep.
     async fn pause(&self, duration: Duration) {
         let _ = duration;
         YieldNow::default().await;
+    }
+
+    /// Flushes and releases the store (checkpoints, files, connections); afterwards every
+    /// operation fails with `Closed`. Handles sharing the store are closed with it. By default
+    /// nothing to do.
+    async fn close(&self) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -150,7 +209,8 @@ pub trait EngineTx: MaybeSend {
 ///
 /// # Contract
 /// The ops apply in order, all or nothing, in one commit whose version is returned; a failing
-/// `Check`, `CheckRange`, `Insert` or `Sum` aborts the whole batch with its index.
+/// `Check`, `CheckRange` or `Insert` aborts the whole batch with `CheckFailed` at its index, a
+/// failing `Sum`, `Min` or `Max` with `SumFailed`.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait BatchCapability: MaybeSendSync {
@@ -158,9 +218,10 @@ pub trait BatchCapability: MaybeSendSync {
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version>;
 }
 
-/// A future that is pending once, so the executor runs others.
-#[derive(Default)]
-pub(crate) struct YieldNow(bool);
+/// A future that is pending once, so the executor runs other tasks: a yield that works on any
+/// executor (the core knows no runtime).
+#[derive(Debug, Default)]
+pub struct YieldNow(bool);
 
 impl Future for YieldNow {
     type Output = ();
@@ -203,6 +264,9 @@ macro_rules! forward_engine_db {
             }
             async fn pause(&self, duration: Duration) {
                 (**self).pause(duration).await
+            }
+            async fn close(&self) -> Result<()> {
+                (**self).close().await
             }
         }
     )*};

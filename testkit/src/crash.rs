@@ -15,14 +15,14 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::{env, thread};
 
-use enginedb::{Atomicity, EngineDb, KeyPart, Result, Value, Write, key, run_atomic_writes};
+use enginedb::{Atomicity, Db, KeyPart, Result, Selector, Value, Write, key};
 use futures::executor::block_on;
 use futures::future::LocalBoxFuture;
 
 const KEYS_PER_UNIT: i64 = 4;
 
 /// Opens the store at a path: what the crash test runs against.
-pub type Open = fn(&str) -> LocalBoxFuture<'static, Result<Box<dyn EngineDb>>>;
+pub type Open = fn(&str) -> LocalBoxFuture<'static, Result<Db>>;
 
 /// The `main` of a crash-test binary (`harness = false`) named `name`, for the store `open`
 /// opens. As the parent it runs the test and prints its figures and `N passed, N failed`; run
@@ -87,7 +87,7 @@ fn child(open: Open, path: &str, first: i64) -> ExitCode {
         let db = open(path).await?;
         let mut stdout = std::io::stdout();
         for id in first.. {
-            run_atomic_writes(&*db, &unit(id), Atomicity::Require).await?;
+            db.write(&unit(id), Atomicity::Require).await?;
             writeln!(stdout, "ack {id}")
                 .and_then(|()| stdout.flush())
                 .map_err(|e| enginedb::Error::backend("io", e))?;
@@ -179,7 +179,9 @@ fn parent(name: &str, open: Open) -> Result<(), String> {
 fn verify(open: Open, path: &str, round: usize, figures: &mut Figures) -> Result<i64, String> {
     let entries = block_on(async {
         let db = open(path).await?;
-        crate::contents(&*db, &key!["unit"]).await
+        let entries = db.list(Selector::prefix(key!["unit"])).collect().await?;
+        db.close().await?;
+        Ok::<_, enginedb::Error>(entries.into_iter().map(|e| (e.key, e.value)).collect::<Vec<_>>())
     })
     .map_err(|e| format!("round {round}: reopen and read: {e}"))?;
     let mut units: BTreeMap<i64, Vec<i64>> = BTreeMap::new();

@@ -1,0 +1,127 @@
+//! [`Atomic`]: a unit of writes built op by op, in the manner of Deno KV's `atomic()`.
+
+use crate::commit::{Atomicity, Commit};
+use crate::error::Result;
+use crate::key::Key;
+use crate::model::{Selector, Version, Write};
+use crate::retry::RetryPolicy;
+use crate::value::Value;
+
+use super::Db;
+
+impl Db {
+    /// A unit of writes, built op by op and committed all or nothing: see [`Atomic`].
+    pub fn atomic(&self) -> Atomic<'_> {
+        Atomic::new(self)
+    }
+}
+
+/// A unit of write ops, applied in order and committed all or nothing where the store can
+/// (see [`Atomic::commit`]). Built by [`Db::atomic`].
+#[must_use = "a unit does nothing until it is committed"]
+pub struct Atomic<'db> {
+    db: &'db Db,
+    ops: Vec<Write>,
+    atomicity: Atomicity,
+    retry: Option<RetryPolicy>,
+}
+
+impl<'db> Atomic<'db> {
+    fn new(db: &'db Db) -> Self {
+        Atomic {
+            db,
+            ops: Vec::new(),
+            atomicity: Atomicity::BestEffort,
+            retry: None,
+        }
+    }
+
+    /// Adds `op`.
+    pub fn op(mut self, op: Write) -> Self {
+        self.ops.push(op);
+        self
+    }
+
+    /// Adds every op of `ops`, in order.
+    pub fn ops(mut self, ops: impl IntoIterator<Item = Write>) -> Self {
+        self.ops.extend(ops);
+        self
+    }
+
+    /// Precondition: `key` is at `version`; else the unit fails with `CheckFailed`.
+    pub fn check(self, key: Key, version: Version) -> Self {
+        self.op(Write::check(key, Some(version)))
+    }
+
+    /// Precondition: `key` is absent; else the unit fails with `CheckFailed`.
+    pub fn check_absent(self, key: Key) -> Self {
+        self.op(Write::check(key, None))
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set(self, key: Key, value: impl Into<Value>) -> Self {
+        self.op(Write::set(key, value))
+    }
+
+    /// Sets `key` to `value` if it is absent; else the unit fails with `CheckFailed`.
+    pub fn insert(self, key: Key, value: impl Into<Value>) -> Self {
+        self.op(Write::insert(key, value))
+    }
+
+    /// Deletes `key` (absent is fine).
+    pub fn delete(self, key: Key) -> Self {
+        self.op(Write::delete(key))
+    }
+
+    /// Deletes every key `selector` covers.
+    pub fn delete_range(self, selector: Selector) -> Self {
+        self.op(Write::delete_range(selector))
+    }
+
+    /// Adds `delta` to the counter at `key` (absent counts as 0).
+    pub fn sum(self, key: Key, delta: i64) -> Self {
+        self.op(Write::sum(key, delta))
+    }
+
+    /// Keeps the smaller of the counter at `key` and `operand` (absent: `operand`).
+    pub fn min(self, key: Key, operand: i64) -> Self {
+        self.op(Write::min(key, operand))
+    }
+
+    /// Keeps the larger of the counter at `key` and `operand` (absent: `operand`).
+    pub fn max(self, key: Key, operand: i64) -> Self {
+        self.op(Write::max(key, operand))
+    }
+
+    /// Refuses, with `Unsupported` and nothing written, to run the unit op by op on a store
+    /// that has neither transactions nor atomic batches.
+    pub fn require_atomic(mut self) -> Self {
+        self.atomicity = Atomicity::Require;
+        self
+    }
+
+    /// Retries under `policy` instead of the handle's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The ops so far.
+    pub fn as_ops(&self) -> &[Write] {
+        &self.ops
+    }
+
+    /// Commits the unit: in one interactive transaction where the store has them, else as one
+    /// atomic batch, else (unless [`Atomic::require_atomic`]) op by op — and says which in
+    /// [`Commit::mode`]. A unit that loses a race is run again under the retry policy.
+    ///
+    /// # Errors
+    /// With nothing written: `InvalidInput`/`LimitExceeded` (checked before anything is sent),
+    /// `CheckFailed`/`SumFailed` naming the op and its key, `Conflict`/`Busy` once the retry
+    /// policy gave up, `Unsupported`, the store's errors. `PartialWrite` (op by op only) says
+    /// what was applied; `OutcomeUnknown` that the commit may have happened.
+    pub async fn commit(self) -> Result<Commit> {
+        let policy = self.retry.unwrap_or(self.db.retry);
+        self.db.write_with(&self.ops, self.atomicity, &policy).await
+    }
+}

@@ -1,0 +1,9 @@
+//! Dev-only test support of the enginedb workspace (never a dependency of a published crate):
+//! [`crash`], the SIGKILL crash harness of the file-backed adapters. The throwaway PostgreSQL
+//! server is `enginedb_postgres::throwaway` (the CLI's benchmark needs it too).
+
+pub mod crash;
+
+mod race;
+
+pub use race::{Race, hot_key_race};
