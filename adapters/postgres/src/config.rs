@@ -6,8 +6,8 @@ use enginedb::port::validate_namespace;
 use enginedb::{Error, Result};
 use sqlx::postgres::PgConnectOptions;
 
-/// Settings of [`crate::PgDb::open`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Settings of [`crate::PgDb::open`]. Its `Debug` form hides the URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PgConfig {
     /// The server URL, as sqlx takes it (`postgres://user:pass@host:port/db?sslmode=…`).
     pub url: String,
@@ -25,6 +25,24 @@ pub struct PgConfig {
     pub read_retries: u32,
 }
 
+impl std::fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `user:password@host`: everything between the scheme's `//` and the last `@` goes.
+        let shown = match (self.url.split_once("://"), self.url.rfind('@')) {
+            (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", self.url.get(at..).unwrap_or_default()),
+            _ => self.url.clone(),
+        };
+        f.debug_struct("PgConfig")
+            .field("url", &shown)
+            .field("namespace", &self.namespace)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("transaction_idle_timeout", &self.transaction_idle_timeout)
+            .field("read_retries", &self.read_retries)
+            .finish()
+    }
+}
+
 impl PgConfig {
     /// Defaults for the server at `url`.
     pub fn new(url: impl Into<String>) -> Self {
@@ -38,11 +56,13 @@ impl PgConfig {
         }
     }
 
-    /// Parses a `postgres://` (or `postgresql://`) URL; an `enginedb_namespace=NAME` query
-    /// parameter selects the namespace and is not passed on to the server.
+    /// Parses a `postgres://` (or `postgresql://`) URL. A `namespace=NAME` query parameter (the
+    /// one every adapter takes; `enginedb_namespace=NAME` is read too) selects the namespace,
+    /// percent-decoded, and is not passed on to the server; the others are the server's.
     ///
     /// # Errors
-    /// `InvalidInput` for another scheme or a bad namespace.
+    /// `InvalidInput` for another scheme, or a bad or repeated namespace. The message never
+    /// quotes the URL (it may hold a password).
     pub fn from_url(url: &str) -> Result<Self> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(Error::invalid("not a postgres:// URL"));
@@ -51,12 +71,16 @@ impl PgConfig {
         let mut namespace = None;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.strip_prefix("enginedb_namespace=") {
-                Some(ns) => {
-                    validate_namespace(ns)?;
-                    namespace = Some(ns.to_owned());
+            let decoded = url::form_urlencoded::parse(pair.as_bytes()).next();
+            match decoded {
+                Some((name, ns)) if name == "namespace" || name == "enginedb_namespace" => {
+                    if namespace.is_some() {
+                        return Err(Error::invalid("the URL gives the namespace twice"));
+                    }
+                    validate_namespace(&ns)?;
+                    namespace = Some(ns.into_owned());
                 }
-                None => kept.push(pair),
+                _ => kept.push(pair),
             }
         }
         let url = if kept.is_empty() {
@@ -106,5 +130,12 @@ mod tests {
         );
         assert!(PgConfig::from_url("mysql://h/db").is_err());
         assert!(PgConfig::from_url("postgres://h/db?enginedb_namespace=Bad-Name").is_err());
+        let c = PgConfig::from_url("postgres://u:secret@h/db?namespace=t%5F2&sslmode=require").unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.namespace.as_deref()),
+            ("postgres://u:secret@h/db?sslmode=require", Some("t_2"))
+        );
+        let twice = PgConfig::from_url("postgres://u:secret@h/db?namespace=a&enginedb_namespace=b").unwrap_err();
+        assert!(!twice.to_string().contains("secret"), "{twice}");
     }
 }

@@ -27,14 +27,22 @@ pub(crate) fn map_err(error: sqlx::Error) -> Error {
                     message: db.message().to_owned(),
                 },
                 Some("55P03") => Error::busy(db.message()),
-                // Authentication, and a database that does not exist.
-                Some(code) if code.starts_with("28") || code == "3D000" => {
-                    Error::unavailable(format!("the server refused the connection: {}", db.message()))
+                // Authentication, a database that does not exist, a lost connection, a server
+                // shutting down or restarting.
+                Some(code)
+                    if code.starts_with("28")
+                        || code.starts_with("08")
+                        || matches!(code, "3D000" | "57P01" | "57P02" | "57P03") =>
+                {
+                    Error::unavailable(format!(
+                        "the PostgreSQL server refused or ended the connection: {}",
+                        db.message()
+                    ))
                 }
                 _ => Error::backend("postgres", error),
             }
         }
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
             Error::unavailable(format!("cannot reach the PostgreSQL server: {error}"))
         }
         sqlx::Error::Configuration(_) => Error::invalid(format!("bad PostgreSQL settings: {error}")),
@@ -48,9 +56,11 @@ pub(crate) fn map_err(error: sqlx::Error) -> Error {
 /// a connection lost before its answer came leaves the outcome unknown.
 pub(crate) fn commit_error(error: sqlx::Error) -> Error {
     match error {
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => Error::OutcomeUnknown {
-            message: format!("the connection to PostgreSQL was lost before the commit was confirmed: {error}"),
-        },
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+            Error::OutcomeUnknown {
+                message: format!("the connection to PostgreSQL was lost before the commit was confirmed: {error}"),
+            }
+        }
         other => map_err(other),
     }
 }
@@ -87,7 +97,14 @@ pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays)
         with_ops(postgres::UNIT, arrays)
     };
     let row = statement.fetch_one(executor).await.map_err(unit_error)?;
-    version(row.try_get(0).map_err(map_err)?)
+    // The unit committed with its statement: a version that does not read back leaves the
+    // caller not knowing it, not with nothing written.
+    row.try_get(0)
+        .map_err(map_err)
+        .and_then(version)
+        .map_err(|error| Error::OutcomeUnknown {
+            message: format!("the unit committed but its version did not read back: {error}"),
+        })
 }
 
 /// As [`map_err`], except that a unit's lock timeout (55P03: a row it writes is held by an open

@@ -140,8 +140,10 @@ impl PgDb {
 
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         let arrays = UnitArrays::new(&self.namespace, ops)?;
+        // A connection first: failing to get one sends nothing, whatever the reason.
+        let mut connection = self.shared.pool.acquire().await.map_err(map_err)?;
         self.shared.statements.fetch_add(1, Ordering::Relaxed);
-        exec::unit(&self.shared.pool, &arrays).await
+        exec::unit(&mut *connection, &arrays).await
     }
 }
 

@@ -34,6 +34,15 @@ impl Db {
         }
     }
 
+    /// Closes the database (the snapshot first), reporting what redb's drop would only log.
+    pub(crate) fn close(self) -> Result<()> {
+        let Db { latest, database, .. } = self;
+        drop(latest);
+        database
+            .close()
+            .map_err(|e| Error::backend("redb", format!("closing the database: {e}")))
+    }
+
     /// Begins redb's one write transaction.
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction> {
         self.database.begin_write().map_err(map_err)

@@ -37,6 +37,9 @@ pub struct RedbDb {
 struct Shared {
     writer: Worker<Arc<Db>>,
     readers: Worker<Arc<Db>>,
+    /// The database, held here too so that `close` can close it and report how that went,
+    /// once the threads have let it go; `None` once closed.
+    database: std::sync::Mutex<Option<Arc<Db>>>,
     queue: Arc<CommitQueue<Unit>>,
     durability: redb::Durability,
     transaction_idle_timeout: Duration,
@@ -151,7 +154,8 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
     database.commit(tx)?;
     let readers = vec![database.clone(); config.readers.max(1)];
     Ok(Shared {
-        writer: Worker::spawn("enginedb-redb-writer", vec![database])?,
+        writer: Worker::spawn("enginedb-redb-writer", vec![database.clone()])?,
+        database: std::sync::Mutex::new(Some(database)),
         readers: Worker::spawn("enginedb-redb-reader", readers)?,
         queue: Arc::default(),
         durability: match config.durability {
@@ -206,12 +210,24 @@ impl EngineDb for RedbDb {
         futures_timer::Delay::new(duration).await;
     }
 
-    /// Ends the reader and writer threads; the last of them drops the database, which redb
-    /// then records as cleanly closed (the next open needs no repair).
+    /// Ends the reader and writer threads, then closes the database, which redb records as
+    /// cleanly shut down (the next open needs no repair). Closing another handle of the same
+    /// database (a namespace) afterwards is fine.
     async fn close(&self) -> Result<()> {
         self.shared.readers.close().await;
         self.shared.writer.close().await;
-        Ok(())
+        let database = self
+            .shared
+            .database
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match database.map(Arc::try_unwrap) {
+            Some(Ok(database)) => database.close(),
+            // Closed before, or (never, once the threads ended) still shared: dropping the
+            // last holder closes it.
+            None | Some(Err(_)) => Ok(()),
+        }
     }
 }
 

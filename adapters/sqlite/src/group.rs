@@ -36,8 +36,16 @@ pub(crate) fn commit(
                 savepoint.commit().map_err(map_err)?;
                 outcomes.push(Ok(version));
             }
-            // Dropping the savepoint rolls this unit back, and only this unit.
-            Err(error) => outcomes.push(Err(error)),
+            Err(error) => {
+                // Dropping the savepoint rolls this unit back, and only this unit — unless
+                // SQLite already rolled the whole transaction back (an I/O error, a full disk):
+                // then no unit of the group is written, and the group fails as one.
+                drop(savepoint);
+                if tx.is_autocommit() {
+                    return Err(error);
+                }
+                outcomes.push(Err(error));
+            }
         }
     }
     tx.commit().map_err(commit_error)?;

@@ -251,21 +251,31 @@ impl EngineDb for SqliteDb {
         futures_timer::Delay::new(duration).await;
     }
 
-    /// Checkpoints the WAL into the database file and truncates it, so the file alone holds
-    /// every commit, then closes every connection.
+    /// Closes the readers, checkpoints the WAL into the database file and truncates it (so the
+    /// file alone holds every commit), then closes the writer. Closing another handle of the
+    /// same database (a namespace) afterwards is fine.
     async fn close(&self) -> Result<()> {
+        self.shared.readers.close().await;
         let checkpoint = self
             .shared
             .writer
             .run(|connection| {
-                connection
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                    .map_err(map_err)
+                let busy: i64 = connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+                    .map_err(map_err)?;
+                match busy {
+                    0 => Ok(()),
+                    _ => Err(Error::busy(
+                        "another connection to the database kept the WAL from being checkpointed",
+                    )),
+                }
             })
             .await;
-        self.shared.readers.close().await;
         self.shared.writer.close().await;
-        checkpoint
+        match checkpoint {
+            Err(Error::Closed) => Ok(()),
+            other => other,
+        }
     }
 }
 

@@ -14,7 +14,6 @@
 use std::io::BufRead;
 use std::pin::pin;
 
-use enginedb::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use enginedb::{Atomicity, Db, Error, Key, Result, Selector, Value, Write};
 use futures::TryStreamExt;
 use serde_json::{Value as Json, json};
@@ -89,31 +88,16 @@ pub(crate) fn read(input: impl BufRead, mut entry: impl FnMut(Key, Value) -> Res
         };
         let key = syntax::key_from_json(k).map_err(|e| bad(n, e))?;
         let value = syntax::value_from_json(v).map_err(|e| bad(n, e))?;
-        storable(&key, &value).map_err(|e| bad(n, e))?;
+        // Every store can hold it (the limits of `enginedb::limits`): a dump is refused whole,
+        // naming the line, before anything of it is written.
+        let op = Write::set(key, value);
+        op.validate().map_err(|e| bad(n, e))?;
+        let Write::Set { key, value } = op else {
+            return Err(bad(n, "an entry is a set"));
+        };
         entry(key, value).map_err(|e| bad(n, e))?;
     }
     Err(Error::invalid("the dump is truncated: it has no trailer"))
-}
-
-/// Whether every store can hold `value` at `key` (the limits of `enginedb::limits`), so a dump
-/// is refused whole, naming the line, before anything of it is written.
-fn storable(key: &Key, value: &Value) -> Result<()> {
-    if key.is_empty() {
-        return Err(Error::invalid("the empty key cannot be stored"));
-    }
-    let key_bytes = key.encoded_len();
-    if key_bytes > MAX_KEY_BYTES {
-        return Err(Error::invalid(format!(
-            "the key is {key_bytes} bytes encoded, over the limit of {MAX_KEY_BYTES}"
-        )));
-    }
-    match value.as_bytes() {
-        Some(bytes) if bytes.len() > MAX_VALUE_BYTES => Err(Error::invalid(format!(
-            "the value is {} bytes, over the limit of {MAX_VALUE_BYTES}",
-            bytes.len()
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// Writes `entries` into `db` in units of at most 500; returns the last unit's mode.
@@ -173,7 +157,7 @@ mod tests {
         ];
         let long_key = format!(
             "{{\"enginedb-dump\":1}}\n{{\"k\":[\"{}\"],\"v\":{{\"i64\":\"1\"}}}}\n{{\"end\":1}}\n",
-            "x".repeat(MAX_KEY_BYTES)
+            "x".repeat(enginedb::limits::MAX_KEY_BYTES)
         );
         let cases = cases.into_iter().chain([(long_key.as_str(), "line 2")]);
         for (text, says) in cases {

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use enginedb::port::EncodedWrite;
+use enginedb::port::{EncodedWrite, replicate};
 use enginedb::{Error, Result, Version};
 use futures::channel::oneshot;
 
@@ -70,9 +70,10 @@ impl<U: Send + 'static> CommitQueue<U> {
     {
         let (answer, first) = self.push(unit);
         if first {
-            let queue = self.clone();
+            let unrun = Unrun(Some(self.clone()));
             let committed = worker
                 .run(move |resource| {
+                    let queue = unrun.disarm();
                     let (units, replies): (Vec<U>, Vec<Reply>) = queue.take().into_iter().unzip();
                     if !units.is_empty() {
                         answer_all(replies, commit(resource, &units));
@@ -89,6 +90,27 @@ impl<U: Send + 'static> CommitQueue<U> {
             }
         }
         answer_of(answer, POLL_BEFORE_SLEEP).await
+    }
+}
+
+/// A commit job's hold on its queue: if the job is dropped without running (its worker was
+/// closed), the units it would have taken are answered `Closed` instead of waiting forever.
+struct Unrun<U>(Option<Arc<CommitQueue<U>>>);
+
+impl<U> Unrun<U> {
+    /// The queue, for the job that runs.
+    fn disarm(mut self) -> Arc<CommitQueue<U>> {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl<U> Drop for Unrun<U> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.take() {
+            for (_, reply) in queue.take() {
+                let _ = reply.0.send(Err(Error::Closed));
+            }
+        }
     }
 }
 
@@ -110,27 +132,6 @@ fn answer_all(replies: Vec<Reply>, outcomes: Result<Vec<Result<Version>>>) {
         Err(error) => replies.into_iter().for_each(|reply| {
             let _ = reply.0.send(Err(replicate(&error)));
         }),
-    }
-}
-
-/// An error of the same kind and message, for reporting one failure of a group to each of its
-/// units: errors are not `Clone`, because driver errors are not.
-pub fn replicate(error: &Error) -> Error {
-    match error {
-        Error::Busy { message, .. } => Error::busy(message.clone()),
-        Error::Conflict { message } => Error::Conflict {
-            message: message.clone(),
-        },
-        Error::Unavailable { message, .. } => Error::unavailable(message.clone()),
-        Error::OutcomeUnknown { message } => Error::OutcomeUnknown {
-            message: message.clone(),
-        },
-        Error::Closed => Error::Closed,
-        Error::Corrupt { message } => Error::Corrupt {
-            message: message.clone(),
-        },
-        Error::Backend { adapter, source, .. } => Error::backend(adapter.clone(), source.to_string()),
-        other => Error::backend("enginedb", other.to_string()),
     }
 }
 
@@ -180,6 +181,49 @@ mod tests {
             }
             let groups = writer.run(|groups| Ok(groups.clone())).await.ok();
             assert_eq!(groups, Some(vec![10]), "one job, one group");
+        });
+    }
+
+    /// The leader's job is dropped unrun (the worker closes while a session holds it) after the
+    /// leader stopped waiting: the units that rode on it are answered, not left waiting.
+    #[test]
+    fn units_whose_job_never_runs_are_answered_closed() {
+        block_on(async {
+            let writer = Arc::new(Worker::spawn("test", vec![()]).expect("spawn"));
+            let queue = Arc::new(CommitQueue::<u64>::default());
+            let held = writer
+                .session(|_| Ok(()), Duration::from_secs(60), |_, _| ())
+                .await
+                .expect("session");
+            let units: Vec<_> = (1..=3u64)
+                .map(|unit| {
+                    let (writer, queue) = (writer.clone(), queue.clone());
+                    tokio::spawn(async move {
+                        let commit = |_: &mut (), units: &[u64]| Ok(units.iter().map(|u| Ok(Version(*u))).collect());
+                        queue.submit(&writer, unit, commit).await
+                    })
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // The leader, whose job waits behind the session, stops waiting.
+            let mut units = units.into_iter();
+            units.next().expect("the first unit").abort();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let closing = tokio::spawn({
+                let writer = writer.clone();
+                async move { writer.close().await }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            held.call(|_, _| (Ok(()), crate::blocking::Flow::Done))
+                .await
+                .expect("end the session");
+            closing.await.expect("closed");
+            for task in units {
+                let outcome = tokio::time::timeout(Duration::from_secs(5), task)
+                    .await
+                    .expect("answered, not left waiting");
+                assert_eq!(outcome.expect("task").unwrap_err().kind(), enginedb::ErrorKind::Closed);
+            }
         });
     }
 

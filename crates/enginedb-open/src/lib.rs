@@ -19,8 +19,10 @@ pub async fn open(url: &str) -> Result<Db> {
         "redb" => enginedb_redb::RedbDb::open_db(url).await,
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => enginedb_postgres::PgDb::open_db(url).await,
+        // The scheme only: the rest of the URL may hold a password.
         _ => Err(Error::invalid(format!(
-            "unknown store URL {url:?}: use memory://, sqlite://, redb:// or postgres://"
+            "unknown store URL scheme {scheme:?}: use memory://, sqlite://, redb:// or postgres:// \
+             (each of the last three when its cargo feature is on)"
         ))),
     }
 }

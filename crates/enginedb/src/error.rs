@@ -93,7 +93,10 @@ pub enum Error {
         message: String,
     },
     /// Sequential mode failed midway: ops before `failed_at` that write were applied and stay.
-    #[error("partial write: {applied} op(s) applied and kept, op {failed_at} failed: {source}")]
+    #[error(
+        "partial write: {applied} op(s) applied and kept, op {failed_at} failed: {}",
+        source.to_string().trim_end_matches("; nothing was written")
+    )]
     PartialWrite {
         /// How many writing ops took effect (checks excluded).
         applied: usize,

@@ -235,7 +235,18 @@ impl Optimistic {
             Err(Error::CheckFailed { index, .. }) if index < preconditions => Err(Error::Conflict {
                 message: format!("a key or span read changed before commit (precondition {index})"),
             }),
-            Err(error) => Err(crate::resolve::name_op(error, &ops)),
+            // A write's own failure, as an index among the transaction's writes.
+            Err(error @ (Error::CheckFailed { .. } | Error::SumFailed { .. })) => {
+                let writes = ops.get(preconditions..).unwrap_or_default();
+                Err(match error {
+                    Error::CheckFailed { index, .. } | Error::SumFailed { index, .. } => {
+                        let index = index.saturating_sub(preconditions);
+                        error.at_op(index, writes.get(index).and_then(Write::key))
+                    }
+                    other => other,
+                })
+            }
+            Err(error) => Err(error),
         }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) async fn resolve(
     } else {
         run_sequentially(db, ops, policy).await
     };
-    commit.map_err(|error| name_op(error, ops).on_write())
+    commit.map_err(|error| name_op(error, ops, 0).on_write())
 }
 
 /// Applies one op by itself (atomic in every mode) under `policy`.
@@ -68,7 +68,7 @@ pub(crate) async fn write_one(db: &dyn EngineDb, op: &Write, policy: &RetryPolic
     validate_unit(ops)?;
     retrying(db, policy, || db.write(op))
         .await
-        .map_err(|error| name_op(error, ops).on_write())
+        .map_err(|error| name_op(error, ops, 0).on_write())
 }
 
 /// Runs an atomic attempt again, with backoff, while it loses a race (`Conflict`): it wrote
@@ -91,12 +91,13 @@ where
     }
 }
 
-/// `CheckFailed` and `SumFailed` name the key of the op at their index.
-pub(crate) fn name_op(error: Error, ops: &[Write]) -> Error {
+/// `CheckFailed` and `SumFailed` at an index of `ops` name that op's key, and count from
+/// `first` (the index of `ops[0]` in the whole unit or transaction).
+pub(crate) fn name_op(error: Error, ops: &[Write], first: usize) -> Error {
     match error {
         Error::CheckFailed { index, .. } | Error::SumFailed { index, .. } => {
             let key = ops.get(index).and_then(Write::key);
-            error.at_op(index, key)
+            error.at_op(first + index, key)
         }
         Error::PartialWrite {
             applied,
@@ -104,8 +105,8 @@ pub(crate) fn name_op(error: Error, ops: &[Write]) -> Error {
             source,
         } => Error::PartialWrite {
             applied,
-            failed_at,
-            source: Box::new(name_op(*source, ops)),
+            failed_at: first + failed_at,
+            source: Box::new(name_op(*source, ops, first)),
         },
         other => other,
     }

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use crate::commit::{Commit, Mode};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use crate::limits::MAX_OPS_PER_UNIT;
 use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::optimistic::Optimistic;
-use crate::port::{EngineDb, EngineTx};
+use crate::port::{EngineDb, EngineTx, replicate};
 use crate::resolve::name_op;
-use crate::validate::{validate_key, validate_keys, validate_unit};
+use crate::validate::{validate_key, validate_keys, validate_op_at};
 use crate::value::Value;
 
 enum Engine {
@@ -20,20 +20,24 @@ enum Engine {
 }
 
 /// One attempt of a transaction. Reads see the committed data plus the transaction's own
-/// writes (which read back with [`crate::Version::PENDING`]); writes are buffered and sent with the
-/// next read or at commit, so they cost no round trip of their own.
+/// writes (which read back with [`crate::Version::PENDING`]); writes are buffered and sent
+/// together with the next read or at commit.
 ///
 /// A write that is invalid (an empty key, a value over the limit…), a `check` that does not
-/// hold, an `insert` whose key exists, a counter op that overflows: each fails the next read
-/// or the commit, and then the whole transaction, which writes nothing.
+/// hold, an `insert` whose key exists, a counter op that overflows fails the next read or the
+/// commit. So does any error of the store. After the first such error the transaction cannot
+/// commit — even if the body goes on and returns `Ok` — so it never writes part of itself.
+/// Error indexes count the transaction's writes from its first, in order.
 pub struct Tx {
     engine: Engine,
     /// Writes not yet sent to the engine.
     buffered: Vec<Write>,
-    /// The first invalid write, reported at the next read or at commit.
-    refused: Option<Error>,
-    /// The first `Conflict` an operation met: the attempt lost a race.
-    lost: Option<Error>,
+    /// Writes made so far, sent or buffered: the index the next one gets.
+    written: usize,
+    /// The first error: the transaction fails with it at commit.
+    failed: Option<Error>,
+    /// Set while writes are being sent: still set at the next call, that send was cancelled.
+    sending: bool,
 }
 
 impl Tx {
@@ -52,41 +56,61 @@ impl Tx {
         Ok(Tx {
             engine,
             buffered: Vec::new(),
-            refused: None,
-            lost: None,
+            written: 0,
+            failed: None,
+            sending: false,
         })
     }
 
-    /// The first `Conflict` an operation of this attempt met, if any.
-    pub(crate) fn lost_race(&mut self) -> Option<Error> {
-        self.lost.take()
+    /// The `Conflict` this attempt met, if it lost a race: then it is run again, whatever the
+    /// body made of the error.
+    pub(crate) fn lost_race(&self) -> Option<Error> {
+        self.failed
+            .as_ref()
+            .filter(|e| e.kind() == ErrorKind::Conflict)
+            .map(replicate)
     }
 
-    /// Notes a lost race, so the attempt is run again even if the body maps the error away.
+    /// Keeps the first error the store answered: the transaction cannot commit after it.
     fn note<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(Error::Conflict { message }) = &result {
-            if self.lost.is_none() {
-                self.lost = Some(Error::Conflict {
-                    message: message.clone(),
-                });
-            }
+        if let (Err(error), None) = (&result, &self.failed) {
+            self.failed = Some(replicate(error));
         }
         result
     }
 
-    /// Sends the buffered writes to the engine, in units of at most the op limit.
-    async fn flush(&mut self) -> Result<()> {
-        if let Some(error) = self.refused.take() {
-            return Err(error);
+    /// The error the transaction already failed with, if any.
+    fn check_usable(&mut self) -> Result<()> {
+        if self.sending {
+            self.sending = false;
+            self.failed.get_or_insert_with(|| {
+                Error::invalid("an earlier call of this transaction was cancelled while it sent writes")
+            });
         }
-        let buffered = std::mem::take(&mut self.buffered);
-        for chunk in buffered.chunks(MAX_OPS_PER_UNIT) {
+        match &self.failed {
+            Some(error) => Err(replicate(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the buffered writes to the engine, in units of at most the op limit; each is
+    /// dropped from the buffer only once the engine took it.
+    async fn flush(&mut self) -> Result<()> {
+        self.check_usable()?;
+        let mut first = self.written - self.buffered.len();
+        while !self.buffered.is_empty() {
+            let n = self.buffered.len().min(MAX_OPS_PER_UNIT);
+            let chunk = self.buffered.get(..n).unwrap_or_default();
+            self.sending = true;
             let applied = match &mut self.engine {
                 Engine::Native(tx) => tx.apply(chunk).await,
                 Engine::Optimistic(o) => o.apply(chunk).await,
             };
-            let applied = self.note(applied);
-            applied.map_err(|error| name_op(error, chunk))?;
+            self.sending = false;
+            let applied = applied.map_err(|error| name_op(error, chunk, first));
+            self.note(applied)?;
+            self.buffered.drain(..n);
+            first += n;
         }
         Ok(())
     }
@@ -133,12 +157,13 @@ impl Tx {
 
     /// Buffers `op`, or keeps the error of an invalid one for the next read or the commit.
     pub fn write(&mut self, op: Write) -> &mut Self {
-        if self.refused.is_none() {
-            match validate_unit(std::slice::from_ref(&op)) {
+        if self.failed.is_none() {
+            match validate_op_at(&op, self.written) {
                 Ok(()) => self.buffered.push(op),
-                Err(error) => self.refused = Some(error),
+                Err(error) => self.failed = Some(error),
             }
         }
+        self.written += 1;
         self
     }
 
@@ -180,6 +205,7 @@ impl Tx {
     /// Commits; the version every write of the transaction got.
     pub(crate) async fn commit(mut self) -> Result<Commit> {
         self.flush().await?;
+        self.check_usable()?;
         match self.engine {
             Engine::Native(tx) => tx.commit().await.map(|version| Commit {
                 version,

@@ -86,15 +86,39 @@ pub(crate) fn validate_unit(ops: &[Write]) -> Result<()> {
     check_unit(ops).map_err(Error::on_write)
 }
 
+/// Checks op number `index` of a unit or transaction by itself.
+///
+/// # Errors
+/// As [`validate_unit`], naming `index`.
+pub(crate) fn validate_op_at(op: &Write, index: usize) -> Result<()> {
+    check_op_at(op, index).map_err(Error::on_write)
+}
+
+fn check_op_at(op: &Write, index: usize) -> Result<()> {
+    validate_op(op).map_err(|e| match e {
+        Error::InvalidInput { message, .. } => Error::invalid(format!("op {index}: {message}")),
+        other => other,
+    })
+}
+
+impl Write {
+    /// Checks this op against the limits and rules a unit is held to (a non-empty key of at
+    /// most [`MAX_KEY_BYTES`] encoded, a value of at most [`MAX_VALUE_BYTES`], a well-formed
+    /// selector), as a unit would before writing anything.
+    ///
+    /// # Errors
+    /// `InvalidInput` or `LimitExceeded`, saying nothing was written.
+    pub fn validate(&self) -> Result<()> {
+        validate_op(self).map_err(Error::on_write)
+    }
+}
+
 fn check_unit(ops: &[Write]) -> Result<()> {
     if ops.len() > MAX_OPS_PER_UNIT {
         return Err(exceeded("ops per unit", MAX_OPS_PER_UNIT, ops.len()));
     }
     for (index, op) in ops.iter().enumerate() {
-        validate_op(op).map_err(|e| match e {
-            Error::InvalidInput { message, .. } => Error::invalid(format!("op {index}: {message}")),
-            other => other,
-        })?;
+        check_op_at(op, index)?;
     }
     let size = unit_size(ops);
     if size > MAX_UNIT_BYTES {

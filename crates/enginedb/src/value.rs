@@ -57,6 +57,7 @@ impl Value {
     }
 
     /// This value deserialized from JSON: a `Bytes` value as JSON text, a counter as a number.
+    /// (Plain text stored with `set(key, "text")` is not JSON: read it with [`Value::as_str`].)
     ///
     /// # Errors
     /// `Decode` when it is not a `T`.

@@ -242,23 +242,83 @@ async fn a_closed_handle_refuses_everything_and_closing_twice_is_fine() {
     assert_eq!(clone.set(key!["a"], 1).await.unwrap_err().kind(), ErrorKind::Closed);
 }
 
+/// A transaction whose first attempt loses a race (another writer changes what it read before
+/// it commits): under `RetryPolicy::NONE` on the handle it fails with `Conflict`; under a
+/// policy set for the call it runs again and commits.
 #[tokio::test]
 async fn the_retry_policy_is_set_on_the_handle_and_per_call() {
-    let db = Db::from(MemoryDb::new()).with_retry_policy(RetryPolicy::NONE);
+    let db = masked(Mask::BatchOnly).with_retry_policy(RetryPolicy::NONE);
     assert_eq!(db.retry_policy(), RetryPolicy::NONE);
-    let done = db
-        .transaction()
-        .retry(RetryPolicy::default())
-        .run(async |tx| {
-            tx.sum(key!["n"], 1);
-            Ok::<_, Error>("done")
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (done.value, done.attempts, done.commit.mode),
-        ("done", 1, Mode::Transaction)
-    );
+    let other = db.clone();
+    let run = |policy: Option<RetryPolicy>| {
+        let (db, other) = (db.clone(), other.clone());
+        async move {
+            let mut first = true;
+            let transaction = match policy {
+                Some(policy) => db.transaction().retry(policy),
+                None => db.transaction(),
+            };
+            transaction
+                .run(async |tx| {
+                    let n = tx.get(&key!["n"]).await?.and_then(|e| e.value.as_i64()).unwrap_or(0);
+                    if std::mem::take(&mut first) {
+                        other.set(key!["n"], 100).await?;
+                    }
+                    tx.set(key!["n"], n + 1);
+                    Ok::<_, Error>(n)
+                })
+                .await
+        }
+    };
+    let error = run(None).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    let done = run(Some(RetryPolicy::default())).await.unwrap();
+    assert_eq!((done.value, done.attempts, done.commit.mode), (100, 2, Mode::Batch));
+}
+
+/// After a write fails, the transaction cannot commit, even if the body swallows the error
+/// and returns `Ok`: nothing of it is written. Error indexes count the transaction's writes.
+#[tokio::test]
+async fn a_swallowed_error_still_fails_the_transaction_and_indexes_count_every_write() {
+    for mask in [Mask::Native, Mask::BatchOnly] {
+        let db = masked(mask);
+        db.set(key!["taken"], 1).await.unwrap();
+        let error = db
+            .transact(async |tx| {
+                tx.set(key!["a"], 1).set(key!["b"], 2);
+                tx.get(&key!["x"]).await?;
+                tx.set(key!["c"], 3).insert(key!["taken"], 2);
+                let swallowed = tx.get(&key!["y"]).await;
+                assert!(
+                    swallowed.is_err(),
+                    "{mask:?}: the failed insert surfaces at the next read"
+                );
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::CheckFailed { index: 3, key: Some(k) } if *k == key!["taken"]),
+            "{mask:?}: {error}"
+        );
+        for k in [key!["a"], key!["b"], key!["c"]] {
+            assert_eq!(db.get(&k).await.unwrap(), None, "{mask:?}: nothing of it written");
+        }
+
+        // A read the store fails, swallowed by the body: the transaction still cannot commit.
+        let store = MemoryDb::new();
+        let faulty = Db::from(Faulty::new(Masked::new(store.clone(), mask)).fail_read(1));
+        let error = faulty
+            .transact(async |tx| {
+                tx.set(key!["a"], 1);
+                let _ = tx.get(&key!["x"]).await;
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Backend, "{mask:?}: {error}");
+        assert_eq!(Db::from(store).get(&key!["a"]).await.unwrap(), None, "{mask:?}");
+    }
 }
 
 #[cfg(feature = "serde")]

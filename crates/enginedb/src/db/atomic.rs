@@ -117,8 +117,8 @@ impl<'db> Atomic<'db> {
     ///
     /// # Errors
     /// With nothing written: `InvalidInput`/`LimitExceeded` (checked before anything is sent),
-    /// `CheckFailed`/`SumFailed` naming the op and its key, `Conflict`/`Busy` once the retry
-    /// policy gave up, `Unsupported`, the store's errors. `PartialWrite` (op by op only) says
+    /// `CheckFailed`/`SumFailed` naming the op and its key, `Conflict` once the retry policy
+    /// gave up, `Busy` when the store stayed locked, `Unsupported`, the store's errors. `PartialWrite` (op by op only) says
     /// what was applied; `OutcomeUnknown` that the commit may have happened.
     pub async fn commit(self) -> Result<Commit> {
         let policy = self.retry.unwrap_or(self.db.retry);

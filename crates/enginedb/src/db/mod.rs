@@ -58,7 +58,11 @@ pub struct Db {
 struct Shared {
     store: Arc<dyn EngineDb>,
     name: String,
+    /// Set by the first `close`: every later call is refused.
     closed: AtomicBool,
+    /// Whether the store has been closed, for the `close` calls themselves: held while one
+    /// closes, so the others wait for it (and try again if it failed).
+    closing: futures::lock::Mutex<bool>,
 }
 
 impl std::fmt::Debug for Db {
@@ -85,6 +89,7 @@ impl Db {
                 store,
                 name,
                 closed: AtomicBool::new(false),
+                closing: futures::lock::Mutex::new(false),
             }),
             retry: RetryPolicy::default(),
         }
@@ -204,16 +209,21 @@ impl Db {
     }
 
     /// Flushes and shuts the store down cleanly (SQLite checkpoints its WAL; redb needs no
-    /// repair on the next open). Every clone of this handle is closed with it: later calls
-    /// fail with `Closed`. Closing twice is fine. Dropping the last handle does its best to
-    /// do the same, but cannot report a failure.
+    /// repair on the next open). Every clone of this handle is closed with it: later calls fail
+    /// with `Closed`. Closing twice is fine; a second call made while the first is under way
+    /// waits for it. Without `close`, dropping the last handle lets the adapter shut down as
+    /// best it can, unable to report a failure.
     ///
     /// # Errors
-    /// The store's, when it could not flush (what was committed stays committed).
+    /// The store's, when it could not flush (what was committed stays committed); calling
+    /// `close` again tries again.
     pub async fn close(&self) -> Result<()> {
-        if self.shared.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
+        self.shared.closed.store(true, Ordering::Release);
+        let mut closed = self.shared.closing.lock().await;
+        if !*closed {
+            self.shared.store.close().instrument(self.span("close")).await?;
+            *closed = true;
         }
-        self.shared.store.close().instrument(self.span("close")).await
+        Ok(())
     }
 }

@@ -1,5 +1,7 @@
 //! [`Transaction`]: `transact` with a retry policy of its own, reporting how it committed.
 
+use tracing::Instrument;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::RetryPolicy;
 use crate::tx::{Transacted, Tx};
@@ -38,7 +40,11 @@ impl Db {
     /// ```
     ///
     /// `body` may run more than once, so it must be safe to repeat; it borrows what it
-    /// captures. In a future that must be `Send` (`tokio::spawn`, an axum handler), a body
+    /// captures. It works through `tx` only: a write or `close` through a `Db` of the same
+    /// store inside the body waits for the transaction to end (on MemoryDb, SQLite and redb,
+    /// which have one writer) and so never completes. On a store with only batches (D1) the
+    /// whole transaction — a check per key read, a fingerprint per span listed, and its
+    /// writes — must fit the limits of one unit. In a future that must be `Send` (`tokio::spawn`, an axum handler), a body
     /// that captures references hits a limitation of today's compiler ("implementation of
     /// `Send` is not general enough"): make it `async move` over owned values instead.
     ///
@@ -90,7 +96,16 @@ impl<'db> Transaction<'db> {
     ///
     /// # Errors
     /// As [`Db::transact`].
-    pub async fn run<T, E, F>(self, mut body: F) -> Result<Transacted<T>, E>
+    pub async fn run<T, E, F>(self, body: F) -> Result<Transacted<T>, E>
+    where
+        F: AsyncFnMut(&mut Tx) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let span = self.db.span("transact");
+        self.attempts(body).instrument(span).await
+    }
+
+    async fn attempts<T, E, F>(self, mut body: F) -> Result<Transacted<T>, E>
     where
         F: AsyncFnMut(&mut Tx) -> Result<T, E>,
         E: From<Error>,
@@ -110,20 +125,19 @@ impl<'db> Transaction<'db> {
                 }
                 Err(error) => return Err(error.on_write().into()),
             };
-            let value = match body(&mut tx).await {
+            let outcome = body(&mut tx).await;
+            // An attempt that lost a race (a read or write met a `Conflict`) runs again,
+            // whatever the body made of the error; any other failure is the body's own.
+            if let Some(lost) = tx.lost_race() {
+                tx.rollback().await;
+                last = Some(lost);
+                continue;
+            }
+            let value = match outcome {
                 Ok(value) => value,
                 Err(error) => {
-                    // A body that failed because it lost a race (its read or write met a
-                    // `Conflict`) runs again; any other failure is the body's own.
-                    let lost = tx.lost_race();
                     tx.rollback().await;
-                    match lost {
-                        Some(lost) => {
-                            last = Some(lost);
-                            continue;
-                        }
-                        None => return Err(error),
-                    }
+                    return Err(error);
                 }
             };
             match tx.commit().await {
@@ -144,10 +158,12 @@ impl<'db> Transaction<'db> {
 
 /// The error of a transaction that lost every race it ran.
 fn gave_up(attempts: u32, last: Option<Error>) -> Error {
+    let last = match last {
+        Some(Error::Conflict { message }) => message,
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
     Error::Conflict {
-        message: format!(
-            "gave up after {attempts} attempts; last: {}",
-            last.map_or_else(String::new, |e| e.to_string())
-        ),
+        message: format!("gave up after {attempts} attempts; last: {last}"),
     }
 }

@@ -36,7 +36,7 @@ pub(crate) use plan::successor;
 pub use crate::model::ListOptions;
 pub use crate::validate::{op_size, unit_size, validate_namespace};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::Limits;
 use crate::model::{Entry, Page, Selector, Version, Write};
@@ -152,9 +152,9 @@ pub trait EngineDb: MaybeSendSync {
         YieldNow::default().await;
     }
 
-    /// Flushes and releases the store (checkpoints, files, connections); afterwards every
-    /// operation fails with `Closed`. Handles sharing the store are closed with it. By default
-    /// nothing to do.
+    /// Flushes and releases the store (checkpoints, files, connections), for `Db::close`,
+    /// which refuses every later call itself. Handles sharing the store (its namespaces) may
+    /// be closed with it; closing an already closed store is fine. By default nothing to do.
     async fn close(&self) -> Result<()> {
         Ok(())
     }
@@ -216,6 +216,75 @@ pub trait EngineTx: MaybeSend {
 pub trait BatchCapability: MaybeSendSync {
     /// Applies `ops` atomically.
     async fn apply_batch(&self, ops: &[Write]) -> Result<Version>;
+}
+
+/// An error of the same kind and message, for reporting one failure to several callers (say,
+/// of a group commit to each of its units): errors are not `Clone`, because driver errors are
+/// not.
+pub fn replicate(error: &Error) -> Error {
+    match error {
+        Error::InvalidInput {
+            message,
+            nothing_written,
+        } => Error::InvalidInput {
+            message: message.clone(),
+            nothing_written: *nothing_written,
+        },
+        Error::LimitExceeded {
+            what,
+            limit,
+            actual,
+            nothing_written,
+        } => Error::LimitExceeded {
+            what,
+            limit: *limit,
+            actual: *actual,
+            nothing_written: *nothing_written,
+        },
+        Error::CheckFailed { index, key } => Error::CheckFailed {
+            index: *index,
+            key: key.clone(),
+        },
+        Error::SumFailed { index, key, reason } => Error::SumFailed {
+            index: *index,
+            key: key.clone(),
+            reason: *reason,
+        },
+        Error::Conflict { message } => Error::Conflict {
+            message: message.clone(),
+        },
+        Error::Busy {
+            message,
+            nothing_written,
+        } => Error::Busy {
+            message: message.clone(),
+            nothing_written: *nothing_written,
+        },
+        Error::Unavailable {
+            message,
+            nothing_written,
+        } => Error::Unavailable {
+            message: message.clone(),
+            nothing_written: *nothing_written,
+        },
+        Error::OutcomeUnknown { message } => Error::OutcomeUnknown {
+            message: message.clone(),
+        },
+        Error::Corrupt { message } => Error::Corrupt {
+            message: message.clone(),
+        },
+        Error::Closed => Error::Closed,
+        Error::Backend {
+            adapter,
+            source,
+            nothing_written,
+        } => Error::Backend {
+            adapter: adapter.clone(),
+            source: source.to_string().into(),
+            nothing_written: *nothing_written,
+        },
+        other => Error::backend("enginedb", other.to_string()),
+    }
 }
 
 /// A future that is pending once, so the executor runs other tasks: a yield that works on any

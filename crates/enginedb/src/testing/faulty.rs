@@ -179,6 +179,19 @@ impl<D: EngineDb> TransactionCapability for Faulty<D> {
             counters: self.counters.clone(),
         }))
     }
+
+    /// The inner store's own path for a unit (say, its group commit), failing like `begin`,
+    /// `apply`, `commit` would.
+    async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
+        let transactions = self.inner.transactions().ok_or(Error::Closed)?;
+        match self.counters.admit_writes(ops.len()) {
+            Some(passing) => {
+                let answer = transactions.run_unit(&poisoned(ops, passing)).await;
+                self.counters.injected(answer, passing)
+            }
+            None => transactions.run_unit(ops).await,
+        }
+    }
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
