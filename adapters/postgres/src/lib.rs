@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod connect;
 mod exec;
 #[cfg(feature = "throwaway")]
 pub mod throwaway;
@@ -34,7 +35,7 @@ pub struct PgDb {
 }
 
 pub(crate) struct Shared {
-    pub(crate) pool: PgPool,
+    pub(crate) connector: connect::Connector,
     pub(crate) statements: AtomicU64,
     pub(crate) read_retries: u32,
 }
@@ -71,13 +72,13 @@ impl PgDb {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
         create_schema(&pool).await?;
         Ok(PgDb {
             shared: Arc::new(Shared {
-                pool,
+                connector: connect::Connector::new(pool, options),
                 statements: AtomicU64::new(0),
                 read_retries: config.read_retries,
             }),
@@ -141,7 +142,7 @@ impl PgDb {
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         let arrays = UnitArrays::new(&self.namespace, ops)?;
         // A connection first: failing to get one sends nothing, whatever the reason.
-        let mut connection = self.shared.pool.acquire().await.map_err(map_err)?;
+        let mut connection = self.shared.connector.acquire().await?;
         self.shared.statements.fetch_add(1, Ordering::Relaxed);
         exec::unit(&mut *connection, &arrays).await
     }
@@ -197,19 +198,28 @@ impl EngineDb for PgDb {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.retrying(|| exec::get(&self.shared.pool, &self.namespace, key))
-            .await
+        self.retrying(|| async {
+            let mut connection = self.shared.connector.acquire().await?;
+            exec::get(&mut *connection, &self.namespace, key).await
+        })
+        .await
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        self.retrying(|| exec::get_many(&self.shared.pool, &self.namespace, keys))
-            .await
+        self.retrying(|| async {
+            let mut connection = self.shared.connector.acquire().await?;
+            exec::get_many(&mut *connection, &self.namespace, keys).await
+        })
+        .await
     }
 
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        self.retrying(|| exec::list(&self.shared.pool, &self.namespace, &plan))
-            .await
+        self.retrying(|| async {
+            let mut connection = self.shared.connector.acquire().await?;
+            exec::list(&mut *connection, &self.namespace, &plan).await
+        })
+        .await
     }
 
     async fn write(&self, op: &Write) -> Result<Version> {
@@ -230,7 +240,7 @@ impl EngineDb for PgDb {
 
     /// Closes every pooled connection, waiting for those in use to come back.
     async fn close(&self) -> Result<()> {
-        self.shared.pool.close().await;
+        self.shared.connector.pool.close().await;
         Ok(())
     }
 }
@@ -246,7 +256,8 @@ impl BatchCapability for PgDb {
 impl TransactionCapability for PgDb {
     async fn begin(&self) -> Result<Box<dyn EngineTx>> {
         self.shared.statements.fetch_add(1, Ordering::Relaxed);
-        let tx = self.shared.pool.begin().await.map_err(map_err)?;
+        let connection = self.shared.connector.acquire().await?;
+        let tx = sqlx::Transaction::begin(connection, None).await.map_err(map_err)?;
         Ok(Box::new(tx::PgTx::new(tx, self.namespace.clone(), self.shared.clone())))
     }
 

@@ -81,8 +81,9 @@ fn report_round_trips_per_unit() {
 
 /// The hot-key race: 64 tasks × 200 read-add-one-write increments of one key through
 /// `transact`, under the default retry policy, with native transactions (and 64 × 50
-/// optimistically over batches, where each lost race costs a read and a batch: the full race
-/// takes minutes there): every increment lands and no task gives up.
+/// optimistically over batches, where each lost race costs a read and a batch, so the full race
+/// takes minutes; `ENGINEDB_HOT_KEY_ROUNDS=200` runs it): every increment lands and no task
+/// gives up.
 #[test]
 fn report_hot_key_race() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -99,7 +100,11 @@ fn report_hot_key_race() {
             )
             .await;
             let db = Db::from(Masked::new(store, mask));
-            let rounds = if mask == Mask::Native { 200 } else { 50 };
+            let optimistic_rounds = std::env::var("ENGINEDB_HOT_KEY_ROUNDS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(50);
+            let rounds = if mask == Mask::Native { 200 } else { optimistic_rounds };
             let race = enginedb_testkit::hot_key_race(&db, 64, rounds).await;
             eprintln!("\npostgres {}: {race}", mask.name());
             assert_eq!((race.total, race.gave_up), (64 * rounds as i64, 0), "{mask:?}: {race}");
@@ -491,6 +496,40 @@ fn an_unreachable_server_fails_fast_as_unavailable() {
             started.elapsed() < Duration::from_secs(5),
             "took {:?}",
             started.elapsed()
+        );
+    });
+}
+
+/// A server that goes away while the store is open: the next read and the next unit fail at
+/// once with `Unavailable` and the driver's reason (nothing was sent), not as `Busy` after the
+/// pool's acquire timeout.
+#[test]
+fn a_server_gone_mid_run_fails_fast_as_unavailable() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = Db::from(pool(&server.url, "gone", 2).await);
+        db.set(key!["k"], 1).await.expect("a write while the server is up");
+        server.crash().expect("pg_ctl stop -m immediate");
+        let started = Instant::now();
+        let read = db.get(&key!["k"]).await.expect_err("the server is gone");
+        let write = db.set(key!["k"], 2).await.expect_err("the server is gone");
+        let elapsed = started.elapsed();
+        assert_eq!(read.kind(), ErrorKind::Unavailable, "{read}");
+        assert!(!read.to_string().contains("written"), "a read's message: {read}");
+        assert_eq!(write.kind(), ErrorKind::Unavailable, "{write}");
+        assert!(write.to_string().ends_with("nothing was written"), "{write}");
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "took {elapsed:?} (the acquire timeout is 5 s)"
+        );
+        server.restart().expect("restart");
+        assert_eq!(
+            int(db
+                .get(&key!["k"])
+                .await
+                .expect("read once the server is back")
+                .map(|e| e.value)),
+            1
         );
     });
 }
