@@ -32,7 +32,8 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Runs the conformance suite against a live store; exit status 1 on any failure.
+    /// Runs the conformance suite against a live store, in a scratch namespace of it unless the
+    /// URL names one, and removes what it wrote; exit status 1 on any failure.
     Check {
         /// memory://, sqlite://…, redb://… or postgres://…
         url: String,
@@ -94,6 +95,12 @@ enum Command {
         /// At most this many entries (1 to 1000).
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Every entry, page after page (streamed; --limit is then the page size).
+        #[arg(long)]
+        all: bool,
+        /// Resume after the last entry of an earlier listing (the cursor it printed).
+        #[arg(long)]
+        cursor: Option<enginedb::Cursor>,
         /// Descending order.
         #[arg(long)]
         reverse: bool,
@@ -133,8 +140,12 @@ struct ValueArgs {
     #[arg(long)]
     hex: Option<String>,
     /// The value as an i64 counter.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_i64)]
     i64: Option<i64>,
+}
+
+fn parse_i64(text: &str) -> Result<i64> {
+    syntax::strict_i64(text)
 }
 
 impl ValueArgs {
@@ -150,6 +161,10 @@ impl ValueArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     // Before the runtime starts its threads, so that they inherit the pin.
     if let Command::Bench { one_core: true, .. } = &cli.command
         && let Err(error) = bench::pin_to_one_core()
@@ -166,10 +181,45 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
+        // The reader of our output went away (`enginedb list … | head -1`): it has what it wanted.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("enginedb: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `println!` that returns an error (a closed pipe among them) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))?
+    };
+}
+
+/// Writes one line to standard output.
+///
+/// # Errors
+/// `Backend` wrapping the I/O error (a closed pipe among them, see [`is_broken_pipe`]).
+fn emit(line: impl std::fmt::Display) -> Result<()> {
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| Error::backend("stdout", e))
+}
+
+/// Whether `error` is a write to a pipe whose reader has gone.
+fn is_broken_pipe(error: &Error) -> bool {
+    match error {
+        Error::Backend { source, .. } => source
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe),
+        _ => false,
+    }
+}
+
+/// Warns that a write to `memory://` is gone when the command exits.
+fn warn_if_memory(url: &str) {
+    if url.starts_with("memory:") {
+        eprintln!("enginedb: warning: memory:// keeps nothing once this command exits");
     }
 }
 
@@ -184,6 +234,19 @@ fn counter(message: &'static str) -> ProgressBar {
 
 fn show(value: &Value) -> String {
     value.to_string()
+}
+
+/// `url` with a scratch namespace of its own when it names none (and where the store takes
+/// one), and where the suite will run, in words.
+fn scratch(url: &str) -> (String, String) {
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    if url.contains("namespace=") || scheme == "memory" {
+        return (url.to_owned(), format!("in the {scheme} store the URL names"));
+    }
+    let namespace = format!("enginedb_check_{}", std::process::id());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let place = format!("in the scratch namespace {namespace} of the {scheme} store");
+    (format!("{url}{separator}namespace={namespace}"), place)
 }
 
 /// Opens the store `url` names, runs `body` on it, and closes it whatever `body` returned, so
@@ -201,13 +264,14 @@ async fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Demo { dir } => demo(dir).await,
         Command::Check { url } => {
+            let (url, place) = scratch(&url);
             with_store(&url, async |db| {
-                let spinner =
-                    ProgressBar::new_spinner().with_message(format!("running the conformance suite on {url}"));
+                let spinner = ProgressBar::new_spinner().with_message(format!("running the conformance suite {place}"));
                 spinner.enable_steady_tick(Duration::from_millis(100));
                 let report = enginedb_conformance::run_all(db).await;
                 spinner.finish_and_clear();
-                println!("{report}");
+                emit(&report)?;
+                eprintln!("ran {place}; what it wrote was removed");
                 Ok(if report.is_success() {
                     ExitCode::SUCCESS
                 } else {
@@ -233,9 +297,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             let results = bench::run(&backends, plan, dir.path(), one_core).await?;
             let report = bench::markdown(&results);
             if cfg!(debug_assertions) {
-                println!("(a debug build: the ratios are not representative; use `cargo run --release`)\n");
+                out!("(a debug build: the ratios are not representative; use `cargo run --release`)\n");
             }
-            println!("{report}");
+            out!("{report}");
             let write = |path: &PathBuf, text: &str| {
                 if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| Error::backend("bench", e))?;
@@ -254,11 +318,10 @@ async fn run(command: Command) -> Result<ExitCode> {
             let key = syntax::key(&key)?;
             with_store(&url, async |db| {
                 match db.get(&key).await? {
-                    Some(entry) if json => println!(
-                        "{}",
-                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value), "version": entry.version.0 })
-                    ),
-                    Some(entry) => println!("{} = {} (v{})", entry.key, show(&entry.value), entry.version),
+                    Some(entry) if json => emit(
+                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value), "version": entry.version.0 }),
+                    )?,
+                    Some(entry) => emit(format_args!("{} = {} (v{})", entry.key, show(&entry.value), entry.version))?,
                     None => {
                         eprintln!("{key}: not found");
                         return Ok(ExitCode::FAILURE);
@@ -270,42 +333,55 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Put { url, key, value } => {
             let (key, value) = (syntax::key(&key)?, value.value()?);
+            warn_if_memory(&url);
             let version = with_store(&url, async |db| db.set(key.clone(), value).await).await?;
-            println!("{key} written at version {version}");
+            out!("{key} written at version {version}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { url, key } => {
             let key = syntax::key(&key)?;
+            warn_if_memory(&url);
             with_store(&url, async |db| db.delete(key.clone()).await).await?;
-            println!("{key} deleted");
+            out!("{key} deleted");
             Ok(ExitCode::SUCCESS)
         }
         Command::List {
             url,
             prefix,
             limit,
+            all,
+            cursor,
             reverse,
             json,
         } => {
             let prefix = syntax::key(&prefix)?;
-            let page = with_store(&url, async |db| {
-                let list = db.list(Selector::prefix(prefix)).limit(limit);
-                if reverse { list.reverse() } else { list }.page().await
+            let print = |entry: &enginedb::Entry| {
+                if json {
+                    emit(
+                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) }),
+                    )
+                } else {
+                    emit(format_args!("{} = {}", entry.key, show(&entry.value)))
+                }
+            };
+            with_store(&url, async |db| {
+                let list = db.list(Selector::prefix(prefix)).limit(limit).after(cursor);
+                let list = if reverse { list.reverse() } else { list };
+                if all {
+                    let mut entries = std::pin::pin!(list.stream());
+                    while let Some(entry) = futures::TryStreamExt::try_next(&mut entries).await? {
+                        print(&entry)?;
+                    }
+                    return Ok(());
+                }
+                let page = list.page().await?;
+                page.entries.iter().try_for_each(print)?;
+                if let Some(cursor) = page.cursor {
+                    eprintln!("(more entries follow: resume with --cursor {cursor}, or list them all with --all)");
+                }
+                Ok(())
             })
             .await?;
-            for entry in &page.entries {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) })
-                    );
-                } else {
-                    println!("{} = {}", entry.key, show(&entry.value));
-                }
-            }
-            if page.cursor.is_some() {
-                eprintln!("(more entries follow; raise --limit)");
-            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { url, output } => {
@@ -323,6 +399,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { url, input, partial } => {
+            warn_if_memory(&url);
             let mut entries = Vec::new();
             let collect = |k, v| {
                 entries.push((k, v));
@@ -362,12 +439,12 @@ async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| temporary.path().to_path_buf());
     std::fs::create_dir_all(&dir).map_err(|e| Error::backend("demo", e))?;
     let url = format!("sqlite://{}", dir.join("relay.sqlite3").display());
-    println!("relay demo on {url}\n");
+    out!("relay demo on {url}\n");
     with_store(&url, async |db| scenario(db).await).await?;
     if dir == temporary.path() {
-        println!("\nThe database was a temporary one (pass --dir DIR to keep it).");
+        out!("\nThe database was a temporary one (pass --dir DIR to keep it).");
     } else {
-        println!("\nThe database stays at {url}.");
+        out!("\nThe database stays at {url}.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -379,23 +456,26 @@ async fn scenario(db: &Db) -> Result<()> {
     let sent = relay
         .send("ada", &["bob", "cy"], "lunch at noon?", &[b"menu.pdf".to_vec()])
         .await?;
-    println!(
+    out!(
         "1. ada sends message {} to bob and cy: message + attachment + 2 deliveries + thread + log",
         sent.id
     );
-    println!(
+    out!(
         "   one unit, mode {:?}, version {}",
-        sent.commit.mode, sent.commit.version
+        sent.commit.mode,
+        sent.commit.version
     );
     let reply = relay.reply("bob", sent.id, "yes!").await?;
-    println!(
+    out!(
         "2. bob replies ({}): delivered to the thread, on condition the parent exists; mode {:?}",
-        reply.id, reply.commit.mode
+        reply.id,
+        reply.commit.mode
     );
     let read = relay.mark_read("cy", sent.id).await?;
-    println!(
+    out!(
         "3. cy reads {}: receipt + delivery transition + last-read id; mode {:?}",
-        sent.id, read.mode
+        sent.id,
+        read.mode
     );
     for user in ["ada", "bob", "cy"] {
         let inbox = relay.inbox(user).await?;
@@ -403,7 +483,7 @@ async fn scenario(db: &Db) -> Result<()> {
             .iter()
             .map(|d| format!("{}{}", d.id, if d.read { " (read)" } else { "" }))
             .collect();
-        println!("   {user}'s inbox: [{}]", lines.join(", "));
+        out!("   {user}'s inbox: [{}]", lines.join(", "));
     }
 
     let crashing = Db::from(Faulty::new(db.port().clone()).fail_write(3));
@@ -411,7 +491,7 @@ async fn scenario(db: &Db) -> Result<()> {
         .send("ada", &["bob", "cy"], "this one crashes", &[])
         .await;
     let orphan = relay.inbox("bob").await?.len();
-    println!(
+    out!(
         "4. the store fails at the 3rd write of a send: {}\n   bob still has {orphan} deliveries: no orphan message, no half-delivered send",
         failed.err().map_or("(no error?)".into(), |e| e.to_string())
     );
@@ -420,7 +500,7 @@ async fn scenario(db: &Db) -> Result<()> {
     let refused = Relay::new(sequential.clone(), Atomicity::Require)
         .send("ada", &["bob"], "hi", &[])
         .await;
-    println!(
+    out!(
         "5. on a store without transactions or batches, Atomicity::Require refuses: {}",
         refused.err().map_or("(accepted?)".into(), |e| e.to_string())
     );
@@ -428,7 +508,7 @@ async fn scenario(db: &Db) -> Result<()> {
     let partial = Relay::new(faulty, Atomicity::BestEffort)
         .send("ada", &["bob", "cy"], "hi", &[])
         .await;
-    println!(
+    out!(
         "6. ... and in best-effort sequential mode a failure midway is reported, never hidden:\n   {}",
         partial.err().map_or("(no error?)".into(), |e| e.to_string())
     );

@@ -67,10 +67,7 @@ pub(crate) fn value_from_json(json: &Json) -> Result<Value> {
     match json {
         Json::Object(o) if o.len() == 1 => match (o.get("bytes"), o.get("i64")) {
             (Some(Json::String(hex)), None) => Ok(Value::Bytes(unhex(hex)?)),
-            (None, Some(Json::String(n))) => n
-                .parse()
-                .map(Value::I64)
-                .map_err(|_| Error::invalid(format!("{n:?} is not an i64"))),
+            (None, Some(Json::String(n))) => strict_i64(n).map(Value::I64),
             _ => Err(Error::invalid(format!(
                 "value {json} is not {{\"bytes\": hex}} or {{\"i64\": \"n\"}}"
             ))),
@@ -82,21 +79,22 @@ pub(crate) fn value_from_json(json: &Json) -> Result<Value> {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
+/// Strict hex: digits only, two per byte.
 pub(crate) fn unhex(text: &str) -> Result<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return Err(Error::invalid(format!("{text:?} is not hex (odd length)")));
+    hex::decode(text).map_err(|e| Error::invalid(format!("{text:?} is not hex: {e}")))
+}
+
+/// An i64 in decimal, strictly: an optional `-`, then digits (no `+`, no spaces).
+pub(crate) fn strict_i64(text: &str) -> Result<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!("{text:?} is not an i64")));
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| Error::invalid(format!("{text:?} is not hex")))
-        })
-        .collect()
+    text.parse()
+        .map_err(|_| Error::invalid(format!("{text:?} is not an i64")))
 }
 
 #[cfg(test)]
@@ -119,8 +117,19 @@ mod tests {
             "[null]",
             r#"[{"bytes": "0"}]"#,
             "[9223372036854775808]",
+            r#"[{"bytes": "+f+f"}]"#,
         ] {
             assert!(key(bad).is_err(), "{bad}");
         }
+        for bad in [
+            r#"{"i64": "+5"}"#,
+            r#"{"i64": " 5"}"#,
+            r#"{"i64": "-"}"#,
+            r#"{"bytes": "+f"}"#,
+        ] {
+            let json: Json = serde_json::from_str(bad).unwrap();
+            assert!(value_from_json(&json).is_err(), "{bad}");
+        }
+        assert_eq!(strict_i64("-9223372036854775808").unwrap(), i64::MIN);
     }
 }

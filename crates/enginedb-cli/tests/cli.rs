@@ -137,3 +137,98 @@ fn bench_quick_prints_the_ratios_and_writes_the_chart() {
             .trim()
     );
 }
+
+/// `check` runs in a scratch namespace and leaves the user's store as it found it: nothing
+/// under any key it can list, the user's own entry untouched.
+#[test]
+fn check_leaves_the_users_data_as_it_was() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/mine.sqlite3", dir.path().display());
+    assert!(
+        enginedb(&["put", &url, r#"["mine"]"#, "--text", "kept"])
+            .status
+            .success()
+    );
+    let before = stdout(&enginedb(&["list", &url, "--all", "--json"]));
+    let output = enginedb(&["check", &url]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("scratch namespace"));
+    assert_eq!(stdout(&enginedb(&["list", &url, "--all", "--json"])), before);
+    let scratch = format!("{url}?namespace=enginedb_check_probe");
+    assert_eq!(
+        stdout(&enginedb(&["list", &scratch, "--all"])),
+        "",
+        "nothing left in a namespace"
+    );
+}
+
+/// `list` pages with `--cursor`, streams with `--all`, and exits quietly when its reader goes
+/// away (`enginedb list … | head -1`).
+#[test]
+fn list_resumes_streams_and_survives_a_closed_pipe() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/list.sqlite3", dir.path().display());
+    let dump: String = std::iter::once(r#"{"enginedb-dump":1}"#.to_owned())
+        .chain((0..10_000).map(|i| format!(r#"{{"k":["n",{i}],"v":{{"i64":"{i}"}}}}"#)))
+        .chain(std::iter::once(r#"{"end":10000}"#.to_owned()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.path().join("dump.jsonl");
+    std::fs::write(&path, dump).expect("write the dump");
+    let imported = enginedb(&["import", &url, "-i", path.to_str().expect("UTF-8 path")]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+
+    assert_eq!(stdout(&enginedb(&["list", &url, "--all"])).lines().count(), 10_000);
+    let first = enginedb(&["list", &url, "--limit", "2"]);
+    let hint = String::from_utf8_lossy(&first.stderr).into_owned();
+    let cursor = hint
+        .split("--cursor ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("a cursor to resume with");
+    let next = stdout(&enginedb(&["list", &url, "--limit", "2", "--cursor", cursor]));
+    assert_eq!(next.lines().next(), Some(r#"("n", 2) = 2"#));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enginedb"))
+        .args(["list", &url, "--all"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run enginedb");
+    let mut line = [0u8; 8];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut line)
+        .expect("a first line");
+    // The reader goes away after the first bytes.
+    let status = child.wait().expect("exit");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Counters, hex and cursors are parsed strictly: a `+` is no digit.
+#[test]
+fn numbers_and_hex_are_parsed_strictly() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/strict.sqlite3", dir.path().display());
+    for value in [["--i64", "+5"], ["--hex", "+f+f"]] {
+        let output = enginedb(&["put", &url, r#"["k"]"#, value[0], value[1]]);
+        assert!(!output.status.success(), "{value:?} accepted");
+    }
+    assert!(!enginedb(&["list", &url, "--cursor", "+1+1"]).status.success());
+    assert_eq!(stdout(&enginedb(&["list", &url, "--all"])), "", "nothing written");
+}

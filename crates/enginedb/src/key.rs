@@ -60,18 +60,14 @@ impl Key {
     }
 }
 
-/// Lower-case hex of `bytes`, for messages.
+/// Lower-case hex of `bytes`, for messages: the first 64 bytes, then `...`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
     let shown = bytes.get(..64).unwrap_or(bytes);
-    let mut s = String::with_capacity(shown.len() * 2 + 3);
-    for b in shown {
-        let _ = write!(s, "{b:02x}");
-    }
+    let mut text = hex::encode(shown);
     if shown.len() < bytes.len() {
-        s.push_str("...");
+        text.push_str("...");
     }
-    s
+    text
 }
 
 impl fmt::Display for Key {

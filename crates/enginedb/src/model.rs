@@ -424,26 +424,16 @@ impl fmt::Debug for Cursor {
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(&hex::encode(&self.0))
     }
 }
 
 impl std::str::FromStr for Cursor {
     type Err = Error;
+    /// Strict hex: digits only, two per byte.
     fn from_str(s: &str) -> Result<Self> {
-        let digits = s.as_bytes();
-        if digits.len() % 2 != 0 {
-            return Err(Error::invalid("cursor hex has an odd length"));
-        }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|p| u8::from_str_radix(p, 16).ok())
-                    .ok_or_else(|| Error::invalid("cursor is not hex"))
-            })
-            .collect::<Result<Vec<u8>>>()
+        hex::decode(s)
             .map(Cursor)
+            .map_err(|e| Error::invalid(format!("the cursor is not hex: {e}")))
     }
 }
