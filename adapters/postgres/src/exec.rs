@@ -137,30 +137,44 @@ pub(crate) async fn stamp<'e>(executor: impl PgExecutor<'e>, written: &[Vec<u8>]
     version(drawn)
 }
 
-fn entry(key: Key, row: &PgRow) -> Result<Entry> {
+/// Where a read runs: a row of version 0 is the reading transaction's own write, and can be
+/// seen only inside it.
+#[derive(Clone, Copy)]
+pub(crate) enum Reader {
+    Store,
+    Transaction,
+}
+
+fn entry(key: Key, row: &PgRow, reader: Reader) -> Result<Entry> {
     let v: Option<Vec<u8>> = row.try_get("v").map_err(map_err)?;
     let n: Option<i64> = row.try_get("n").map_err(map_err)?;
     let ver: i64 = row.try_get("ver").map_err(map_err)?;
     Ok(Entry {
         key,
         value: row::value(v, n)?,
-        version: read_version(ver),
+        version: read_version(ver, matches!(reader, Reader::Transaction))?,
     })
 }
 
 /// The entry at `key`.
-pub(crate) async fn get<'e>(executor: impl PgExecutor<'e>, namespace: &str, key: &Key) -> Result<Option<Entry>> {
+pub(crate) async fn get<'e>(
+    executor: impl PgExecutor<'e>,
+    reader: Reader,
+    namespace: &str,
+    key: &Key,
+) -> Result<Option<Entry>> {
     let found = sqlx::query(postgres::GET)
         .bind(table_key(namespace, &key.encode()))
         .fetch_optional(executor)
         .await
         .map_err(map_err)?;
-    found.map(|row| entry(key.clone(), &row)).transpose()
+    found.map(|row| entry(key.clone(), &row, reader)).transpose()
 }
 
 /// The entries at `keys`, in argument order, in one round trip.
 pub(crate) async fn get_many<'e>(
     executor: impl PgExecutor<'e>,
+    reader: Reader,
     namespace: &str,
     keys: &[Key],
 ) -> Result<Vec<Option<Entry>>> {
@@ -177,12 +191,17 @@ pub(crate) async fn get_many<'e>(
     }
     keys.iter()
         .zip(&stored)
-        .map(|(key, k)| found.get(k).map(|row| entry(key.clone(), row)).transpose())
+        .map(|(key, k)| found.get(k).map(|row| entry(key.clone(), row, reader)).transpose())
         .collect()
 }
 
 /// One page of a list.
-pub(crate) async fn list<'e>(executor: impl PgExecutor<'e>, namespace: &str, plan: &ListPlan) -> Result<Page> {
+pub(crate) async fn list<'e>(
+    executor: impl PgExecutor<'e>,
+    reader: Reader,
+    namespace: &str,
+    plan: &ListPlan,
+) -> Result<Page> {
     let sql = if plan.reverse {
         postgres::LIST_DESC
     } else {
@@ -199,7 +218,7 @@ pub(crate) async fn list<'e>(executor: impl PgExecutor<'e>, namespace: &str, pla
     let mut decoded = Vec::with_capacity(rows.len());
     for row in &rows {
         let k: &[u8] = row.try_get("k").map_err(map_err)?;
-        let entry = entry(Key::default(), row)?;
+        let entry = entry(Key::default(), row, reader)?;
         decoded.push((encoded_key(namespace, k)?.to_vec(), entry.value, entry.version));
     }
     plan.page(decoded)

@@ -22,7 +22,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use config::PgConfig;
-use exec::map_err;
+use exec::{Reader, map_err};
 /// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
 /// uses the very same build of it.
 pub use sqlx;
@@ -200,7 +200,7 @@ impl EngineDb for PgDb {
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.retrying(|| async {
             let mut connection = self.shared.connector.acquire().await?;
-            exec::get(&mut *connection, &self.namespace, key).await
+            exec::get(&mut *connection, Reader::Store, &self.namespace, key).await
         })
         .await
     }
@@ -208,7 +208,7 @@ impl EngineDb for PgDb {
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         self.retrying(|| async {
             let mut connection = self.shared.connector.acquire().await?;
-            exec::get_many(&mut *connection, &self.namespace, keys).await
+            exec::get_many(&mut *connection, Reader::Store, &self.namespace, keys).await
         })
         .await
     }
@@ -217,7 +217,7 @@ impl EngineDb for PgDb {
         let plan = ListPlan::new(selector, options)?;
         self.retrying(|| async {
             let mut connection = self.shared.connector.acquire().await?;
-            exec::list(&mut *connection, &self.namespace, &plan).await
+            exec::list(&mut *connection, Reader::Store, &self.namespace, &plan).await
         })
         .await
     }

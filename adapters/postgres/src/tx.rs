@@ -10,7 +10,7 @@ use enginedb_sql::postgres::UnitArrays;
 use sqlx::{Postgres, Transaction};
 
 use crate::Shared;
-use crate::exec::{self, commit_error, map_err};
+use crate::exec::{self, Reader, commit_error, map_err};
 
 /// An open transaction. Dropped without commit, sqlx rolls it back before the connection goes
 /// back to the pool; left idle, the server ends it after `idle_in_transaction_session_timeout`.
@@ -41,18 +41,18 @@ impl PgTx {
 impl EngineTx for PgTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
         self.count(1);
-        exec::get(&mut *self.tx, &self.namespace, key).await
+        exec::get(&mut *self.tx, Reader::Transaction, &self.namespace, key).await
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         self.count(1);
-        exec::get_many(&mut *self.tx, &self.namespace, keys).await
+        exec::get_many(&mut *self.tx, Reader::Transaction, &self.namespace, keys).await
     }
 
     async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         self.count(1);
-        exec::list(&mut *self.tx, &self.namespace, &plan).await
+        exec::list(&mut *self.tx, Reader::Transaction, &self.namespace, &plan).await
     }
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {

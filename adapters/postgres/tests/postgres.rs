@@ -533,3 +533,26 @@ fn a_server_gone_mid_run_fails_fast_as_unavailable() {
         );
     });
 }
+
+/// A stored version no commit can have (0 outside the transaction that wrote it, negative)
+/// reads as `Corrupt`, never as the largest version there is.
+#[test]
+fn an_impossible_stored_version_is_corrupt() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        let db = Db::from(pool(&server.url, "versions", 2).await);
+        db.set(key!["k"], 1).await.expect("write");
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        for bad in [0i64, -5] {
+            sqlx::query("UPDATE enginedb_entries SET ver = $1")
+                .bind(bad)
+                .execute(&raw)
+                .await
+                .expect("tamper");
+            let error = db.get(&key!["k"]).await.expect_err("corrupt");
+            assert_eq!(error.kind(), ErrorKind::Corrupt, "{bad}: {error}");
+            let listed = db.list(enginedb::Selector::prefix(key![])).collect().await;
+            assert_eq!(listed.map_err(|e| e.kind()), Err(ErrorKind::Corrupt), "{bad}");
+        }
+    });
+}

@@ -8,21 +8,15 @@
 use enginedb::port::{UndoLog, apply_ops};
 use enginedb::{Error, Result, Version};
 use enginedb_kit::group::Unit;
-use redb::ReadableTable;
 
 use crate::latest::Db;
-use crate::store::{ENTRIES, META, Namespaced, map_err};
+use crate::store::{ENTRIES, META, Namespaced, last_version, map_err};
 
 /// On the writer: commits `units` as one group; the outcome of each, or the group's error.
 pub(crate) fn commit(db: &Db, durability: redb::Durability, units: &[Unit]) -> Result<Vec<Result<Version>>> {
     let mut tx = db.begin_write()?;
     tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
-    let mut last = tx
-        .open_table(META)
-        .map_err(map_err)?
-        .get("last_version")
-        .map_err(map_err)?
-        .map_or(0, |v| v.value());
+    let mut last = last_version(&tx.open_table(META).map_err(map_err)?)?;
     let mut outcomes = Vec::with_capacity(units.len());
     {
         let mut table = tx.open_table(ENTRIES).map_err(map_err)?;

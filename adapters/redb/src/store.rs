@@ -17,7 +17,7 @@ use enginedb::port::{ListPlan, OrderedKv, Stored};
 use enginedb::{ByteRange, Entry, Error, Key, Result, Value, Version};
 use enginedb_kit::packed::{PackedKeys, PackedRows, ValueRef};
 use enginedb_kit::table_key::{encoded_key, table_key, table_key_into, table_span};
-use redb::{ReadableTable, Table, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition};
 
 /// Entries of every namespace.
 pub(crate) const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("enginedb_entries");
@@ -162,10 +162,21 @@ pub(crate) fn list(
     Ok(rows)
 }
 
+/// The last version drawn. Every store records one from its creation on: a missing one is
+/// corrupt data, never a reason to start versions again at 1.
+pub(crate) fn last_version(meta: &impl ReadableTable<&'static str, u64>) -> Result<u64> {
+    match meta.get("last_version").map_err(map_err)? {
+        Some(last) => Ok(last.value()),
+        None => Err(Error::Corrupt {
+            message: "the version counter (last_version) is missing".into(),
+        }),
+    }
+}
+
 /// Draws the next version in a write transaction.
 pub(crate) fn draw_version(tx: &redb::WriteTransaction) -> Result<Version> {
     let mut meta = tx.open_table(META).map_err(map_err)?;
-    let last = meta.get("last_version").map_err(map_err)?.map_or(0, |v| v.value());
+    let last = last_version(&meta)?;
     let next = last.checked_add(1).ok_or_else(|| Error::Corrupt {
         message: "the version counter is exhausted".into(),
     })?;
@@ -194,8 +205,18 @@ pub(crate) fn check_schema(tx: &redb::WriteTransaction) -> Result<()> {
             meta.insert("schema_version", SCHEMA_VERSION).map_err(map_err)?;
         }
     }
-    drop(meta);
-    tx.open_table(ENTRIES).map(drop).map_err(map_err)
+    let entries = tx.open_table(ENTRIES).map_err(map_err)?;
+    if meta.get("last_version").map_err(map_err)?.is_none() {
+        // A store that never committed has no counter yet (stores made before it was recorded
+        // at creation); one that holds entries must have one.
+        if !entries.is_empty().map_err(map_err)? {
+            return Err(Error::Corrupt {
+                message: "the version counter (last_version) is missing while entries exist".into(),
+            });
+        }
+        meta.insert("last_version", 0).map_err(map_err)?;
+    }
+    Ok(())
 }
 
 /// Moves layout 1's entries, bytes unchanged, to their layout-2 keys and drops its table.

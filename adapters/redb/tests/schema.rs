@@ -118,3 +118,54 @@ fn a_layout_1_file_is_upgraded_in_place_with_every_entry_and_version() {
     let read = raw.begin_read().expect("read");
     assert!(read.open_table(ENTRIES_V1).is_err(), "layout 1's table is gone");
 }
+
+/// A missing version counter is corrupt data once entries exist (versions never restart at
+/// 1); a store that never committed gets its counter at open.
+#[test]
+fn a_missing_version_counter_is_refused_once_entries_exist() {
+    use enginedb::key;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("counter.redb");
+    let url = format!("redb://{}", path.display());
+    block_on(async {
+        let db = RedbDb::open_db(&url).await.expect("open");
+        db.set(key!["k"], 1).await.expect("write");
+        db.close().await.expect("close");
+    });
+    let forget = || {
+        let raw = raw(&path);
+        let tx = raw.begin_write().expect("write");
+        tx.open_table(META)
+            .expect("meta")
+            .remove("last_version")
+            .expect("remove");
+        tx.commit().expect("commit");
+    };
+    forget();
+    let error = block_on(RedbDb::open_url(&url)).expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
+
+    let empty = dir.path().join("empty.redb");
+    block_on(async {
+        let db = RedbDb::open_db(&format!("redb://{}", empty.display()))
+            .await
+            .expect("open");
+        db.close().await.expect("close");
+    });
+    {
+        let raw = raw(&empty);
+        let tx = raw.begin_write().expect("write");
+        tx.open_table(META)
+            .expect("meta")
+            .remove("last_version")
+            .expect("remove");
+        tx.commit().expect("commit");
+    }
+    block_on(async {
+        let db = RedbDb::open_db(&format!("redb://{}", empty.display()))
+            .await
+            .expect("an empty store opens");
+        assert_eq!(db.set(key!["k"], 1).await.expect("write").0, 1);
+        db.close().await.expect("close");
+    });
+}

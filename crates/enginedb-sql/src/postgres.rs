@@ -225,11 +225,18 @@ fn stored_version(version: Version) -> i64 {
     }
 }
 
-/// The version a row reports: 0 means "written by this transaction".
-pub fn read_version(stored: i64) -> Version {
+/// The version a row reports. 0 marks a row written by the reading transaction itself (only
+/// such a transaction can see one), read as [`Version::PENDING`].
+///
+/// # Errors
+/// `Corrupt` for a negative version, or a 0 read outside a transaction.
+pub fn read_version(stored: i64, in_transaction: bool) -> Result<Version> {
     match u64::try_from(stored) {
-        Ok(0) | Err(_) => Version::PENDING,
-        Ok(v) => Version(v),
+        Ok(0) if in_transaction => Ok(Version::PENDING),
+        Ok(v) if v > 0 => Ok(Version(v)),
+        _ => Err(enginedb::Error::Corrupt {
+            message: format!("stored row holds version {stored}"),
+        }),
     }
 }
 
@@ -348,7 +355,13 @@ mod tests {
             arrays.written().cloned().collect::<Vec<_>>(),
             vec![in_ns(key!["c"]), in_ns(key!["d"]), in_ns(key!["g"])]
         );
-        assert_eq!(read_version(0), Version::PENDING);
-        assert_eq!(read_version(5), Version(5));
+        assert_eq!(read_version(0, true).unwrap(), Version::PENDING);
+        assert_eq!(read_version(5, false).unwrap(), Version(5));
+        for (stored, in_transaction) in [(0, false), (-1, true), (-1, false), (i64::MIN, false)] {
+            assert!(
+                read_version(stored, in_transaction).is_err(),
+                "{stored} {in_transaction}"
+            );
+        }
     }
 }

@@ -7,7 +7,8 @@ use enginedb_kit::packed::ValueRef;
 /// The value and version of a stored row.
 ///
 /// # Errors
-/// `Corrupt` when both or neither of `v` and `n` are set, or a number does not parse.
+/// `Corrupt` when both or neither of `v` and `n` are set, a number does not parse, or the
+/// version is not positive.
 pub fn decode(v: Option<Vec<u8>>, n: Option<&str>, ver: &str) -> Result<(Value, Version)> {
     let (n, version) = numbers(n, ver)?;
     Ok((value(v, n)?, version))
@@ -57,10 +58,13 @@ fn numbers(n: Option<&str>, ver: &str) -> Result<(Option<i64>, Version)> {
     let n = n
         .map(|text| text.parse().map_err(|_| corrupt(&format!("counter {text:?}"))))
         .transpose()?;
+    // Every commit's version is at least 1.
     let version = ver
         .parse()
+        .ok()
+        .filter(|v| *v > 0)
         .map(Version)
-        .map_err(|_| corrupt(&format!("version {ver:?}")))?;
+        .ok_or_else(|| corrupt(&format!("version {ver:?}")))?;
     Ok((n, version))
 }
 
