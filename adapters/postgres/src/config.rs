@@ -17,6 +17,9 @@ pub struct PgConfig {
     pub max_connections: u32,
     /// How long to wait for a free pooled connection before `Busy`.
     pub acquire_timeout: Duration,
+    /// How long a server may take to answer a connection attempt before it counts as
+    /// unreachable (`Unavailable`): a host that drops packets answers nothing at all.
+    pub connect_timeout: Duration,
     /// The server ends a transaction left idle this long (`idle_in_transaction_session_timeout`),
     /// so an abandoned one cannot hold its locks forever.
     pub transaction_idle_timeout: Duration,
@@ -37,6 +40,7 @@ impl std::fmt::Debug for PgConfig {
             .field("namespace", &self.namespace)
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("transaction_idle_timeout", &self.transaction_idle_timeout)
             .field("read_retries", &self.read_retries)
             .finish()
@@ -51,6 +55,7 @@ impl PgConfig {
             namespace: None,
             max_connections: 16,
             acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
             transaction_idle_timeout: Duration::from_secs(60),
             read_retries: 20,
         }

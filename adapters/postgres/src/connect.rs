@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use enginedb::Result;
+use enginedb::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
@@ -16,33 +16,50 @@ use crate::exec::map_err;
 /// How long a caller waits for a pooled connection before it checks that the server answers.
 const PROBE_AFTER: Duration = Duration::from_millis(200);
 
-/// A pool and the options it connects with.
+/// A pool, the options it connects with, and how long a connection attempt may take.
 pub(crate) struct Connector {
     pub(crate) pool: PgPool,
     options: PgConnectOptions,
+    connect_timeout: Duration,
+}
+
+/// One direct connection attempt, closed at once: `Unavailable` with the driver's reason when
+/// the server refuses or does not answer within `timeout`.
+pub(crate) async fn probe(options: &PgConnectOptions, timeout: Duration) -> Result<()> {
+    match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+        Ok(Ok(connection)) => connection.close().await.map_err(map_err),
+        Ok(Err(error)) => Err(map_err(error)),
+        Err(_) => Err(Error::unavailable(format!(
+            "the PostgreSQL server did not answer a connection attempt within {timeout:?}"
+        ))),
+    }
 }
 
 impl Connector {
-    pub(crate) fn new(pool: PgPool, options: PgConnectOptions) -> Self {
-        Connector { pool, options }
+    pub(crate) fn new(pool: PgPool, options: PgConnectOptions, connect_timeout: Duration) -> Self {
+        Connector {
+            pool,
+            options,
+            connect_timeout,
+        }
     }
 
     /// A pooled connection, or `Unavailable` as soon as a direct attempt shows the server
     /// cannot be reached.
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Postgres>> {
+        // An idle connection, when there is one, without a timer.
+        if let Some(connection) = self.pool.try_acquire() {
+            return Ok(connection);
+        }
         let acquire = self.pool.acquire();
         let mut acquire = std::pin::pin!(acquire);
         if let Ok(acquired) = tokio::time::timeout(PROBE_AFTER, &mut acquire).await {
             return acquired.map_err(map_err);
         }
-        let probe = PgConnection::connect_with(&self.options);
         tokio::select! {
             acquired = &mut acquire => return acquired.map_err(map_err),
-            probed = probe => match probed {
-                Err(error) => return Err(map_err(error)),
-                // The server answers: the pool is only busy.
-                Ok(connection) => drop(connection.close().await),
-            },
+            // The server answers: the pool is only busy, and the wait goes on.
+            probed = probe(&self.options, self.connect_timeout) => probed?,
         }
         acquire.await.map_err(map_err)
     }

@@ -18,8 +18,8 @@ use enginedb::port::{
 use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_sql::postgres::{self, UnitArrays};
 use enginedb_sql::schema;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
 
 pub use config::PgConfig;
 use exec::{Reader, map_err};
@@ -63,12 +63,7 @@ impl PgDb {
         let options = config.connect_options()?;
         // One direct attempt first: the pool retries a refused connection until its acquire
         // timeout and then reports only that it timed out.
-        PgConnection::connect_with(&options)
-            .await
-            .map_err(map_err)?
-            .close()
-            .await
-            .map_err(map_err)?;
+        connect::probe(&options, config.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
@@ -78,7 +73,7 @@ impl PgDb {
         create_schema(&pool).await?;
         Ok(PgDb {
             shared: Arc::new(Shared {
-                connector: connect::Connector::new(pool, options),
+                connector: connect::Connector::new(pool, options, config.connect_timeout),
                 statements: AtomicU64::new(0),
                 read_retries: config.read_retries,
             }),

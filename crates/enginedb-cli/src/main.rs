@@ -142,6 +142,36 @@ struct ValueArgs {
     /// The value as an i64 counter.
     #[arg(long, allow_hyphen_values = true, value_parser = parse_i64)]
     i64: Option<i64>,
+    /// The value as the bytes of a file (`-`: standard input), for values too large for an
+    /// argument.
+    #[arg(long)]
+    file: Option<PathBuf>,
+}
+
+/// The bytes of `path` (`-`: standard input), refused past the value limit without reading
+/// further.
+fn read_value(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let limit = enginedb::limits::MAX_VALUE_BYTES;
+    let mut bytes = Vec::new();
+    let source: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?)
+    };
+    source
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    if bytes.len() > limit {
+        return Err(Error::LimitExceeded {
+            what: "value bytes",
+            limit: limit as u64,
+            actual: bytes.len() as u64,
+            nothing_written: true,
+        });
+    }
+    Ok(bytes)
 }
 
 fn parse_i64(text: &str) -> Result<i64> {
@@ -150,11 +180,12 @@ fn parse_i64(text: &str) -> Result<i64> {
 
 impl ValueArgs {
     fn value(&self) -> Result<Value> {
-        match (&self.text, &self.hex, self.i64) {
-            (Some(text), _, _) => Ok(Value::from(text.as_str())),
-            (_, Some(hex), _) => syntax::unhex(hex).map(Value::Bytes),
-            (_, _, Some(n)) => Ok(Value::I64(n)),
-            _ => Err(Error::invalid("give --text, --hex or --i64")),
+        match (&self.text, &self.hex, self.i64, &self.file) {
+            (Some(text), ..) => Ok(Value::from(text.as_str())),
+            (_, Some(hex), ..) => syntax::unhex(hex).map(Value::Bytes),
+            (_, _, Some(n), _) => Ok(Value::I64(n)),
+            (.., Some(path)) => read_value(path).map(Value::Bytes),
+            _ => Err(Error::invalid("give --text, --hex, --i64 or --file")),
         }
     }
 }

@@ -232,3 +232,40 @@ fn numbers_and_hex_are_parsed_strictly() {
     assert!(!enginedb(&["list", &url, "--cursor", "+1+1"]).status.success());
     assert_eq!(stdout(&enginedb(&["list", &url, "--all"])), "", "nothing written");
 }
+
+/// A value too large for an argument comes from a file or standard input.
+#[test]
+fn a_value_comes_from_a_file_or_standard_input() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/file.sqlite3", dir.path().display());
+    let big = vec![b'x'; 300 * 1024];
+    let path = dir.path().join("value.bin");
+    std::fs::write(&path, &big).expect("write the value");
+    let put = enginedb(&["put", &url, r#"["big"]"#, "--file", path.to_str().expect("UTF-8 path")]);
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enginedb"))
+        .args(["put", &url, r#"["piped"]"#, "--file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run enginedb");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"from a pipe")
+        .expect("write");
+    assert!(child.wait().expect("exit").success());
+    let json = stdout(&enginedb(&["get", &url, r#"["big"]"#, "--json"]));
+    assert!(json.contains(&"78".repeat(300 * 1024)), "the whole value came back");
+    let piped = stdout(&enginedb(&["get", &url, r#"["piped"]"#]));
+    assert!(piped.contains("\"from a pipe\""), "{piped}");
+    std::fs::write(&path, vec![0u8; enginedb::limits::MAX_VALUE_BYTES + 1]).expect("write");
+    let over = enginedb(&["put", &url, r#"["over"]"#, "--file", path.to_str().expect("UTF-8 path")]);
+    assert!(!over.status.success());
+    assert!(
+        String::from_utf8_lossy(&over.stderr).contains("limit"),
+        "{}",
+        String::from_utf8_lossy(&over.stderr)
+    );
+}
