@@ -7,14 +7,23 @@
 //! {"end":2}
 //! ```
 //!
-//! A header naming the format version, one entry per line in key order, and a trailer with the
-//! entry count, so a truncated dump is detected. Keys and values are preserved; versions are
-//! not (the importing store stamps its own).
+//! A header naming the format version, one entry per line in strictly ascending key order (so
+//! no key twice), and a trailer with the entry count, so a truncated dump is detected; nothing
+//! may follow the trailer. Keys and values are preserved; versions are not (the importing
+//! store stamps its own).
+//!
+//! Export reads one snapshot: the whole listing runs in one read-only transaction. Import
+//! streams: by default it writes the whole dump in one transaction (all or nothing; SQLite and
+//! redb hold their writer for it, PostgreSQL one connection), so a dump that fails anywhere —
+//! a bad line, a truncated end, a store error — leaves the store as it was. With `--partial`
+//! it writes units of at most 500 entries and 4 MiB as it reads, and says how many were
+//! written when it stops.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 use std::pin::pin;
 
-use enginedb::{Atomicity, Db, Error, Key, Result, Selector, Value, Write};
+use enginedb::port::op_size;
+use enginedb::{Atomicity, Db, Error, Key, Result, RetryPolicy, Selector, Value, Write};
 use futures::TryStreamExt;
 use serde_json::{Value as Json, json};
 
@@ -23,14 +32,42 @@ use crate::syntax;
 /// The dump format this build writes and reads.
 pub(crate) const VERSION: u64 = 1;
 
-/// Entries per unit when importing.
+/// Entries per unit when importing with `--partial`, and between sends of a transaction.
 const UNIT: usize = 500;
+/// Bytes per unit when importing with `--partial`: half the unit limit.
+const UNIT_BYTES: usize = enginedb::limits::MAX_UNIT_BYTES / 2;
+/// The longest line a dump can hold: a key and a value at their limits, in hex, with room.
+const MAX_LINE: usize = 2 * (enginedb::limits::MAX_KEY_BYTES + enginedb::limits::MAX_VALUE_BYTES) + 64 * 1024;
 
-/// Writes every entry of `db` to `out`; returns how many.
+/// Writes every entry of `db` to `out`, from one snapshot (one read-only transaction, where
+/// the store has transactions or batches); returns how many.
 pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &indicatif::ProgressBar) -> Result<u64> {
+    let capabilities = db.capabilities();
+    if !capabilities.transactions && !capabilities.batches {
+        eprintln!("enginedb: warning: this store has no transactions: the dump is not one snapshot");
+        let entries = db.list(Selector::prefix(Key::default())).stream();
+        return write_dump(entries, out, progress).await;
+    }
+    let mut out = Some(out);
+    let exported = db
+        .transaction()
+        .retry(RetryPolicy::NONE)
+        .run(async |tx| {
+            let out = out.take().ok_or_else(|| Error::invalid("the export ran twice"))?;
+            write_dump(tx.list(Selector::prefix(Key::default())).stream(), out, progress).await
+        })
+        .await?;
+    Ok(exported.value)
+}
+
+async fn write_dump(
+    entries: impl futures::Stream<Item = Result<enginedb::Entry>>,
+    out: &mut dyn std::io::Write,
+    progress: &indicatif::ProgressBar,
+) -> Result<u64> {
     let io = |e: std::io::Error| Error::backend("export", e);
     writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
-    let mut entries = pin!(db.list(Selector::prefix(Key::default())).stream());
+    let mut entries = pin!(entries);
     let mut count = 0u64;
     while let Some(entry) = entries.try_next().await? {
         let line = json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) });
@@ -48,71 +85,186 @@ fn bad(line: usize, what: impl std::fmt::Display) -> Error {
     Error::invalid(format!("dump line {line}: {what}"))
 }
 
-/// Reads and checks a whole dump, calling `entry` for each entry in order. Fails at the first
-/// bad line (naming it) or at a missing trailer (truncated input).
-pub(crate) fn read(input: impl BufRead, mut entry: impl FnMut(Key, Value) -> Result<()>) -> Result<u64> {
-    let mut lines = input.lines().enumerate().map(|(i, line)| (i + 1, line));
-    let header = match lines.next() {
-        Some((_, Ok(text))) => serde_json::from_str::<Json>(&text).ok(),
-        Some((n, Err(e))) => return Err(bad(n, e)),
-        None => return Err(bad(1, "empty input: no dump header")),
-    };
-    match header
-        .as_ref()
-        .and_then(|h| h.get("enginedb-dump"))
-        .and_then(Json::as_u64)
-    {
-        Some(VERSION) => {}
-        Some(other) => {
-            return Err(bad(
+/// Reads a dump entry by entry, checking each line as it comes: the header first, entries in
+/// strictly ascending key order, each one a store can hold, the trailer's count, nothing after
+/// it. Memory stays bounded: one line at a time, of at most [`MAX_LINE`] bytes.
+pub(crate) struct Reader<R> {
+    input: R,
+    line: usize,
+    count: u64,
+    last: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads and checks the header.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming line 1.
+    pub(crate) fn new(input: R) -> Result<Self> {
+        let mut reader = Reader {
+            input,
+            line: 0,
+            count: 0,
+            last: None,
+            done: false,
+        };
+        let header = reader
+            .next_line()?
+            .ok_or_else(|| bad(1, "empty input: no dump header"))?;
+        match header.get("enginedb-dump").and_then(Json::as_u64) {
+            Some(VERSION) if header.as_object().is_some_and(|o| o.len() == 1) => Ok(reader),
+            Some(other) if other != VERSION => Err(bad(
                 1,
                 format!("dump format {other} is not supported (this build reads {VERSION})"),
-            ));
+            )),
+            _ => Err(bad(1, "not an enginedb dump header")),
         }
-        None => return Err(bad(1, "not an enginedb dump header")),
     }
-    for (count, (n, line)) in (0u64..).zip(lines) {
-        let text = line.map_err(|e| bad(n, e))?;
-        let json: Json = serde_json::from_str(&text).map_err(|e| bad(n, format!("not JSON: {e}")))?;
-        if let Some(end) = json.get("end") {
-            if end.as_u64() != Some(count) {
+
+    /// Entries read so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The next line as JSON, or `None` at the end of the input.
+    fn next_line(&mut self) -> Result<Option<Json>> {
+        let mut bytes = Vec::new();
+        let read = std::io::Read::by_ref(&mut self.input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| bad(self.line + 1, e))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        if bytes.len() > MAX_LINE {
+            return Err(bad(self.line, format!("the line is longer than {MAX_LINE} bytes")));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| bad(self.line, e))?;
+        serde_json::from_str(text.trim_end_matches(['\n', '\r']))
+            .map(Some)
+            .map_err(|e| bad(self.line, format!("not JSON: {e}")))
+    }
+
+    /// The next entry, or `None` after the trailer (checked, with nothing after it).
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the line: not JSON, not an entry or a trailer, a key out of order
+    /// or repeated, an entry no store can hold, a wrong count, a line after the trailer, or the
+    /// end of the input before the trailer.
+    pub(crate) fn next_entry(&mut self) -> Result<Option<(Key, Value)>> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(json) = self.next_line()? else {
+            return Err(Error::invalid("the dump is truncated: it has no trailer"));
+        };
+        let n = self.line;
+        let fields = json.as_object().map_or(0, serde_json::Map::len);
+        if let (Some(end), 1) = (json.get("end"), fields) {
+            if end.as_u64() != Some(self.count) {
                 return Err(bad(
                     n,
-                    format!("the trailer counts {end} entries, the dump holds {count}"),
+                    format!("the trailer counts {end} entries, the dump holds {}", self.count),
                 ));
             }
-            return Ok(count);
+            if self.next_line()?.is_some() {
+                return Err(bad(self.line, "nothing may follow the trailer"));
+            }
+            self.done = true;
+            return Ok(None);
         }
-        let (Some(k), Some(v)) = (json.get("k"), json.get("v")) else {
-            return Err(bad(n, "an entry needs \"k\" and \"v\""));
+        let (Some(k), Some(v), 2) = (json.get("k"), json.get("v"), fields) else {
+            return Err(bad(n, "a line is an entry {\"k\", \"v\"} or the trailer {\"end\"}"));
         };
         let key = syntax::key_from_json(k).map_err(|e| bad(n, e))?;
         let value = syntax::value_from_json(v).map_err(|e| bad(n, e))?;
-        // Every store can hold it (the limits of `enginedb::limits`): a dump is refused whole,
-        // naming the line, before anything of it is written.
+        // Every store can hold it (the limits of `enginedb::limits`).
         let op = Write::set(key, value);
         op.validate().map_err(|e| bad(n, e))?;
         let Write::Set { key, value } = op else {
             return Err(bad(n, "an entry is a set"));
         };
-        entry(key, value).map_err(|e| bad(n, e))?;
+        let encoded = key.encode();
+        if self.last.as_ref().is_some_and(|last| *last >= encoded) {
+            return Err(bad(
+                n,
+                format!("{key} is not after the key before it (repeated or out of order)"),
+            ));
+        }
+        self.last = Some(encoded);
+        self.count += 1;
+        Ok(Some((key, value)))
     }
-    Err(Error::invalid("the dump is truncated: it has no trailer"))
 }
 
-/// Writes `entries` into `db` in units of at most 500; returns the last unit's mode.
-pub(crate) async fn write_all(
+/// Imports the whole dump in one transaction: all of it, or nothing. Returns how many
+/// entries.
+pub(crate) async fn import_all(
     db: &Db,
-    entries: Vec<(Key, Value)>,
+    reader: Reader<impl BufRead>,
     progress: &indicatif::ProgressBar,
-) -> Result<Option<enginedb::Mode>> {
-    let mut mode = None;
-    for chunk in entries.chunks(UNIT) {
-        let unit: Vec<Write> = chunk.iter().map(|(k, v)| Write::set(k.clone(), v.clone())).collect();
-        mode = Some(db.write(&unit, Atomicity::BestEffort).await?.mode);
-        progress.inc(chunk.len() as u64);
+) -> Result<u64> {
+    let mut reader = Some(reader);
+    let imported = db
+        .transaction()
+        .retry(RetryPolicy::NONE)
+        .run(async |tx| {
+            let mut reader = reader.take().ok_or_else(|| Error::invalid("the import ran twice"))?;
+            while let Some((key, value)) = reader.next_entry()? {
+                tx.set(key, value);
+                if reader.count().is_multiple_of(UNIT as u64) {
+                    tx.flush().await?;
+                    progress.set_position(reader.count());
+                }
+            }
+            Ok::<_, Error>(reader.count())
+        })
+        .await?;
+    progress.set_position(imported.value);
+    Ok(imported.value)
+}
+
+/// Imports units of at most [`UNIT`] entries and [`UNIT_BYTES`] as the dump is read; at the
+/// first bad line or store error, stops and says how many entries were written before it.
+pub(crate) async fn import_partial(
+    db: &Db,
+    mut reader: Reader<impl BufRead>,
+    progress: &indicatif::ProgressBar,
+) -> (u64, Result<()>) {
+    let mut written = 0u64;
+    let mut unit: Vec<Write> = Vec::with_capacity(UNIT);
+    let mut bytes = 0;
+    loop {
+        let next = reader.next_entry();
+        let full = match &next {
+            Ok(Some((key, value))) => {
+                let op = Write::set(key.clone(), value.clone());
+                let size = op_size(&op);
+                let full = unit.len() == UNIT || bytes + size > UNIT_BYTES;
+                (full, Some((op, size)))
+            }
+            _ => (true, None),
+        };
+        if full.0 && !unit.is_empty() {
+            if let Err(error) = db.write(&unit, Atomicity::BestEffort).await {
+                return (written, Err(error));
+            }
+            written += unit.len() as u64;
+            progress.set_position(written);
+            unit.clear();
+            bytes = 0;
+        }
+        match (next, full.1) {
+            (Ok(Some(_)), Some((op, size))) => {
+                unit.push(op);
+                bytes += size;
+            }
+            (Ok(_), _) => return (written, Ok(())),
+            (Err(error), _) => return (written, Err(error)),
+        }
     }
-    Ok(mode)
 }
 
 #[cfg(test)]
@@ -122,11 +274,11 @@ mod tests {
     use super::*;
 
     fn read_all(text: &str) -> Result<Vec<(Key, Value)>> {
+        let mut reader = Reader::new(text.as_bytes())?;
         let mut entries = Vec::new();
-        read(text.as_bytes(), |k, v| {
-            entries.push((k, v));
-            Ok(())
-        })?;
+        while let Some(entry) = reader.next_entry()? {
+            entries.push(entry);
+        }
         Ok(entries)
     }
 
@@ -134,36 +286,49 @@ mod tests {
     fn reads_good_dumps_and_names_the_bad_line() {
         let good = "{\"enginedb-dump\":1}\n{\"k\":[\"a\",1],\"v\":{\"i64\":\"-5\"}}\n{\"end\":1}\n";
         assert_eq!(read_all(good).unwrap(), vec![(key!["a", 1], Value::I64(-5))]);
+        let entry = |k: &str| format!("{{\"k\":[\"{k}\"],\"v\":{{\"i64\":\"1\"}}}}\n");
+        let dump = |lines: &[String]| format!("{{\"enginedb-dump\":1}}\n{}", lines.concat());
+        let long_key = dump(&[
+            entry(&"x".repeat(enginedb::limits::MAX_KEY_BYTES)),
+            "{\"end\":1}\n".into(),
+        ]);
         let cases = [
-            ("", "no dump header"),
-            ("{\"enginedb-dump\":2}\n{\"end\":0}\n", "line 1"),
-            ("{\"enginedb-dump\":1}\n{\"k\":[\"a\"]}\n{\"end\":1}\n", "line 2"),
+            (String::new(), "no dump header"),
+            ("{\"enginedb-dump\":2}\n{\"end\":0}\n".into(), "line 1"),
+            ("{\"enginedb-dump\":1,\"end\":0}\n".into(), "line 1"),
+            (dump(&["{\"k\":[\"a\"]}\n".into(), "{\"end\":1}\n".into()]), "line 2"),
             (
-                "{\"enginedb-dump\":1}\n{\"k\":[\"a\"],\"v\":{\"i64\":\"1\"}}\n{\"k\":[1.5],\"v\":{\"i64\":\"1\"}}\n",
+                dump(&[entry("a"), "{\"k\":[1.5],\"v\":{\"i64\":\"1\"}}\n".into()]),
                 "line 3",
             ),
+            (dump(&[entry("a")]), "truncated"),
+            (dump(&[entry("a"), "{\"end\":2}\n".into()]), "line 3"),
             (
-                "{\"enginedb-dump\":1}\n{\"k\":[\"a\"],\"v\":{\"i64\":\"1\"}}\n",
-                "truncated",
-            ),
-            (
-                "{\"enginedb-dump\":1}\n{\"k\":[\"a\"],\"v\":{\"i64\":\"1\"}}\n{\"end\":2}\n",
-                "line 3",
-            ),
-            (
-                "{\"enginedb-dump\":1}\n{\"k\":[],\"v\":{\"i64\":\"1\"}}\n{\"end\":1}\n",
+                dump(&["{\"k\":[],\"v\":{\"i64\":\"1\"}}\n".into(), "{\"end\":1}\n".into()]),
                 "line 2",
             ),
+            (dump(&[entry("b"), entry("a"), "{\"end\":2}\n".into()]), "line 3"),
+            (dump(&[entry("a"), entry("a"), "{\"end\":2}\n".into()]), "line 3"),
+            (dump(&[entry("a"), "{\"end\":1}\n".into(), entry("b")]), "line 4"),
+            (dump(&[entry("a"), "{\"end\":1}\n".into(), "\n".into()]), "line 4"),
+            (
+                dump(&["{\"k\":[\"a\"],\"v\":{\"i64\":\"1\"},\"end\":1}\n".into()]),
+                "line 2",
+            ),
+            (long_key, "line 2"),
         ];
-        let long_key = format!(
-            "{{\"enginedb-dump\":1}}\n{{\"k\":[\"{}\"],\"v\":{{\"i64\":\"1\"}}}}\n{{\"end\":1}}\n",
-            "x".repeat(enginedb::limits::MAX_KEY_BYTES)
-        );
-        let cases = cases.into_iter().chain([(long_key.as_str(), "line 2")]);
         for (text, says) in cases {
-            let error = read_all(text).unwrap_err();
+            let error = read_all(&text).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::InvalidInput);
             assert!(error.to_string().contains(says), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn a_line_without_end_is_refused_with_bounded_memory() {
+        let endless = std::io::Read::chain(&b"{\"enginedb-dump\":1}\n"[..], std::io::repeat(b' '));
+        let mut reader = Reader::new(std::io::BufReader::new(endless)).unwrap();
+        let error = reader.next_entry().unwrap_err();
+        assert!(error.to_string().contains("longer than"), "{error}");
     }
 }

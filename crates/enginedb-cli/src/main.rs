@@ -116,15 +116,15 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Loads a dump into a store. The whole dump is checked first: bad or truncated input is
-    /// rejected with its line and nothing is written, unless --partial.
+    /// Loads a dump into a store, streaming, in one transaction: a bad line, a truncated dump
+    /// or a store error leaves nothing written, unless --partial.
     Import {
         /// The store's URL.
         url: String,
         /// The dump file (default: standard input).
         #[arg(long, short)]
         input: Option<PathBuf>,
-        /// On bad input, import the entries before the bad line anyway.
+        /// Write units as the dump is read, and keep what was written before a failure.
         #[arg(long)]
         partial: bool,
     },
@@ -431,32 +431,42 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Import { url, input, partial } => {
             warn_if_memory(&url);
-            let mut entries = Vec::new();
-            let collect = |k, v| {
-                entries.push((k, v));
-                Ok(())
+            let input: Box<dyn std::io::BufRead> = match &input {
+                Some(path) => Box::new(BufReader::new(
+                    std::fs::File::open(path).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?,
+                )),
+                None => Box::new(std::io::stdin().lock()),
             };
-            let checked = match &input {
-                Some(path) => {
-                    let file = std::fs::File::open(path).map_err(|e| Error::backend("import", e))?;
-                    dump::read(BufReader::new(file), collect)
-                }
-                None => dump::read(std::io::stdin().lock(), collect),
-            };
-            if let (Err(error), false) = (&checked, partial) {
-                eprintln!("enginedb: {error}; nothing was imported (--partial imports the entries before it)");
-                return Ok(ExitCode::FAILURE);
-            }
-            let count = entries.len();
+            let reader = dump::Reader::new(input)?;
             let progress = counter("imported");
-            let mode = with_store(&url, async |db| dump::write_all(db, entries, &progress).await).await?;
+            let imported = with_store(&url, async |db| {
+                if partial {
+                    let (written, outcome) = dump::import_partial(db, reader, &progress).await;
+                    Ok((written, outcome))
+                } else {
+                    Ok(match dump::import_all(db, reader, &progress).await {
+                        Ok(count) => (count, Ok(())),
+                        Err(error) => (0, Err(error)),
+                    })
+                }
+            })
+            .await?;
             progress.finish_and_clear();
-            let how = mode.map_or("nothing to write".into(), |m| format!("units written in {m:?} mode"));
-            eprintln!("imported {count} entries into {url} ({how})");
-            match checked {
-                Ok(_) => Ok(ExitCode::SUCCESS),
-                Err(error) => {
-                    eprintln!("enginedb: {error}; the {count} entries before it were imported (--partial)");
+            match imported {
+                (count, Ok(())) => {
+                    eprintln!("imported {count} entries into {url}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                (written, Err(error)) if partial => {
+                    eprintln!("enginedb: {error}; {written} entries before it were imported (--partial)");
+                    Ok(ExitCode::FAILURE)
+                }
+                (_, Err(error)) if error.kind() == enginedb::ErrorKind::OutcomeUnknown => {
+                    eprintln!("enginedb: {error}");
+                    Ok(ExitCode::FAILURE)
+                }
+                (_, Err(error)) => {
+                    eprintln!("enginedb: {error}; nothing was imported (--partial keeps what comes before the error)");
                     Ok(ExitCode::FAILURE)
                 }
             }

@@ -269,3 +269,129 @@ fn a_value_comes_from_a_file_or_standard_input() {
         String::from_utf8_lossy(&over.stderr)
     );
 }
+
+/// A dump of `entries` ((key JSON, value JSON) pairs, in key order).
+fn dump_of(entries: impl IntoIterator<Item = (String, String)>) -> String {
+    let mut lines = vec![r#"{"enginedb-dump":1}"#.to_owned()];
+    for (k, v) in entries {
+        lines.push(format!(r#"{{"k":{k},"v":{v}}}"#));
+    }
+    let count = lines.len() - 1;
+    lines.push(format!(r#"{{"end":{count}}}"#));
+    lines.join("\n")
+}
+
+fn import(url: &str, dump: &str, partial: bool) -> Output {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("dump.jsonl");
+    std::fs::write(&path, dump).expect("write the dump");
+    let mut args = vec!["import", url, "-i", path.to_str().expect("UTF-8 path")];
+    if partial {
+        args.push("--partial");
+    }
+    enginedb(&args)
+}
+
+/// 500 small entries then 20 of 512 KiB (over the unit limit together), and 16 of 512 KiB:
+/// each imports whole. A dump that fails at its 600th entry imports nothing; with --partial,
+/// the 599 before it, and says so.
+#[test]
+fn imports_are_whole_or_nothing_whatever_their_size() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let big = format!(r#"{{"bytes":"{}"}}"#, "ab".repeat(512 * 1024));
+    let small_then_large = dump_of(
+        (0..500)
+            .map(|i| (format!(r#"["a",{i}]"#), r#"{"i64":"1"}"#.to_owned()))
+            .chain((0..20).map(|i| (format!(r#"["b",{i}]"#), big.clone()))),
+    );
+    let sixteen_large = dump_of((0..16).map(|i| (format!(r#"["c",{i}]"#), big.clone())));
+    for (name, dump, count) in [("mixed", &small_then_large, 520), ("large", &sixteen_large, 16)] {
+        let url = format!("sqlite://{}/{name}.sqlite3", dir.path().display());
+        let output = import(&url, dump, false);
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            stdout(&enginedb(&["list", &url, "--all"])).lines().count(),
+            count,
+            "{name}"
+        );
+    }
+
+    let broken = dump_of((0..700).map(|i| {
+        let v = if i == 599 { r#"{"i64":"x"}"# } else { r#"{"i64":"1"}"# };
+        (format!(r#"["d",{i}]"#), v.to_owned())
+    }));
+    let url = format!("sqlite://{}/broken.sqlite3", dir.path().display());
+    let output = import(&url, &broken, false);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        said.contains("line 601") && said.contains("nothing was imported"),
+        "{said}"
+    );
+    assert_eq!(stdout(&enginedb(&["list", &url, "--all"])), "", "nothing written");
+    let output = import(&url, &broken, true);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(said.contains("599 entries before it were imported"), "{said}");
+    assert_eq!(stdout(&enginedb(&["list", &url, "--all"])).lines().count(), 599);
+}
+
+/// Exports read one snapshot: with a writer keeping ["a"] and ["z"] equal in every unit, no
+/// export ever holds them different.
+#[test]
+fn an_export_is_one_snapshot() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/snapshot.sqlite3", dir.path().display());
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, stop) = (url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            futures::executor::block_on(async {
+                let db = enginedb_sqlite::SqliteDb::open_db(&url).await.expect("open");
+                // Pages of 1,000: ["a"] and ["z"] are read pages apart.
+                for chunk in 0..3 {
+                    let filler: Vec<enginedb::Write> = (0..1000)
+                        .map(|i| enginedb::Write::set(enginedb::key!["m", chunk * 1000 + i], "filler"))
+                        .collect();
+                    db.write(&filler, enginedb::Atomicity::Require).await.expect("filler");
+                }
+                let mut n = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    db.atomic()
+                        .set(enginedb::key!["a"], n)
+                        .set(enginedb::key!["z"], n)
+                        .commit()
+                        .await
+                        .expect("unit");
+                }
+                db.close().await.expect("close");
+            });
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for round in 0..5 {
+        let output = enginedb(&["export", &url]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let dump = stdout(&output);
+        let value = |key: &str| {
+            dump.lines()
+                .find(|line| line.starts_with(&format!(r#"{{"k":["{key}"]"#)))
+                .map(str::to_owned)
+        };
+        let (a, z) = (value("a"), value("z"));
+        assert!(a.is_some(), "round {round}: {dump:.200}");
+        assert_eq!(
+            a.map(|l| l.replace(r#"["a"]"#, "")),
+            z.map(|l| l.replace(r#"["z"]"#, "")),
+            "round {round}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+}

@@ -93,9 +93,13 @@ impl Tx {
         }
     }
 
-    /// Sends the buffered writes to the engine, in units of at most the op limit; each is
-    /// dropped from the buffer only once the engine took it.
-    async fn flush(&mut self) -> Result<()> {
+    /// Sends the buffered writes now (they go with the next read or the commit otherwise): to
+    /// surface their errors early, or to bound what a large transaction holds in memory.
+    ///
+    /// # Errors
+    /// The first error of a buffered write (its index counts every write of the transaction),
+    /// or the store's; the transaction then cannot commit.
+    pub async fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
         let mut first = self.written - self.buffered.len();
         while !self.buffered.is_empty() {
