@@ -247,6 +247,22 @@ fn is_broken_pipe(error: &Error) -> bool {
     }
 }
 
+/// Refuses a read of a file store that does not exist: opening it would create an empty one
+/// (and a mistyped path would read as an empty store).
+fn must_exist(url: &str) -> Result<()> {
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    if !matches!(scheme, "sqlite" | "redb") {
+        return Ok(());
+    }
+    match enginedb_kit::store::FileUrl::parse(url, scheme)?.location {
+        enginedb_kit::store::Location::File(path) if !path.exists() => Err(Error::invalid(format!(
+            "there is no {scheme} store at {} (a read does not create one)",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Warns that a write to `memory://` is gone when the command exits.
 fn warn_if_memory(url: &str) {
     if url.starts_with("memory:") {
@@ -347,6 +363,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Get { url, key, json } => {
             let key = syntax::key(&key)?;
+            must_exist(&url)?;
             with_store(&url, async |db| {
                 match db.get(&key).await? {
                     Some(entry) if json => emit(
@@ -386,6 +403,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             json,
         } => {
             let prefix = syntax::key(&prefix)?;
+            must_exist(&url)?;
             let print = |entry: &enginedb::Entry| {
                 if json {
                     emit(
@@ -416,6 +434,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { url, output } => {
+            must_exist(&url)?;
             let progress = counter("exported");
             let count = with_store(&url, async |db| match output {
                 Some(path) => {

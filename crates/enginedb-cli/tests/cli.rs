@@ -395,3 +395,23 @@ fn an_export_is_one_snapshot() {
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer");
 }
+
+/// A read of a store that does not exist fails clearly and creates nothing.
+#[test]
+fn a_read_never_creates_a_store() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (scheme, file) in [("sqlite", "typo.sqlite3"), ("redb", "typo.redb")] {
+        let url = format!("{scheme}://{}/{file}", dir.path().display());
+        for args in [
+            vec!["get", url.as_str(), r#"["k"]"#],
+            vec!["list", url.as_str()],
+            vec!["export", url.as_str()],
+        ] {
+            let output = enginedb(&args);
+            assert!(!output.status.success(), "{args:?}");
+            let said = String::from_utf8_lossy(&output.stderr).into_owned();
+            assert!(said.contains("there is no"), "{args:?}: {said}");
+        }
+        assert!(!dir.path().join(file).exists(), "{scheme}: nothing created");
+    }
+}
