@@ -348,3 +348,25 @@ async fn values_carry_json() {
         .decode::<Vec<u8>>();
     assert_eq!(wrong.unwrap_err().kind(), ErrorKind::Decode);
 }
+
+/// Reads, pages and streams are `Send`: they run in spawned tasks (axum handlers need that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_and_stream_from_spawned_tasks() {
+    let db = Db::from(MemoryDb::new());
+    let unit: Vec<Write> = (0..30).map(|i| Write::set(key!["p", i], i64::from(i))).collect();
+    db.write(&unit, enginedb::Atomicity::Require).await.unwrap();
+    let task = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let page = db.list(Selector::prefix(key!["p"])).limit(10).page().await?;
+            let mut streamed = 0;
+            let mut entries = std::pin::pin!(db.list(Selector::prefix(key!["p"])).limit(7).stream());
+            while let Some(entry) = entries.next().await {
+                entry?;
+                streamed += 1;
+            }
+            Ok::<_, Error>((page.entries.len(), streamed))
+        }
+    });
+    assert_eq!(task.await.unwrap().unwrap(), (10, 30));
+}
