@@ -278,11 +278,11 @@ async fn run_numbered(harness: &dyn Harness, db: &Db, after: Counter) -> Report 
         run
     ]))];
     // The last run out removes the counter too: nothing of the suite stays in the store.
-    if let (Counter::Remove, Ok(Some(entry))) = (after, db.get(&counter).await) {
-        if entry.value.as_i64() == Some(run) {
-            cleanup.push(Write::check(counter.clone(), Some(entry.version)));
-            cleanup.push(Write::delete(counter));
-        }
+    if let (Counter::Remove, Ok(Some(entry))) = (after, db.get(&counter).await)
+        && entry.value.as_i64() == Some(run)
+    {
+        cleanup.push(Write::check(counter.clone(), Some(entry.version)));
+        cleanup.push(Write::delete(counter));
     }
     let cleanup = db
         .write(&cleanup, Atomicity::BestEffort)

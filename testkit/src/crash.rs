@@ -30,10 +30,10 @@ pub type Open = fn(&str) -> LocalBoxFuture<'static, Result<Db>>;
 /// `--skip` and `--list`.
 pub fn main(name: &str, open: Open) -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
-    if let [flag, path, first, ..] = args.as_slice() {
-        if flag == "--crash-child" {
-            return child(open, path, first.parse().unwrap_or(0));
-        }
+    if let [flag, path, first, ..] = args.as_slice()
+        && flag == "--crash-child"
+    {
+        return child(open, path, first.parse().unwrap_or(0));
     }
     if args.iter().any(|a| a == "--list") {
         println!("{name}: test");

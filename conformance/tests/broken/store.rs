@@ -207,15 +207,15 @@ impl Broken {
         let mut pending: HashMap<Key, Option<Value>> = HashMap::new();
         let mut out = Vec::new();
         for op in ops {
-            if let (Flaw::ShortKeys, Some(key)) = (self.flaw, op.key()) {
-                if key.encoded_len() > 1_024 {
-                    return Err(Error::LimitExceeded {
-                        what: "key column bytes",
-                        limit: 1_024,
-                        actual: key.encoded_len() as u64,
-                        nothing_written: false,
-                    });
-                }
+            if let (Flaw::ShortKeys, Some(key)) = (self.flaw, op.key())
+                && key.encoded_len() > 1_024
+            {
+                return Err(Error::LimitExceeded {
+                    what: "key column bytes",
+                    limit: 1_024,
+                    actual: key.encoded_len() as u64,
+                    nothing_written: false,
+                });
             }
             let counter = match op {
                 Write::Sum { key, .. } | Write::Min { key, .. } | Write::Max { key, .. } => {

@@ -282,10 +282,10 @@ impl Selector {
                         )));
                     }
                 }
-                if let (Some(start), Some(end)) = (start, end) {
-                    if start > end {
-                        return Err(inverted());
-                    }
+                if let (Some(start), Some(end)) = (start, end)
+                    && start > end
+                {
+                    return Err(inverted());
                 }
                 if let Some(start) = start {
                     lo = lo.max(start.encode());

@@ -140,10 +140,10 @@ impl Optimistic {
                     base.pop_front();
                 }
                 merged.extend(self.own(&encoded).flatten());
-            } else if let Some((encoded, entry)) = base.pop_front() {
-                if self.own(&encoded).is_none() {
-                    merged.push(entry);
-                }
+            } else if let Some((encoded, entry)) = base.pop_front()
+                && self.own(&encoded).is_none()
+            {
+                merged.push(entry);
             }
         }
         // Only the span up to the last committed key read is covered when paging stopped early.

@@ -199,10 +199,10 @@ async fn load_span(db: &dyn EngineDb, state: &mut State, selector: &Selector, ra
 /// A selector whose keys include every key of `range`: the exact one when both bounds are
 /// whole keys or the span is a prefix span, else everything.
 fn covering_selector(range: &ByteRange) -> Selector {
-    if let (Ok(start), Ok(end)) = (Key::decode(&range.start), Key::decode(&range.end)) {
-        if start <= end {
-            return Selector::range(start, end);
-        }
+    if let (Ok(start), Ok(end)) = (Key::decode(&range.start), Key::decode(&range.end))
+        && start <= end
+    {
+        return Selector::range(start, end);
     }
     let prefix = range.end.strip_suffix(&[0xFF]).and_then(|stem| Key::decode(stem).ok());
     Selector::prefix(prefix.unwrap_or_default())
