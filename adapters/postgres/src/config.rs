@@ -30,10 +30,15 @@ pub struct PgConfig {
 
 impl std::fmt::Debug for PgConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `user:password@host`: everything between the scheme's `//` and the last `@` goes.
-        let shown = match (self.url.split_once("://"), self.url.rfind('@')) {
-            (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", self.url.get(at..).unwrap_or_default()),
-            _ => self.url.clone(),
+        // `scheme://user:password@host/db?…`: the user information and the query go.
+        let shown = match self.url.split_once("://") {
+            Some((scheme, rest)) => {
+                let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+                let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+                format!("{scheme}://…@{host}/{path}")
+            }
+            None => "(not a URL)".to_owned(),
         };
         f.debug_struct("PgConfig")
             .field("url", &shown)

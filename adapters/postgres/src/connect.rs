@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use enginedb::{Error, Result};
+use enginedb::{Error, ErrorKind, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
@@ -47,19 +47,20 @@ impl Connector {
     /// A pooled connection, or `Unavailable` as soon as a direct attempt shows the server
     /// cannot be reached.
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Postgres>> {
-        // An idle connection, when there is one, without a timer.
-        if let Some(connection) = self.pool.try_acquire() {
-            return Ok(connection);
-        }
         let acquire = self.pool.acquire();
         let mut acquire = std::pin::pin!(acquire);
         if let Ok(acquired) = tokio::time::timeout(PROBE_AFTER, &mut acquire).await {
             return acquired.map_err(map_err);
         }
         tokio::select! {
+            biased;
             acquired = &mut acquire => return acquired.map_err(map_err),
-            // The server answers: the pool is only busy, and the wait goes on.
-            probed = probe(&self.options, self.connect_timeout) => probed?,
+            // Only a server that cannot be reached ends the wait; one that answers (even with
+            // an error, say too many connections) leaves the pool to it.
+            probed = probe(&self.options, self.connect_timeout) => match probed {
+                Err(error) if error.kind() == ErrorKind::Unavailable => return Err(error),
+                _ => {}
+            },
         }
         acquire.await.map_err(map_err)
     }

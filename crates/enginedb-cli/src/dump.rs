@@ -12,12 +12,15 @@
 //! may follow the trailer. Keys and values are preserved; versions are not (the importing
 //! store stamps its own).
 //!
-//! Export reads one snapshot: the whole listing runs in one read-only transaction. Import
-//! streams: by default it writes the whole dump in one transaction (all or nothing; SQLite and
-//! redb hold their writer for it, PostgreSQL one connection), so a dump that fails anywhere —
-//! a bad line, a truncated end, a store error — leaves the store as it was. With `--partial`
-//! it writes units of at most 500 entries and 4 MiB as it reads, and says how many were
-//! written when it stops.
+//! Export reads one snapshot: the whole listing runs in one transaction that writes nothing
+//! and is rolled back (SQLite and redb hold their writer meanwhile; PostgreSQL reads one
+//! snapshot); the trailer is written only once the listing is complete. Import streams: by
+//! default it writes the whole dump in one transaction (all or nothing; SQLite and redb hold
+//! their writer for it, PostgreSQL one connection), so a dump that fails anywhere — a bad
+//! line, a truncated end, a store error — leaves the store as it was. With `--partial` it
+//! writes units of at most 500 entries and 4 MiB as it reads, and says how many were written
+//! when it stops. A transaction left waiting on a slow reader or writer past the store's idle
+//! timeout (30 s on SQLite and redb) fails: nothing of an import is then written.
 
 use std::io::{BufRead, Read as _};
 use std::pin::pin;
@@ -39,34 +42,72 @@ const UNIT_BYTES: usize = enginedb::limits::MAX_UNIT_BYTES / 2;
 /// The longest line a dump can hold: a key and a value at their limits, in hex, with room.
 const MAX_LINE: usize = 2 * (enginedb::limits::MAX_KEY_BYTES + enginedb::limits::MAX_VALUE_BYTES) + 64 * 1024;
 
-/// Writes every entry of `db` to `out`, from one snapshot (one read-only transaction, where
-/// the store has transactions or batches); returns how many.
+/// Writes every entry of `db` to `out`, from one snapshot where the store has transactions
+/// (a batch-only store checks at the end that nothing it read changed); returns how many. The
+/// trailer is written only once every entry was read from that snapshot.
 pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &indicatif::ProgressBar) -> Result<u64> {
+    let io = |e: std::io::Error| Error::backend("export", e);
+    writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
     let capabilities = db.capabilities();
-    if !capabilities.transactions && !capabilities.batches {
+    let count = if capabilities.transactions {
+        // The body always "fails", so the transaction is rolled back: it wrote nothing.
+        let mut out = Some(out);
+        let listed = db
+            .transaction()
+            .retry(RetryPolicy::NONE)
+            .run(async |tx| {
+                let out = out
+                    .take()
+                    .ok_or(Listed::Failed(Error::invalid("the export ran twice")))?;
+                let entries = tx.list(Selector::prefix(Key::default())).stream();
+                let count = write_entries(entries, out, progress).await?;
+                Err::<(), _>(Listed::Done(count, out))
+            })
+            .await;
+        match listed {
+            Err(Listed::Done(count, out)) => {
+                writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
+                out.flush().map_err(io)?;
+                return Ok(count);
+            }
+            Err(Listed::Failed(error)) => return Err(error),
+            Ok(_) => return Err(Error::invalid("the export's transaction committed")),
+        }
+    } else if capabilities.batches {
+        let exported = db
+            .transaction()
+            .retry(RetryPolicy::NONE)
+            .run(async |tx| write_entries(tx.list(Selector::prefix(Key::default())).stream(), out, progress).await)
+            .await?;
+        exported.value
+    } else {
         eprintln!("enginedb: warning: this store has no transactions: the dump is not one snapshot");
-        let entries = db.list(Selector::prefix(Key::default())).stream();
-        return write_dump(entries, out, progress).await;
-    }
-    let mut out = Some(out);
-    let exported = db
-        .transaction()
-        .retry(RetryPolicy::NONE)
-        .run(async |tx| {
-            let out = out.take().ok_or_else(|| Error::invalid("the export ran twice"))?;
-            write_dump(tx.list(Selector::prefix(Key::default())).stream(), out, progress).await
-        })
-        .await?;
-    Ok(exported.value)
+        write_entries(db.list(Selector::prefix(Key::default())).stream(), out, progress).await?
+    };
+    writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(count)
 }
 
-async fn write_dump(
+/// How the listing of a native snapshot ended (as the body's "error", so it is rolled back).
+enum Listed<'o> {
+    Done(u64, &'o mut dyn std::io::Write),
+    Failed(Error),
+}
+
+impl From<Error> for Listed<'_> {
+    fn from(error: Error) -> Self {
+        Listed::Failed(error)
+    }
+}
+
+/// Writes the entries, one line each; returns how many.
+async fn write_entries(
     entries: impl futures::Stream<Item = Result<enginedb::Entry>>,
     out: &mut dyn std::io::Write,
     progress: &indicatif::ProgressBar,
 ) -> Result<u64> {
     let io = |e: std::io::Error| Error::backend("export", e);
-    writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
     let mut entries = pin!(entries);
     let mut count = 0u64;
     while let Some(entry) = entries.try_next().await? {
@@ -75,8 +116,6 @@ async fn write_dump(
         count += 1;
         progress.set_position(count);
     }
-    writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
-    out.flush().map_err(io)?;
     Ok(count)
 }
 
@@ -127,22 +166,34 @@ impl<R: BufRead> Reader<R> {
         self.count
     }
 
-    /// The next line as JSON, or `None` at the end of the input.
-    fn next_line(&mut self) -> Result<Option<Json>> {
+    /// The next line, its end (`\n` or `\r\n`) cut, or `None` at the end of the input.
+    fn next_raw(&mut self) -> Result<Option<Vec<u8>>> {
         let mut bytes = Vec::new();
         let read = std::io::Read::by_ref(&mut self.input)
-            .take(MAX_LINE as u64 + 1)
+            .take(MAX_LINE as u64 + 2)
             .read_until(b'\n', &mut bytes)
             .map_err(|e| bad(self.line + 1, e))?;
         if read == 0 {
             return Ok(None);
         }
         self.line += 1;
+        for end in [b'\n', b'\r'] {
+            if bytes.last() == Some(&end) {
+                bytes.pop();
+            }
+        }
         if bytes.len() > MAX_LINE {
             return Err(bad(self.line, format!("the line is longer than {MAX_LINE} bytes")));
         }
-        let text = std::str::from_utf8(&bytes).map_err(|e| bad(self.line, e))?;
-        serde_json::from_str(text.trim_end_matches(['\n', '\r']))
+        Ok(Some(bytes))
+    }
+
+    /// The next line as JSON, or `None` at the end of the input.
+    fn next_line(&mut self) -> Result<Option<Json>> {
+        let Some(bytes) = self.next_raw()? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| bad(self.line, format!("not JSON: {e}")))
     }
@@ -158,7 +209,7 @@ impl<R: BufRead> Reader<R> {
             return Ok(None);
         }
         let Some(json) = self.next_line()? else {
-            return Err(Error::invalid("the dump is truncated: it has no trailer"));
+            return Err(bad(self.line + 1, "the dump is truncated: it has no trailer"));
         };
         let n = self.line;
         let fields = json.as_object().map_or(0, serde_json::Map::len);
@@ -169,7 +220,7 @@ impl<R: BufRead> Reader<R> {
                     format!("the trailer counts {end} entries, the dump holds {}", self.count),
                 ));
             }
-            if self.next_line()?.is_some() {
+            if self.next_raw()?.is_some() {
                 return Err(bad(self.line, "nothing may follow the trailer"));
             }
             self.done = true;
@@ -212,10 +263,14 @@ pub(crate) async fn import_all(
         .retry(RetryPolicy::NONE)
         .run(async |tx| {
             let mut reader = reader.take().ok_or_else(|| Error::invalid("the import ran twice"))?;
+            let mut bytes = 0;
             while let Some((key, value)) = reader.next_entry()? {
-                tx.set(key, value);
-                if reader.count().is_multiple_of(UNIT as u64) {
+                let op = Write::set(key, value);
+                bytes += op_size(&op);
+                tx.write(op);
+                if reader.count().is_multiple_of(UNIT as u64) || bytes > UNIT_BYTES {
                     tx.flush().await?;
+                    bytes = 0;
                     progress.set_position(reader.count());
                 }
             }
@@ -296,6 +351,10 @@ mod tests {
             (String::new(), "no dump header"),
             ("{\"enginedb-dump\":2}\n{\"end\":0}\n".into(), "line 1"),
             ("{\"enginedb-dump\":1,\"end\":0}\n".into(), "line 1"),
+            (
+                dump(&[entry("a"), "{\"end\":1}\n".into(), "\n".into()]),
+                "follow the trailer",
+            ),
             (dump(&["{\"k\":[\"a\"]}\n".into(), "{\"end\":1}\n".into()]), "line 2"),
             (
                 dump(&[entry("a"), "{\"k\":[1.5],\"v\":{\"i64\":\"1\"}}\n".into()]),
@@ -322,6 +381,12 @@ mod tests {
             assert_eq!(error.kind(), ErrorKind::InvalidInput);
             assert!(error.to_string().contains(says), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn line_ends_and_the_last_line_are_read_as_written() {
+        let crlf = "{\"enginedb-dump\":1}\r\n{\"k\":[\"a\"],\"v\":{\"i64\":\"1\"}}\r\n{\"end\":1}";
+        assert_eq!(read_all(crlf).unwrap(), vec![(key!["a"], Value::I64(1))]);
     }
 
     #[test]

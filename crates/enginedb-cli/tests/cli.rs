@@ -225,12 +225,15 @@ fn list_resumes_streams_and_survives_a_closed_pipe() {
 fn numbers_and_hex_are_parsed_strictly() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}/strict.sqlite3", dir.path().display());
+    assert!(enginedb(&["put", &url, r#"["other"]"#, "--i64", "-5"]).status.success());
     for value in [["--i64", "+5"], ["--hex", "+f+f"]] {
         let output = enginedb(&["put", &url, r#"["k"]"#, value[0], value[1]]);
         assert!(!output.status.success(), "{value:?} accepted");
     }
     assert!(!enginedb(&["list", &url, "--cursor", "+1+1"]).status.success());
-    assert_eq!(stdout(&enginedb(&["list", &url, "--all"])), "", "nothing written");
+    let listed = enginedb(&["list", &url, "--all"]);
+    assert!(listed.status.success());
+    assert_eq!(stdout(&listed), "(\"other\") = -5\n", "nothing else written");
 }
 
 /// A value too large for an argument comes from a file or standard input.
@@ -347,9 +350,17 @@ fn an_export_is_one_snapshot() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}/snapshot.sqlite3", dir.path().display());
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    /// Stops the writer however the test ends.
+    struct Stop(std::sync::Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = Stop(std::sync::Arc::new(AtomicBool::new(false)));
+    let (ready, started) = std::sync::mpsc::channel();
     let writer = {
-        let (url, stop) = (url.clone(), stop.clone());
+        let (url, stop) = (url.clone(), stop.0.clone());
         std::thread::spawn(move || {
             futures::executor::block_on(async {
                 let db = enginedb_sqlite::SqliteDb::open_db(&url).await.expect("open");
@@ -363,18 +374,20 @@ fn an_export_is_one_snapshot() {
                 let mut n = 0i64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    db.atomic()
-                        .set(enginedb::key!["a"], n)
-                        .set(enginedb::key!["z"], n)
-                        .commit()
-                        .await
-                        .expect("unit");
+                    // A unit that waited too long for an export's lock is simply not made.
+                    let unit = db.atomic().set(enginedb::key!["a"], n).set(enginedb::key!["z"], n);
+                    if unit.commit().await.is_ok() {
+                        let _ = ready.send(());
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
                 }
-                db.close().await.expect("close");
+                let _ = db.close().await;
             });
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    started
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the writer's first unit");
     for round in 0..5 {
         let output = enginedb(&["export", &url]);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -392,7 +405,7 @@ fn an_export_is_one_snapshot() {
             "round {round}"
         );
     }
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
     writer.join().expect("writer");
 }
 
@@ -414,4 +427,22 @@ fn a_read_never_creates_a_store() {
         }
         assert!(!dir.path().join(file).exists(), "{scheme}: nothing created");
     }
+}
+
+/// An export writes nothing: not even a version is drawn for its snapshot.
+#[test]
+fn an_export_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/quiet.sqlite3", dir.path().display());
+    let version = |output: Output| -> u64 {
+        let text = stdout(&output);
+        text.rsplit(' ')
+            .next()
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a version")
+    };
+    let first = version(enginedb(&["put", &url, r#"["k"]"#, "--i64", "1"]));
+    assert!(enginedb(&["export", &url]).status.success());
+    let second = version(enginedb(&["put", &url, r#"["k"]"#, "--i64", "2"]));
+    assert_eq!(second, first + 1, "the export drew no version");
 }

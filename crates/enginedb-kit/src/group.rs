@@ -81,13 +81,8 @@ impl<U: Send + 'static> CommitQueue<U> {
                     Ok(())
                 })
                 .await;
-            if let Err(error) = committed {
-                // No job will take what is queued: refuse it rather than leave it waiting.
-                self.take()
-                    .into_iter()
-                    .for_each(|(_, reply)| drop(reply.0.send(Err(Error::Closed))));
-                return Err(error);
-            }
+            // A job that never ran has answered what was queued (`Unrun`).
+            committed?;
         }
         answer_of(answer, POLL_BEFORE_SLEEP).await
     }

@@ -209,7 +209,6 @@ impl Tx {
     /// Commits; the version every write of the transaction got.
     pub(crate) async fn commit(mut self) -> Result<Commit> {
         self.flush().await?;
-        self.check_usable()?;
         match self.engine {
             Engine::Native(tx) => tx.commit().await.map(|version| Commit {
                 version,

@@ -104,12 +104,12 @@ fn check_op_at(op: &Write, index: usize) -> Result<()> {
 impl Write {
     /// Checks this op against the limits and rules a unit is held to (a non-empty key of at
     /// most [`MAX_KEY_BYTES`] encoded, a value of at most [`MAX_VALUE_BYTES`], a well-formed
-    /// selector), as a unit would before writing anything.
+    /// selector), as a unit does before writing anything. It writes nothing itself.
     ///
     /// # Errors
-    /// `InvalidInput` or `LimitExceeded`, saying nothing was written.
+    /// `InvalidInput` or `LimitExceeded`.
     pub fn validate(&self) -> Result<()> {
-        validate_op(self).map_err(Error::on_write)
+        validate_op(self)
     }
 }
 

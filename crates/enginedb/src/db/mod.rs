@@ -215,8 +215,8 @@ impl Db {
     /// best it can, unable to report a failure.
     ///
     /// # Errors
-    /// The store's, when it could not flush (what was committed stays committed); calling
-    /// `close` again tries again.
+    /// The store's, when it could not flush or release everything (what was committed stays
+    /// committed; the handle is closed all the same).
     pub async fn close(&self) -> Result<()> {
         self.shared.closed.store(true, Ordering::Release);
         let mut closed = self.shared.closing.lock().await;

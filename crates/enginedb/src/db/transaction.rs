@@ -40,9 +40,10 @@ impl Db {
     /// ```
     ///
     /// `body` may run more than once, so it must be safe to repeat; it borrows what it
-    /// captures. It works through `tx` only: a write or `close` through a `Db` of the same
-    /// store inside the body waits for the transaction to end (on MemoryDb, SQLite and redb,
-    /// which have one writer) and so never completes. On a store with only batches (D1) the
+    /// captures. It works through `tx` only: on a store with one writer (MemoryDb, SQLite,
+    /// redb) a write through a `Db` of the same store inside the body waits for the
+    /// transaction to end — forever on MemoryDb, until the transaction's idle timeout ends it
+    /// on SQLite and redb. On a store with only batches (D1) the
     /// whole transaction — a check per key read, a fingerprint per span listed, and its
     /// writes — must fit the limits of one unit. In a future that must be `Send` (`tokio::spawn`, an axum handler), a body
     /// that captures references hits a limitation of today's compiler ("implementation of

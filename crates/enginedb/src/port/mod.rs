@@ -273,6 +273,27 @@ pub fn replicate(error: &Error) -> Error {
         Error::Corrupt { message } => Error::Corrupt {
             message: message.clone(),
         },
+        Error::PartialWrite {
+            applied,
+            failed_at,
+            source,
+        } => Error::PartialWrite {
+            applied: *applied,
+            failed_at: *failed_at,
+            source: Box::new(replicate(source)),
+        },
+        Error::Unsupported { operation, adapter } => Error::Unsupported {
+            operation,
+            adapter: adapter.clone(),
+        },
+        Error::Decode { expected, message } => Error::Decode {
+            expected,
+            message: message.clone(),
+        },
+        Error::IncompatibleSchema { found, supported } => Error::IncompatibleSchema {
+            found: *found,
+            supported: *supported,
+        },
         Error::Closed => Error::Closed,
         Error::Backend {
             adapter,
@@ -283,7 +304,6 @@ pub fn replicate(error: &Error) -> Error {
             source: source.to_string().into(),
             nothing_written: *nothing_written,
         },
-        other => Error::backend("enginedb", other.to_string()),
     }
 }
 
