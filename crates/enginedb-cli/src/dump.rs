@@ -292,17 +292,16 @@ pub(crate) async fn import_partial(
     let mut unit: Vec<Write> = Vec::with_capacity(UNIT);
     let mut bytes = 0;
     loop {
-        let next = reader.next_entry();
-        let full = match &next {
-            Ok(Some((key, value))) => {
-                let op = Write::set(key.clone(), value.clone());
-                let size = op_size(&op);
-                let full = unit.len() == UNIT || bytes + size > UNIT_BYTES;
-                (full, Some((op, size)))
-            }
-            _ => (true, None),
+        // The entry read, or why the dump ended; what was gathered goes first either way.
+        let next = reader
+            .next_entry()
+            .map(|entry| entry.map(|(key, value)| Write::set(key, value)));
+        let size = match &next {
+            Ok(Some(op)) => op_size(op),
+            _ => 0,
         };
-        if full.0 && !unit.is_empty() {
+        let ends = !matches!(next, Ok(Some(_)));
+        if !unit.is_empty() && (ends || unit.len() == UNIT || bytes + size > UNIT_BYTES) {
             if let Err(error) = db.write(&unit, Atomicity::BestEffort).await {
                 return (written, Err(error));
             }
@@ -311,13 +310,13 @@ pub(crate) async fn import_partial(
             unit.clear();
             bytes = 0;
         }
-        match (next, full.1) {
-            (Ok(Some(_)), Some((op, size))) => {
+        match next {
+            Ok(Some(op)) => {
                 unit.push(op);
                 bytes += size;
             }
-            (Ok(_), _) => return (written, Ok(())),
-            (Err(error), _) => return (written, Err(error)),
+            Ok(None) => return (written, Ok(())),
+            Err(error) => return (written, Err(error)),
         }
     }
 }
