@@ -132,8 +132,8 @@ fn a_missing_version_counter_is_refused_once_entries_exist() {
         db.set(key!["k"], 1).await.expect("write");
         db.close().await.expect("close");
     });
-    let forget = || {
-        let raw = raw(&path);
+    let forget = |path: &std::path::Path| {
+        let raw = raw(path);
         let tx = raw.begin_write().expect("write");
         tx.open_table(META)
             .expect("meta")
@@ -141,7 +141,7 @@ fn a_missing_version_counter_is_refused_once_entries_exist() {
             .expect("remove");
         tx.commit().expect("commit");
     };
-    forget();
+    forget(&path);
     let error = block_on(RedbDb::open_url(&url)).expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::Corrupt, "{error}");
 
@@ -152,15 +152,7 @@ fn a_missing_version_counter_is_refused_once_entries_exist() {
             .expect("open");
         db.close().await.expect("close");
     });
-    {
-        let raw = raw(&empty);
-        let tx = raw.begin_write().expect("write");
-        tx.open_table(META)
-            .expect("meta")
-            .remove("last_version")
-            .expect("remove");
-        tx.commit().expect("commit");
-    }
+    forget(&empty);
     block_on(async {
         let db = RedbDb::open_db(&format!("redb://{}", empty.display()))
             .await
