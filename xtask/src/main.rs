@@ -1,8 +1,8 @@
 //! `cargo xtask <command>`: the one entry point that sets up and runs everything.
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
-//!   cluster; the conformance suite runs once per adapter and mode, one test per case), the
-//!   tests that print figures (`report_*`, one at a time), `enginedb demo` (the
+//!   cluster; one test opens a SQLite store with Debian's `sqlite3`, installed if missing; the
+//!   conformance suite runs once per adapter and mode, one test per case), the tests that print figures (`report_*`, one at a time), `enginedb demo` (the
 //!   README's run command), the quickstart, `enginedb bench --quick` (smoke runs: all backends,
 //!   then SQLite and redb on one core), the TLS build of the PostgreSQL adapter, and the D1
 //!   adapter's suite inside workerd (see [`d1`]).
@@ -130,6 +130,22 @@ impl Step {
     }
 }
 
+/// Debian's `sqlite3` command, which a test opens an enginedb store with: installed if missing.
+fn stock_sqlite3() -> Result<(), String> {
+    let found = Command::new("sqlite3").arg("--version").output();
+    if found.is_ok_and(|out| out.status.success()) {
+        return Ok(());
+    }
+    status("installing Debian's sqlite3 (a test opens a store with it)");
+    Step::program("apt-get update", Path::new("apt-get"))
+        .args(&["update", "-qq"])
+        .run()?;
+    Step::program("apt-get install sqlite3", Path::new("apt-get"))
+        .args(&["install", "-y", "-qq", "sqlite3"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()
+}
+
 fn test() -> Result<(), String> {
     let started = Instant::now();
     let steps = [
@@ -180,6 +196,7 @@ fn test() -> Result<(), String> {
             &["check", "--package", "enginedb-postgres", "--features", "tls"],
         ),
     ];
+    stock_sqlite3()?;
     for step in &steps {
         step.run()?;
     }

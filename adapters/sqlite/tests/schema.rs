@@ -55,3 +55,51 @@ fn an_impossible_stored_version_is_corrupt() {
         });
     }
 }
+
+/// A store opens in the stock `sqlite3` (Debian's is 3.40, older than the `RAISE` with an
+/// expression of SQLite 3.47): it can read the entries, and the guard's error still names the
+/// op — also in a store first written by a build whose trigger used that `RAISE`. Needs the
+/// `sqlite3` command (`cargo xtask test` installs Debian's): without it the test fails.
+#[test]
+fn stock_sqlite3_opens_a_store() {
+    use enginedb::key;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("stock.sqlite3");
+    // As the earlier build left it: its trigger, which stock `sqlite3` cannot parse.
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    raw.execute_batch(
+        "CREATE TABLE enginedb_guard (op INTEGER NOT NULL, reason TEXT NOT NULL) STRICT; \
+         CREATE TRIGGER enginedb_guard_raises BEFORE INSERT ON enginedb_guard \
+         BEGIN SELECT RAISE(ABORT, 'enginedb-guard:' || NEW.reason || ':' || NEW.op); END",
+    )
+    .expect("earlier schema");
+    drop(raw);
+    block_on(async {
+        let db = SqliteDb::open_db(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        db.set(key!["greeting"], "hello").await.expect("write");
+        let failed = db
+            .atomic()
+            .set(key!["a"], 1)
+            .check_absent(key!["greeting"])
+            .commit()
+            .await;
+        assert!(
+            matches!(failed, Err(enginedb::Error::CheckFailed { index: 1, .. })),
+            "{failed:?}"
+        );
+        db.close().await.expect("close");
+    });
+    let out = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM enginedb_kv; INSERT INTO enginedb_guard VALUES (7, 'check');")
+        .output()
+        .expect("the `sqlite3` command (Debian: apt-get install sqlite3)");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.trim(), "1", "stdout {stdout:?}, stderr {stderr:?}");
+    assert!(stderr.contains("enginedb-guard:check:7"), "stderr {stderr:?}");
+}

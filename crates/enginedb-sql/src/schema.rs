@@ -4,7 +4,7 @@
 //! |------------------|------------------------------------------|--------------------------------|
 //! | `enginedb_meta`  | `name` TEXT key, `value` INTEGER         | `schema_version`, `last_version` |
 //! | `enginedb_kv`    | `ns` TEXT, `k` BLOB, `v` BLOB, `n` INTEGER, `ver` INTEGER; key `(ns, k)` | entries: bytes in `v` or a counter in `n`, never both |
-//! | `enginedb_guard` | `op` INTEGER, `reason` TEXT              | nothing: every insert raises   |
+//! | `enginedb_guard` | `op` INTEGER, `reason` TEXT              | nothing: every insert fails    |
 //!
 //! Namespaces share the tables (the `ns` column) and the version counter, so versions order
 //! commits across the whole database.
@@ -31,8 +31,12 @@ pub const SQLITE_CREATE: &[&str] = &[
         ns TEXT NOT NULL, k BLOB NOT NULL, v BLOB, n INTEGER, ver INTEGER NOT NULL, \
         PRIMARY KEY (ns, k), CHECK ((v IS NULL) <> (n IS NULL))) STRICT, WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS enginedb_guard (op INTEGER NOT NULL, reason TEXT NOT NULL) STRICT",
-    "CREATE TRIGGER IF NOT EXISTS enginedb_guard_raises BEFORE INSERT ON enginedb_guard \
-        BEGIN SELECT RAISE(ABORT, 'enginedb-guard:' || NEW.reason || ':' || NEW.op); END",
+    // The guard's error must carry the op's index, but `RAISE` takes an expression only since
+    // SQLite 3.47 (a store whose schema holds one cannot be opened by older `sqlite3`s). A JSON
+    // path error quotes the path in every version since 3.38, so the trigger fails with that.
+    "DROP TRIGGER IF EXISTS enginedb_guard_raises",
+    "CREATE TRIGGER IF NOT EXISTS enginedb_guard_fails BEFORE INSERT ON enginedb_guard \
+        BEGIN SELECT json_extract('{}', 'enginedb-guard:' || NEW.reason || ':' || NEW.op); END",
 ];
 
 /// Checks a recorded schema version (`None`: a new database) against the one this build
