@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+use enginedb::testing::RawRow;
 use enginedb::{Atomicity, Commit, Db, Key, Mode, Result, Selector, Value, Write};
 use futures::future::LocalBoxFuture;
 
@@ -24,7 +25,10 @@ pub use futures::executor::block_on as __block_on;
 /// closes a store and opens the same data again. A harness with `has_namespaces` returns from
 /// `namespaces` two handles on different namespaces of one database, the second name extending
 /// the first (say `alpha` and `alpha_b`), so a layout that tells namespaces apart by a bare
-/// prefix is caught.
+/// prefix is caught. A harness with `tampers` writes rows past the core with `tamper`, so the
+/// cases prove that stored bytes no enginedb writes read as `Corrupt`; its `open` must then
+/// return a store (or namespace) of the case's own, since a tampered row spoils every list of
+/// the whole key space of the store it is in.
 #[async_trait::async_trait(?Send)]
 pub trait Harness {
     /// A store for one case.
@@ -53,6 +57,27 @@ pub trait Harness {
     async fn namespaces(&self) -> Result<[Db; 2]> {
         Err(enginedb::Error::Unsupported {
             operation: "namespaces",
+            adapter: "this harness".into(),
+        })
+    }
+
+    /// Whether `tamper` works.
+    fn tampers(&self) -> bool {
+        false
+    }
+
+    /// Writes `rows` as they are into the namespace of `db`, the store `open` returned last,
+    /// bypassing the core's encoding and checks (each replaces what its key bytes held), and
+    /// returns a handle on that data: `db` itself, or the store closed and opened again.
+    ///
+    /// # Errors
+    /// `Unsupported` for a row the store cannot hold (a negative version where versions are
+    /// unsigned: MemoryDb, redb); `db` may then be closed.
+    async fn tamper(&self, db: Db, rows: &[RawRow]) -> Result<Db> {
+        let _ = rows;
+        drop(db);
+        Err(enginedb::Error::Unsupported {
+            operation: "tamper",
             adapter: "this harness".into(),
         })
     }
@@ -91,6 +116,8 @@ pub enum Need {
     Reopen,
     /// Namespaces.
     Namespaces,
+    /// Rows written past the core ([`Harness::tamper`]).
+    Tamper,
 }
 
 impl Need {
@@ -102,6 +129,7 @@ impl Need {
             Need::OptimisticTransact => mode_of(db) == Mode::Batch,
             Need::Reopen => harness.reopens(),
             Need::Namespaces => harness.has_namespaces(),
+            Need::Tamper => harness.tampers(),
         }
     }
 
@@ -113,6 +141,7 @@ impl Need {
             Need::OptimisticTransact => "optimistic transact (batches without transactions)",
             Need::Reopen => "reopen (a persistent store)",
             Need::Namespaces => "namespaces",
+            Need::Tamper => "tamper (rows written past the core)",
         }
     }
 }
@@ -313,25 +342,25 @@ macro_rules! __case_table {
 __with_cases!(@list __case_table);
 
 /// Expands to one `#[test]` per case that applies to a store with both capabilities masked
-/// in mode `$mode` (`native`, `batch_only` or `sequential_only`), with `reopen` and
-/// `namespaces` (`true`/`false`) saying what the harness offers: cases that do not apply are
-/// not generated, so no test passes without running. `$runner` is a path to a
+/// in mode `$mode` (`native`, `batch_only` or `sequential_only`), with `reopen`,
+/// `namespaces` and `tamper` (`true`/`false`) saying what the harness offers: cases that do not
+/// apply are not generated, so no test passes without running. `$runner` is a path to a
 /// `fn(&'static Case)` of the calling crate that runs the case and panics on failure (see
 /// [`CaseOutcome::assert_passed`]).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($runner:path, $mode:ident, reopen = $reopen:tt, namespaces = $namespaces:tt) => {
-        $crate::__with_cases!(@list $crate::__conformance_test_fns, [$runner, $mode, $reopen, $namespaces]);
+    ($runner:path, $mode:ident, reopen = $reopen:tt, namespaces = $namespaces:tt, tamper = $tamper:tt) => {
+        $crate::__with_cases!(@list $crate::__conformance_test_fns, [$runner, $mode, $reopen, $namespaces, $tamper]);
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test_fns {
-    ([$runner:path, $mode:ident, $reopen:tt, $namespaces:tt];
+    ([$runner:path, $mode:ident, $reopen:tt, $namespaces:tt, $tamper:tt];
      $($module:ident : [$($case:ident $(($($need:ident),*))?),* $(,)?]),* $(,)?) => {$(
         mod $module {$(
-            $crate::__if_applies! { $mode $reopen $namespaces [$($($need)*)?]
+            $crate::__if_applies! { $mode $reopen $namespaces $tamper [$($($need)*)?]
                 #[test]
                 fn $case() {
                     let name = concat!(stringify!($module), "::", stringify!($case));
@@ -346,20 +375,21 @@ macro_rules! __conformance_test_fns {
 }
 
 /// Emits the item after the needs when a store with both capabilities, masked in `$mode`, and
-/// its harness (`reopen`, `namespaces`) meet them; nothing otherwise.
+/// its harness (`reopen`, `namespaces`, `tamper`) meet them; nothing otherwise.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __if_applies {
-    ($mode:ident $r:tt $n:tt [] $($item:tt)*) => { $($item)* };
-    (native $r:tt $n:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
-    (batch_only $r:tt $n:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
-    (sequential_only $r:tt $n:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
-    (sequential_only $r:tt $n:tt [AtomicUnits $($rest:ident)*] $($item:tt)*) => {};
-    (sequential_only $r:tt $n:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
-    ($mode:ident false $n:tt [Reopen $($rest:ident)*] $($item:tt)*) => {};
-    ($mode:ident $r:tt false [Namespaces $($rest:ident)*] $($item:tt)*) => {};
-    ($mode:ident $r:tt $n:tt [$need:ident $($rest:ident)*] $($item:tt)*) => {
-        $crate::__if_applies! { $mode $r $n [$($rest)*] $($item)* }
+    ($mode:ident $r:tt $n:tt $t:tt [] $($item:tt)*) => { $($item)* };
+    (native $r:tt $n:tt $t:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
+    (batch_only $r:tt $n:tt $t:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt $t:tt [Transactions $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt $t:tt [AtomicUnits $($rest:ident)*] $($item:tt)*) => {};
+    (sequential_only $r:tt $n:tt $t:tt [OptimisticTransact $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident false $n:tt $t:tt [Reopen $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident $r:tt false $t:tt [Namespaces $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident $r:tt $n:tt false [Tamper $($rest:ident)*] $($item:tt)*) => {};
+    ($mode:ident $r:tt $n:tt $t:tt [$need:ident $($rest:ident)*] $($item:tt)*) => {
+        $crate::__if_applies! { $mode $r $n $t [$($rest)*] $($item)* }
     };
 }
 

@@ -3,10 +3,10 @@
 //! modes: one test per case that applies in the mode.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use enginedb::port::EngineDb;
-use enginedb::testing::{Mask, Masked};
+use enginedb::testing::{Mask, Masked, RawRow};
 use enginedb::{Db, Result};
 use futures::future::LocalBoxFuture;
 
@@ -16,16 +16,21 @@ use crate::Harness;
 pub type OpenPath<D> = fn(PathBuf) -> LocalBoxFuture<'static, Result<D>>;
 /// A handle on another namespace of the same database.
 pub type OpenNamespace<D> = fn(&D, &str) -> Result<D>;
+/// Writes rows as they are into the default namespace of the closed store at a path, past
+/// the adapter (see [`crate::Harness::tamper`]).
+pub type TamperPath = fn(&Path, &[RawRow]) -> Result<()>;
 
 /// Each store is a fresh file in a temporary directory, masked with `mask`; `reopen` closes the
 /// store and opens the most recently opened file again; `namespaces` opens one file and two
-/// namespaces of it.
+/// namespaces of it; with [`FileHarness::tampering`], `tamper` closes the store, writes into
+/// its file and opens it again.
 pub struct FileHarness<D> {
     mask: Mask,
     dir: tempfile::TempDir,
     opened: RefCell<Vec<PathBuf>>,
     open: OpenPath<D>,
     namespace: OpenNamespace<D>,
+    tamper: Option<TamperPath>,
 }
 
 impl<D: EngineDb + 'static> FileHarness<D> {
@@ -40,11 +45,24 @@ impl<D: EngineDb + 'static> FileHarness<D> {
             opened: RefCell::default(),
             open,
             namespace,
+            tamper: None,
         })
+    }
+
+    /// This harness, tampering with a closed store's file through `tamper`.
+    #[must_use]
+    pub fn tampering(mut self, tamper: TamperPath) -> Self {
+        self.tamper = Some(tamper);
+        self
     }
 
     fn masked(&self, db: D) -> Db {
         Db::from(Masked::new(db, self.mask))
+    }
+
+    fn last_opened(&self) -> Result<PathBuf> {
+        let path = self.opened.borrow().last().cloned();
+        path.ok_or_else(|| enginedb::Error::invalid("no store was opened"))
     }
 }
 
@@ -62,9 +80,7 @@ impl<D: EngineDb + 'static> Harness for FileHarness<D> {
 
     async fn reopen(&self, db: Db) -> Result<Db> {
         db.close().await?;
-        let path = self.opened.borrow().last().cloned();
-        let path = path.ok_or_else(|| enginedb::Error::invalid("no store was opened to reopen"))?;
-        Ok(self.masked((self.open)(path).await?))
+        Ok(self.masked((self.open)(self.last_opened()?).await?))
     }
 
     fn has_namespaces(&self) -> bool {
@@ -78,6 +94,21 @@ impl<D: EngineDb + 'static> Harness for FileHarness<D> {
             self.masked((self.namespace)(&db, "alpha_b")?),
         ])
     }
+
+    fn tampers(&self) -> bool {
+        self.tamper.is_some()
+    }
+
+    async fn tamper(&self, db: Db, rows: &[RawRow]) -> Result<Db> {
+        let tamper = self.tamper.ok_or_else(|| enginedb::Error::Unsupported {
+            operation: "tamper",
+            adapter: "this harness".into(),
+        })?;
+        db.close().await?;
+        let path = self.last_opened()?;
+        tamper(&path, rows)?;
+        Ok(self.masked((self.open)(path).await?))
+    }
 }
 
 /// Expands, in an adapter's test file, one `#[test]` per case in each of the three modes
@@ -85,21 +116,22 @@ impl<D: EngineDb + 'static> Harness for FileHarness<D> {
 /// the cases a mode does not apply to are not generated, and a generated case that finds its
 /// needs unmet fails.
 ///
-/// `$harness` is a path to `fn(Mask) -> enginedb::Result<H>` (`H: Harness`); `reopen` and
-/// `namespaces` (`true`/`false`) say whether its stores support those; `block_on` (optional;
-/// `futures`' executor by default) runs a future to completion, for adapters that need a
-/// runtime.
+/// `$harness` is a path to `fn(Mask) -> enginedb::Result<H>` (`H: Harness`); `reopen`,
+/// `namespaces` and `tamper` (`true`/`false`) say whether it supports those; `block_on`
+/// (optional; `futures`' executor by default) runs a future to completion, for adapters that
+/// need a runtime.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt) => {
+    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt, tamper = $tamper:tt) => {
         $crate::conformance_suite!(
             $harness,
             reopen = $reopen,
             namespaces = $namespaces,
+            tamper = $tamper,
             block_on = $crate::__block_on
         );
     };
-    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt, block_on = $block_on:path) => {
+    ($harness:path, reopen = $reopen:tt, namespaces = $namespaces:tt, tamper = $tamper:tt, block_on = $block_on:path) => {
         fn run_in(mask: ::enginedb::testing::Mask, case: &'static $crate::Case) {
             let harness = match $harness(mask) {
                 Ok(harness) => harness,
@@ -122,7 +154,8 @@ macro_rules! conformance_suite {
                 super::super::run_native,
                 native,
                 reopen = $reopen,
-                namespaces = $namespaces
+                namespaces = $namespaces,
+                tamper = $tamper
             );
         }
         mod batch_only {
@@ -130,7 +163,8 @@ macro_rules! conformance_suite {
                 super::super::run_batch_only,
                 batch_only,
                 reopen = $reopen,
-                namespaces = $namespaces
+                namespaces = $namespaces,
+                tamper = $tamper
             );
         }
         mod sequential_only {
@@ -138,7 +172,8 @@ macro_rules! conformance_suite {
                 super::super::run_sequential_only,
                 sequential_only,
                 reopen = $reopen,
-                namespaces = $namespaces
+                namespaces = $namespaces,
+                tamper = $tamper
             );
         }
     };

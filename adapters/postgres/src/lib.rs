@@ -4,6 +4,7 @@
 mod config;
 mod connect;
 mod exec;
+mod group;
 #[cfg(feature = "throwaway")]
 pub mod throwaway;
 mod tx;
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) connector: connect::Connector,
     pub(crate) statements: AtomicU64,
     pub(crate) read_retries: u32,
+    pub(crate) queue: group::Queue,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -76,6 +78,7 @@ impl PgDb {
                 connector: connect::Connector::new(pool, options, config.connect_timeout),
                 statements: AtomicU64::new(0),
                 read_retries: config.read_retries,
+                queue: group::Queue::default(),
             }),
             namespace: namespace.into(),
         })
@@ -136,10 +139,7 @@ impl PgDb {
 
     async fn commit_unit(&self, ops: &[Write]) -> Result<Version> {
         let arrays = UnitArrays::new(&self.namespace, ops)?;
-        // A connection first: failing to get one sends nothing, whatever the reason.
-        let mut connection = self.shared.connector.acquire().await?;
-        self.shared.statements.fetch_add(1, Ordering::Relaxed);
-        exec::unit(&mut *connection, &arrays).await
+        group::commit(&self.shared, arrays).await
     }
 }
 
@@ -169,7 +169,8 @@ async fn create_schema(pool: &PgPool) -> Result<()> {
     tx.commit().await.map_err(map_err)
 }
 
-/// The recorded schema version (`None`: no schema yet); a newer one is refused.
+/// The recorded schema version (`None`: no schema yet); a newer one is refused, and so is a
+/// schema whose version sequence is gone.
 async fn recorded_version(connection: &mut sqlx::PgConnection) -> Result<Option<i64>> {
     let exists: bool = sqlx::query_scalar(postgres::META_EXISTS)
         .fetch_one(&mut *connection)
@@ -183,6 +184,15 @@ async fn recorded_version(connection: &mut sqlx::PgConnection) -> Result<Option<
         .await
         .map_err(map_err)?;
     schema::check_version(recorded.map(|v| v.to_string()).as_deref(), postgres::SCHEMA_VERSION)?;
+    let counted: bool = sqlx::query_scalar(postgres::SEQUENCE_EXISTS)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(map_err)?;
+    if recorded.is_some() && !counted {
+        return Err(Error::Corrupt {
+            message: "the version sequence (enginedb_version) is missing".into(),
+        });
+    }
     Ok(recorded)
 }
 

@@ -297,6 +297,53 @@ fn a_newer_schema_is_refused_untouched() {
     });
 }
 
+/// A database whose version sequence is gone is refused, never given a new one (it would draw
+/// versions below those stored).
+#[test]
+fn a_missing_version_sequence_is_corrupt() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        drop(pool(&server.url, "sequence", 1).await);
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        sqlx::query("DROP SEQUENCE enginedb_version")
+            .execute(&raw)
+            .await
+            .expect("tamper");
+        let error = PgDb::open(PgConfig::new(server.url.as_str()))
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind(), enginedb::ErrorKind::Corrupt, "{error}");
+        let recreated: bool = sqlx::query_scalar("SELECT to_regclass('enginedb_version') IS NOT NULL")
+            .fetch_one(&raw)
+            .await
+            .expect("read");
+        assert!(!recreated, "not recreated");
+    });
+}
+
+/// A schema-3 database (before the group commit's function) gains it on open.
+#[test]
+fn schema_3_gains_the_group_commit_function() {
+    let server = common::PgServer::throwaway().expect("a throwaway cluster");
+    common::block_on(async {
+        drop(pool(&server.url, "schema3", 1).await);
+        let raw = sqlx::PgPool::connect(&server.url).await.expect("raw pool");
+        let functions = || {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_proc WHERE proname = 'enginedb_units'")
+                .fetch_one(&raw)
+        };
+        for statement in [
+            "DROP FUNCTION enginedb_units",
+            "UPDATE enginedb_meta SET value = 3 WHERE name = 'schema_version'",
+        ] {
+            sqlx::query(statement).execute(&raw).await.expect("make schema 3");
+        }
+        assert_eq!(functions().await.expect("count"), 0);
+        drop(pool(&server.url, "schema3", 1).await);
+        assert_eq!(functions().await.expect("count"), 1, "created on open");
+    });
+}
+
 /// Schema 1's and 2's functions, as stubs: an upgrade drops them.
 const OLD_FUNCTIONS: [&[&str]; 2] = [
     &[
@@ -316,7 +363,7 @@ const OLD_FUNCTIONS: [&[&str]; 2] = [
 
 /// A schema-1 or -2 database (entries under `(ns, k)` in `enginedb_kv`) is upgraded on open:
 /// every entry moves to its namespace with its bytes and version, the old table and functions
-/// are gone, version 3 is recorded, and versions go on from the sequence.
+/// are gone, the current version is recorded, and versions go on from the sequence.
 #[test]
 fn older_schemas_are_upgraded_with_every_entry() {
     let server = common::PgServer::throwaway().expect("a throwaway cluster");
@@ -404,7 +451,11 @@ fn older_schemas_are_upgraded_with_every_entry() {
             .fetch_one(&raw)
             .await
             .expect("read the schema");
-            assert_eq!((version, old_table, old_functions), (3, false, 0), "schema {old}");
+            assert_eq!(
+                (version, old_table, old_functions),
+                (enginedb_sql::postgres::SCHEMA_VERSION, false, 0),
+                "schema {old}"
+            );
         }
     });
 }

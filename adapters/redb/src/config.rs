@@ -21,6 +21,11 @@ pub struct RedbConfig {
     /// An open transaction that receives no command for this long is rolled back, so an
     /// abandoned transaction cannot hold redb's single write transaction forever.
     pub transaction_idle_timeout: Duration,
+    /// Open an existing store for reading only (`mode=ro`): nothing is created or changed,
+    /// read-only files open, any number of processes may read at once, and writes fail with
+    /// `Unsupported`. redb lets no process read while another has the file open for writing:
+    /// that open fails with `Busy`.
+    pub read_only: bool,
 }
 
 impl RedbConfig {
@@ -32,6 +37,7 @@ impl RedbConfig {
             durability: Durability::Full,
             readers: 4,
             transaction_idle_timeout: Duration::from_secs(30),
+            read_only: false,
         }
     }
 
@@ -44,7 +50,8 @@ impl RedbConfig {
     }
 
     /// Parses `redb://PATH`, `redb:///ABSOLUTE/PATH` or `redb::memory:`, with optional query
-    /// parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`.
+    /// parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`, `mode=ro|rw` (see
+    /// [`RedbConfig::read_only`]).
     ///
     /// # Errors
     /// `InvalidInput` naming what is wrong with the URL.
@@ -58,6 +65,7 @@ impl RedbConfig {
         config.namespace = url.namespace;
         config.readers = url.readers.unwrap_or(config.readers);
         config.durability = url.durability.unwrap_or(config.durability);
+        config.read_only = url.read_only.unwrap_or(config.read_only);
         Ok(config)
     }
 }

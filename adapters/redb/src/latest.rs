@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use enginedb::{Error, Result};
-use redb::{ReadOnlyTable, ReadableDatabase, WriteTransaction};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::store::{ENTRIES, map_err};
 
@@ -22,11 +22,20 @@ pub(crate) struct Db {
     latest: Mutex<Option<(u64, Arc<Snapshot>)>>,
     /// Commits so far; a snapshot is current while this is the count it was opened at.
     commits: AtomicU64,
-    database: redb::Database,
+    database: Database,
+}
+
+/// redb's database, opened for writing or (`mode=ro`) for reading only.
+pub(crate) enum Database {
+    /// Opened for writing.
+    Writable(redb::Database),
+    /// Opened for reading only: no process writes while it is open (redb's lock), so its
+    /// snapshot never goes stale.
+    ReadOnly(redb::ReadOnlyDatabase),
 }
 
 impl Db {
-    pub(crate) fn new(database: redb::Database) -> Db {
+    pub(crate) fn new(database: Database) -> Db {
         Db {
             latest: Mutex::new(None),
             commits: AtomicU64::new(0),
@@ -38,14 +47,28 @@ impl Db {
     pub(crate) fn close(self) -> Result<()> {
         let Db { latest, database, .. } = self;
         drop(latest);
-        database
-            .close()
-            .map_err(|e| Error::backend("redb", format!("closing the database: {e}")))
+        match database {
+            Database::Writable(database) => database.close(),
+            Database::ReadOnly(database) => database.close(),
+        }
+        .map_err(|e| Error::backend("redb", format!("closing the database: {e}")))
     }
 
     /// Begins redb's one write transaction.
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction> {
-        self.database.begin_write().map_err(map_err)
+        match &self.database {
+            Database::Writable(database) => database.begin_write().map_err(map_err),
+            Database::ReadOnly(_) => Err(Error::backend("redb", "the database was opened read-only")),
+        }
+    }
+
+    /// Begins a read transaction.
+    pub(crate) fn begin_read(&self) -> Result<ReadTransaction> {
+        match &self.database {
+            Database::Writable(database) => database.begin_read(),
+            Database::ReadOnly(database) => database.begin_read(),
+        }
+        .map_err(map_err)
     }
 
     /// Commits `tx`, then retires the shared snapshot (also when the commit failed: what it left
@@ -69,13 +92,7 @@ impl Db {
         {
             return Ok(snapshot.clone());
         }
-        let snapshot = Arc::new(
-            self.database
-                .begin_read()
-                .map_err(map_err)?
-                .open_table(ENTRIES)
-                .map_err(map_err)?,
-        );
+        let snapshot = Arc::new(self.begin_read()?.open_table(ENTRIES).map_err(map_err)?);
         let mut latest = self.latest();
         // A read that began before a later commit does not displace a newer snapshot.
         let replaced = match &*latest {
@@ -100,7 +117,7 @@ mod tests {
         let database = redb::Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .unwrap();
-        let db = Db::new(database);
+        let db = Db::new(Database::Writable(database));
         let tx = db.begin_write().unwrap();
         tx.open_table(ENTRIES).unwrap();
         db.commit(tx).unwrap();

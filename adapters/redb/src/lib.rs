@@ -14,7 +14,7 @@ use enginedb::port::{
     AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListOptions, ListPlan, TransactionCapability,
     validate_namespace,
 };
-use enginedb::{Db as Handle, Entry, Key, Page, Result, Selector, Version, Write};
+use enginedb::{Db as Handle, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_kit::blocking::{Worker, open_on_thread};
 use enginedb_kit::group::{CommitQueue, Unit};
 use enginedb_kit::packed::PackedKeys;
@@ -43,6 +43,7 @@ struct Shared {
     queue: Arc<CommitQueue<Unit>>,
     durability: redb::Durability,
     transaction_idle_timeout: Duration,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for RedbDb {
@@ -130,28 +131,80 @@ impl RedbDb {
     }
 }
 
+/// Opens the file at `path` with `open`, waiting up to [`REOPEN_PATIENCE`] for a handle just
+/// dropped in this process to let it go.
+fn patiently<T>(open: impl Fn() -> std::result::Result<T, redb::DatabaseError>) -> Result<T> {
+    let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+    loop {
+        match open() {
+            Ok(database) => return Ok(database),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(error) => return Err(map_err(error)),
+        }
+    }
+}
+
+/// The existing store at `path`, for reading only; its layout checked, nothing written.
+fn open_read_only(path: &std::path::Path) -> Result<Db> {
+    if !path.is_file() {
+        return Err(Error::invalid(format!(
+            "there is no redb store at {} (mode=ro never creates one)",
+            path.display()
+        )));
+    }
+    let database = Db::new(latest::Database::ReadOnly(patiently(|| {
+        redb::ReadOnlyDatabase::open(path)
+    })?));
+    let tx = database.begin_read()?;
+    let meta = match tx.open_table(store::META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Err(Error::invalid(format!("{} holds no enginedb store", path.display())));
+        }
+        Err(error) => return Err(map_err(error)),
+    };
+    match meta.get("schema_version").map_err(map_err)?.map(|v| v.value()) {
+        Some(store::SCHEMA_VERSION) => {}
+        Some(found) if found > store::SCHEMA_VERSION => {
+            return Err(Error::IncompatibleSchema {
+                found: i64::try_from(found).unwrap_or(i64::MAX),
+                supported: store::SCHEMA_VERSION as i64,
+            });
+        }
+        _ => {
+            return Err(Error::invalid(format!(
+                "{} has an older layout: open it once for writing to upgrade it",
+                path.display()
+            )));
+        }
+    }
+    store::last_version(&meta)?;
+    drop((meta, tx));
+    Ok(database)
+}
+
 fn open_blocking(config: RedbConfig) -> Result<Shared> {
     let database = match &config.location {
-        Location::Memory => Database::builder()
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(map_err)?,
-        Location::File(path) => {
-            let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
-            loop {
-                match Database::create(path) {
-                    Ok(database) => break database,
-                    Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    Err(error) => return Err(map_err(error)),
-                }
-            }
+        Location::File(path) if config.read_only => Arc::new(open_read_only(path)?),
+        Location::Memory if config.read_only => {
+            return Err(Error::invalid("a memory store cannot be opened read-only"));
         }
+        Location::Memory => Arc::new(Db::new(latest::Database::Writable(
+            Database::builder()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(map_err)?,
+        ))),
+        Location::File(path) => Arc::new(Db::new(latest::Database::Writable(patiently(|| {
+            Database::create(path)
+        })?))),
     };
-    let database = Arc::new(Db::new(database));
-    let tx = database.begin_write()?;
-    store::check_schema(&tx)?;
-    database.commit(tx)?;
+    if !config.read_only {
+        let tx = database.begin_write()?;
+        store::check_schema(&tx)?;
+        database.commit(tx)?;
+    }
     let readers = vec![database.clone(); config.readers.max(1)];
     Ok(Shared {
         writer: Worker::spawn("enginedb-redb-writer", vec![database.clone()])?,
@@ -163,13 +216,14 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
             Durability::Relaxed => redb::Durability::None,
         },
         transaction_idle_timeout: config.transaction_idle_timeout,
+        read_only: config.read_only,
     })
 }
 
 #[async_trait::async_trait]
 impl EngineDb for RedbDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo::new("redb")
+        AdapterInfo::new("redb").read_only(self.shared.read_only)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
@@ -247,6 +301,7 @@ impl TransactionCapability for RedbDb {
             self.namespace.clone(),
             shared.durability,
             shared.transaction_idle_timeout,
+            shared.read_only,
         )
         .await?;
         Ok(Box::new(tx))

@@ -57,8 +57,8 @@ fn encode_into(value: &Value, version: Version, out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
-/// The value and version of stored bytes, borrowed from them.
-fn decode_ref(bytes: &[u8]) -> Result<(ValueRef<'_>, Version)> {
+/// The value and raw version of stored bytes, borrowed from them.
+fn parse(bytes: &[u8]) -> Result<(ValueRef<'_>, u64)> {
     let corrupt = |why: &str| Error::Corrupt {
         message: format!("stored redb value: {why}"),
     };
@@ -73,14 +73,25 @@ fn decode_ref(bytes: &[u8]) -> Result<(ValueRef<'_>, Version)> {
         )),
         other => return Err(corrupt(&format!("unknown format {other:#04x}"))),
     };
-    Ok((value, Version(u64::from_be_bytes(*version))))
+    Ok((value, u64::from_be_bytes(*version)))
 }
 
+/// The value and version of stored bytes as a read returns them, borrowed from them.
+///
+/// # Errors
+/// `Corrupt` for bytes of no known format, or a version no commit has (0).
+fn decode_ref(bytes: &[u8]) -> Result<(ValueRef<'_>, Version)> {
+    let (value, version) = parse(bytes)?;
+    Ok((value, Version::stored(version)?))
+}
+
+/// The stored value as a write sees it: the version as it is, so a write over a row of an
+/// impossible version still replaces it (and an undo puts it back as it was).
 fn decode(bytes: &[u8]) -> Result<Stored> {
-    let (value, version) = decode_ref(bytes)?;
+    let (value, version) = parse(bytes)?;
     Ok(Stored {
         value: value.to_value(),
-        version,
+        version: Version(version),
     })
 }
 
@@ -362,6 +373,14 @@ mod tests {
             &[9, 0, 0, 0, 0, 0, 0, 0, 1],
         ] {
             assert_eq!(decode(garbage).unwrap_err().kind(), ErrorKind::Corrupt);
+            assert_eq!(decode_ref(garbage).unwrap_err().kind(), ErrorKind::Corrupt);
         }
+        let version_zero = [1, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(decode_ref(&version_zero).unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            decode(&version_zero).unwrap().version,
+            Version(0),
+            "a write still replaces it"
+        );
     }
 }

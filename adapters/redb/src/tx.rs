@@ -1,5 +1,6 @@
 //! Interactive transactions: a session holding the writer thread and redb's one write
-//! transaction until commit or rollback. Other writes wait behind it; reads don't.
+//! transaction until commit or rollback. Other writes wait behind it; reads don't. On a store
+//! opened read-only, a read transaction instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,22 +9,33 @@ use enginedb::port::{EncodedWrite, EngineTx, ListOptions, ListPlan, apply_ops};
 use enginedb::{Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_kit::blocking::{Flow, Session, Worker};
 use enginedb_kit::packed::PackedKeys;
-use redb::WriteTransaction;
+use redb::{ReadTransaction, WriteTransaction};
 
 use crate::latest::Db;
 use crate::store::{self, ENTRIES, Namespaced, map_err};
 
+/// redb's transaction under an enginedb one.
+#[allow(clippy::large_enum_variant)] // one per transaction, never moved in a loop
+enum Txn {
+    Write(WriteTransaction),
+    /// On a store opened read-only (the core refuses every write before it comes here).
+    Read(ReadTransaction),
+}
+
 struct State {
     /// `None` once committed.
-    tx: Option<WriteTransaction>,
+    tx: Option<Txn>,
     namespace: Arc<str>,
     /// The version this transaction writes, drawn at its first write.
     version: Option<Version>,
 }
 
-impl State {
-    fn tx(&self) -> Result<&WriteTransaction> {
-        self.tx.as_ref().ok_or(Error::Closed)
+/// The write transaction: refused on a store opened read-only.
+fn writing(tx: &Option<Txn>) -> Result<&WriteTransaction> {
+    match tx {
+        Some(Txn::Write(tx)) => Ok(tx),
+        Some(Txn::Read(_)) => Err(Error::backend("redb", "the database was opened read-only")),
+        None => Err(Error::Closed),
     }
 }
 
@@ -36,10 +48,16 @@ pub(crate) async fn begin(
     namespace: Arc<str>,
     durability: redb::Durability,
     idle: Duration,
+    read_only: bool,
 ) -> Result<RedbTx> {
     let start = move |db: &mut Arc<Db>| {
-        let mut tx = db.begin_write()?;
-        tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+        let tx = if read_only {
+            Txn::Read(db.begin_read()?)
+        } else {
+            let mut tx = db.begin_write()?;
+            tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+            Txn::Write(tx)
+        };
         Ok(State {
             tx: Some(tx),
             namespace,
@@ -51,9 +69,17 @@ pub(crate) async fn begin(
     Ok(RedbTx(session))
 }
 
-fn read<T>(s: &State, f: impl FnOnce(&store::Entries<'_>) -> Result<T>) -> (Result<T>, Flow) {
-    let result = s.tx().and_then(|tx| f(&tx.open_table(ENTRIES).map_err(map_err)?));
-    (result, Flow::Continue)
+/// Runs `$read` (a call taking `&$table`, any readable table) on the transaction's entries
+/// table; the session goes on.
+macro_rules! read {
+    ($s:expr, |$table:ident| $read:expr) => {{
+        let result = match &$s.tx {
+            Some(Txn::Write(tx)) => tx.open_table(ENTRIES).map_err(map_err).and_then(|$table| $read),
+            Some(Txn::Read(tx)) => tx.open_table(ENTRIES).map_err(map_err).and_then(|$table| $read),
+            None => Err(Error::Closed),
+        };
+        (result, Flow::Continue)
+    }};
 }
 
 #[async_trait::async_trait]
@@ -61,7 +87,7 @@ impl EngineTx for RedbTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
         let key = key.clone();
         self.0
-            .call(move |_, s| read(s, |t| store::get(t, &s.namespace, key, s.version)))
+            .call(move |_, s| read!(s, |t| store::get(&t, &s.namespace, key, s.version)))
             .await
     }
 
@@ -69,7 +95,7 @@ impl EngineTx for RedbTx {
         let encoded = PackedKeys::new(keys);
         let rows = self
             .0
-            .call(move |_, s| read(s, |t| store::lookups(t, &s.namespace, &encoded, s.version)))
+            .call(move |_, s| read!(s, |t| store::lookups(&t, &s.namespace, &encoded, s.version)))
             .await?;
         rows.entries(keys)
     }
@@ -79,7 +105,7 @@ impl EngineTx for RedbTx {
         let read_plan = plan.clone();
         let rows = self
             .0
-            .call(move |_, s| read(s, |t| store::list(t, &s.namespace, &read_plan, s.version)))
+            .call(move |_, s| read!(s, |t| store::list(&t, &s.namespace, &read_plan, s.version)))
             .await?;
         rows.page(&plan)
     }
@@ -90,7 +116,7 @@ impl EngineTx for RedbTx {
         self.0
             .call(move |_, s| {
                 let applied = (|| {
-                    let tx = s.tx.as_ref().ok_or(Error::Closed)?;
+                    let tx = writing(&s.tx)?;
                     let version = match s.version {
                         Some(version) => version,
                         None => store::draw_version(tx)?,
@@ -111,13 +137,21 @@ impl EngineTx for RedbTx {
         self.0
             .call(|db, s| {
                 let committed = (|| {
-                    let tx = s.tx.take().ok_or(Error::Closed)?;
-                    let version = match s.version {
-                        Some(version) => version,
-                        None => store::draw_version(&tx)?,
-                    };
-                    db.commit(tx)?;
-                    Ok(version)
+                    match s.tx.take().ok_or(Error::Closed)? {
+                        Txn::Write(tx) => {
+                            let version = match s.version {
+                                Some(version) => version,
+                                None => store::draw_version(&tx)?,
+                            };
+                            db.commit(tx)?;
+                            Ok(version)
+                        }
+                        // It wrote nothing: it reports the version it read at.
+                        Txn::Read(tx) => {
+                            let meta = tx.open_table(store::META).map_err(map_err)?;
+                            store::last_version(&meta).map(Version)
+                        }
+                    }
                 })();
                 (committed, Flow::Done)
             })
@@ -127,7 +161,10 @@ impl EngineTx for RedbTx {
     async fn rollback(self: Box<Self>) -> Result<()> {
         self.0
             .call(|_, s| {
-                let aborted = s.tx.take().map_or(Ok(()), |tx| tx.abort().map_err(map_err));
+                let aborted = match s.tx.take() {
+                    Some(Txn::Write(tx)) => tx.abort().map_err(map_err),
+                    Some(Txn::Read(_)) | None => Ok(()),
+                };
                 (aborted, Flow::Done)
             })
             .await

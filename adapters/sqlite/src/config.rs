@@ -23,6 +23,11 @@ pub struct SqliteConfig {
     /// An open transaction that receives no command for this long is rolled back and closed,
     /// so an abandoned transaction cannot hold the writer forever.
     pub transaction_idle_timeout: Duration,
+    /// Open an existing store for reading only (`mode=ro`): nothing is created or changed, no
+    /// write lock is taken (reads work beside a process that writes), and writes fail with
+    /// `Unsupported`. Read-only files and media open too: where SQLite cannot create the WAL's
+    /// index there and no WAL is left, the file is opened immutable.
+    pub read_only: bool,
 }
 
 impl SqliteConfig {
@@ -35,6 +40,7 @@ impl SqliteConfig {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
             transaction_idle_timeout: Duration::from_secs(30),
+            read_only: false,
         }
     }
 
@@ -47,8 +53,9 @@ impl SqliteConfig {
     }
 
     /// Parses `sqlite://PATH`, `sqlite:///ABSOLUTE/PATH` or `sqlite::memory:`, with optional
-    /// query parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`
-    /// (percent-decoded; `relaxed` is SQLite's `synchronous = NORMAL`).
+    /// query parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`, `mode=ro|rw`
+    /// (percent-decoded; `relaxed` is SQLite's `synchronous = NORMAL`; `ro`: see
+    /// [`SqliteConfig::read_only`]).
     ///
     /// # Errors
     /// `InvalidInput` naming what is wrong with the URL.
@@ -62,6 +69,7 @@ impl SqliteConfig {
         config.namespace = url.namespace;
         config.readers = url.readers.unwrap_or(config.readers);
         config.durability = url.durability.unwrap_or(config.durability);
+        config.read_only = url.read_only.unwrap_or(config.read_only);
         Ok(config)
     }
 }

@@ -123,6 +123,19 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// The last version drawn: what a transaction that wrote nothing on a read-only store
+/// reports.
+pub(crate) fn last_version(connection: &Connection) -> Result<Version> {
+    let text: Option<String> = connection
+        .prepare_cached(sqlite::LAST_VERSION)
+        .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+        .map_err(map_err)?;
+    let text = text.ok_or_else(|| Error::Corrupt {
+        message: "the version counter (last_version) is missing".into(),
+    })?;
+    parse_version(&text)
+}
+
 fn parse_version(text: &str) -> Result<Version> {
     text.parse().map(Version).map_err(|_| Error::Corrupt {
         message: format!("stored version {text:?} is not a number"),

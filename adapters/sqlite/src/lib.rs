@@ -6,6 +6,7 @@ mod exec;
 mod group;
 mod tx;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use enginedb_kit::blocking::{Worker, open_on_thread};
 use enginedb_kit::group::{CommitQueue, Unit};
 use enginedb_kit::packed::PackedKeys;
 use enginedb_sql::schema;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use config::{Durability, Location, SqliteConfig};
 use exec::{StatementFault, map_err};
@@ -39,6 +40,7 @@ struct Shared {
     queue: Arc<CommitQueue<Unit>>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
+    read_only: bool,
     // Dropped after the workers: the temporary database of `Location::Memory` lives here.
     _temporary: Option<tempfile::TempDir>,
 }
@@ -123,6 +125,21 @@ impl SqliteDb {
 
 fn open_blocking(config: SqliteConfig) -> Result<Shared> {
     let (path, temporary) = match &config.location {
+        Location::File(path) if config.read_only => {
+            let mut connections = open_read_only(path, &config)?.into_iter();
+            return Ok(Shared {
+                writer: Worker::spawn("enginedb-sqlite-writer", connections.next().into_iter().collect())?,
+                readers: Worker::spawn("enginedb-sqlite-reader", connections.collect())?,
+                queue: Arc::default(),
+                fault: Arc::default(),
+                transaction_idle_timeout: config.transaction_idle_timeout,
+                read_only: true,
+                _temporary: None,
+            });
+        }
+        Location::Memory if config.read_only => {
+            return Err(Error::invalid("a memory store cannot be opened read-only"));
+        }
         Location::File(path) => (path.clone(), None),
         Location::Memory => {
             let dir = tempfile::Builder::new()
@@ -172,8 +189,78 @@ fn open_blocking(config: SqliteConfig) -> Result<Shared> {
         queue: Arc::default(),
         fault: Arc::default(),
         transaction_idle_timeout: config.transaction_idle_timeout,
+        read_only: false,
         _temporary: temporary,
     })
+}
+
+/// Connections to the existing store at `path` for reading only (one for transactions, then
+/// the readers), its schema checked. Where SQLite cannot have the WAL's index (read-only media)
+/// and no WAL is left, the file is opened immutable: nobody can be writing it.
+fn open_read_only(path: &Path, config: &SqliteConfig) -> Result<Vec<Connection>> {
+    if !path.is_file() {
+        return Err(Error::invalid(format!(
+            "there is no SQLite store at {} (mode=ro never creates one)",
+            path.display()
+        )));
+    }
+    let connect = |immutable: bool| -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let connection = Connection::open_with_flags(file_uri(path, immutable)?, flags).map_err(map_err)?;
+        connection.busy_timeout(config.busy_timeout).map_err(map_err)?;
+        connection.set_prepared_statement_cache_capacity(64);
+        // The first read: where the WAL's index cannot be had, it fails here.
+        if !check_schema(&connection)? {
+            return Err(Error::invalid(format!("{} holds no enginedb store", path.display())));
+        }
+        Ok(connection)
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let (first, immutable) = match connect(false) {
+        Ok(first) => (first, false),
+        Err(error) if Path::new(&wal).exists() => return Err(error),
+        Err(error) => (connect(true).map_err(|_| error)?, true),
+    };
+    let mut connections = vec![first];
+    for _ in 0..config.readers.max(1) {
+        connections.push(connect(immutable)?);
+    }
+    Ok(connections)
+}
+
+/// `path` as an SQLite URI that opens it read-only, and `immutable` if asked.
+fn file_uri(path: &Path, immutable: bool) -> Result<String> {
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::invalid(format!("{} is not a UTF-8 path", path.display())))?;
+    let path = percent_encoding::utf8_percent_encode(text, ESCAPED);
+    let immutable = if immutable { "&immutable=1" } else { "" };
+    Ok(format!("file:{path}?mode=ro{immutable}"))
+}
+
+/// Whether the database holds an enginedb schema; refuses a newer one, and one whose version
+/// counter is gone (versions would start again below those stored).
+fn check_schema(connection: &Connection) -> Result<bool> {
+    let exists: i64 = connection
+        .query_row(schema::SQLITE_META_EXISTS, [], |r| r.get(0))
+        .map_err(map_err)?;
+    if exists == 0 {
+        return Ok(false);
+    }
+    let recorded: Option<String> = connection
+        .query_row(schema::SQLITE_SCHEMA_VERSION, [], |r| r.get(0))
+        .optional()
+        .map_err(map_err)?;
+    schema::check_version(recorded.as_deref(), schema::SCHEMA_VERSION)?;
+    exec::last_version(connection)?;
+    Ok(true)
 }
 
 /// Refuses a newer schema before touching anything, then creates what is missing.
@@ -181,15 +268,7 @@ fn create_schema(connection: &mut Connection) -> Result<()> {
     let tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
-    let exists: i64 = tx
-        .query_row(schema::SQLITE_META_EXISTS, [], |r| r.get(0))
-        .map_err(map_err)?;
-    if exists > 0 {
-        let recorded: Option<String> =
-            rusqlite::OptionalExtension::optional(tx.query_row(schema::SQLITE_SCHEMA_VERSION, [], |r| r.get(0)))
-                .map_err(map_err)?;
-        schema::check_version(recorded.as_deref(), schema::SCHEMA_VERSION)?;
-    }
+    check_schema(&tx)?;
     for statement in schema::SQLITE_CREATE {
         tx.execute_batch(statement).map_err(map_err)?;
     }
@@ -199,7 +278,7 @@ fn create_schema(connection: &mut Connection) -> Result<()> {
 #[async_trait::async_trait]
 impl EngineDb for SqliteDb {
     fn info(&self) -> AdapterInfo {
-        AdapterInfo::new("sqlite")
+        AdapterInfo::new("sqlite").read_only(self.shared.read_only)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
@@ -256,6 +335,10 @@ impl EngineDb for SqliteDb {
     /// same database (a namespace) afterwards is fine.
     async fn close(&self) -> Result<()> {
         self.shared.readers.close().await;
+        if self.shared.read_only {
+            self.shared.writer.close().await;
+            return Ok(());
+        }
         let checkpoint = self
             .shared
             .writer
@@ -294,6 +377,7 @@ impl TransactionCapability for SqliteDb {
             self.namespace.clone(),
             self.shared.fault.clone(),
             self.shared.transaction_idle_timeout,
+            self.shared.read_only,
         )
         .await?;
         Ok(Box::new(tx))

@@ -18,6 +18,8 @@ struct State {
     fault: Arc<StatementFault>,
     /// The version this transaction writes, drawn at its first write.
     version: Option<Version>,
+    /// On a store opened read-only: nothing can be written (the core refuses writes first).
+    read_only: bool,
     statements: Counter,
 }
 
@@ -25,19 +27,23 @@ struct State {
 /// back and frees the writer.
 pub(crate) struct SqliteTx(Session<Connection, State>);
 
-/// Starts a transaction on the writer.
+/// Starts a transaction on the writer: a write transaction (`BEGIN IMMEDIATE`), or on a store
+/// opened `read_only` a read transaction on its snapshot.
 pub(crate) async fn begin(
     writer: &Worker<Connection>,
     namespace: Arc<str>,
     fault: Arc<StatementFault>,
     idle: Duration,
+    read_only: bool,
 ) -> Result<SqliteTx> {
     let start = move |connection: &mut Connection| {
-        connection.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        let begin = if read_only { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        connection.execute_batch(begin).map_err(map_err)?;
         Ok(State {
             namespace,
             fault,
             version: None,
+            read_only,
             statements: Counter::default(),
         })
     };
@@ -109,6 +115,7 @@ impl EngineTx for SqliteTx {
                 let committed = (|| {
                     let version = match s.version {
                         Some(version) => version,
+                        None if s.read_only => exec::last_version(c)?,
                         None => exec::bump_version(c, &s.fault, &mut s.statements)?,
                     };
                     c.execute_batch("COMMIT").map_err(commit_error)?;

@@ -1,17 +1,39 @@
-//! `SqliteDb` through the whole suite in all three modes, on files (so reopen is tested) and
-//! with namespaces.
+//! `SqliteDb` through the whole suite in all three modes, on files (so reopen is tested),
+//! with namespaces, and tampered with through SQL.
 
-use enginedb::testing::Mask;
+use std::path::Path;
+
+use enginedb::testing::{Mask, RawRow};
+use enginedb::{Error, Result, Value};
 use enginedb_conformance::support::FileHarness;
 use enginedb_sqlite::{SqliteConfig, SqliteDb};
 
-fn harness(mask: Mask) -> enginedb::Result<FileHarness<SqliteDb>> {
+fn harness(mask: Mask) -> Result<FileHarness<SqliteDb>> {
     let open = |path| -> futures::future::LocalBoxFuture<'static, _> {
         let mut config = SqliteConfig::file(path);
         config.readers = 2;
         Box::pin(SqliteDb::open(config))
     };
-    FileHarness::new(mask, open, SqliteDb::namespace)
+    Ok(FileHarness::new(mask, open, SqliteDb::namespace)?.tampering(tamper))
 }
 
-enginedb_conformance::conformance_suite!(harness, reopen = true, namespaces = true);
+/// Writes `rows` into the default namespace of the closed store at `path`, with plain SQL.
+fn tamper(path: &Path, rows: &[RawRow]) -> Result<()> {
+    let sql = |e: rusqlite::Error| Error::backend("tamper", e);
+    let connection = rusqlite::Connection::open(path).map_err(sql)?;
+    for row in rows {
+        let (v, n) = match &row.value {
+            Value::Bytes(bytes) => (Some(bytes.as_slice()), None),
+            Value::I64(n) => (None, Some(*n)),
+        };
+        connection
+            .execute(
+                "INSERT OR REPLACE INTO enginedb_kv (ns, k, v, n, ver) VALUES ('', ?1, ?2, ?3, ?4)",
+                (row.key.as_slice(), v, n, row.version),
+            )
+            .map_err(sql)?;
+    }
+    Ok(())
+}
+
+enginedb_conformance::conformance_suite!(harness, reopen = true, namespaces = true, tamper = true);

@@ -103,3 +103,36 @@ fn stock_sqlite3_opens_a_store() {
     assert_eq!(stdout.trim(), "1", "stdout {stdout:?}, stderr {stderr:?}");
     assert!(stderr.contains("enginedb-guard:check:7"), "stderr {stderr:?}");
 }
+
+/// A store whose version counter is gone is refused (for writing and for reading), never given
+/// a new one: versions would start again below those stored.
+#[test]
+fn a_missing_version_counter_is_corrupt() {
+    use enginedb::key;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("counter.sqlite3");
+    let url = format!("sqlite://{}", path.display());
+    block_on(async {
+        let db = SqliteDb::open_db(&url).await.expect("open");
+        db.set(key!["k"], "v").await.expect("write");
+        db.close().await.expect("close");
+    });
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    raw.execute("DELETE FROM enginedb_meta WHERE name = 'last_version'", [])
+        .expect("tamper");
+    drop(raw);
+    for url in [url.clone(), format!("{url}?mode=ro")] {
+        let error = block_on(SqliteDb::open_db(&url)).expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::Corrupt, "{url}: {error}");
+        assert!(error.to_string().contains("last_version"), "{error}");
+    }
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    let counters: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM enginedb_meta WHERE name = 'last_version'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("read");
+    assert_eq!(counters, 0, "not recreated");
+}

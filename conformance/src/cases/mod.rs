@@ -12,6 +12,7 @@ pub mod limits;
 pub mod list;
 pub mod namespaces;
 pub mod persistence;
+pub mod stored;
 pub mod transact;
 pub mod tx;
 pub mod versions;
@@ -90,6 +91,10 @@ macro_rules! __with_cases {
             ],
             persistence: [reopen_keeps_data(Reopen), reopen_versions_keep_increasing(Reopen)],
             namespaces: [isolated(Namespaces)],
+            stored: [
+                foreign_first_byte_is_corrupt(Tamper), undecodable_tail_is_corrupt(Tamper),
+                bad_keys_are_corrupt_in_a_transaction(Tamper, AtomicUnits), impossible_version_is_corrupt(Tamper),
+            ],
         }
     };
 }

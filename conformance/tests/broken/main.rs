@@ -10,7 +10,7 @@ use enginedb_conformance::{CASES, Report, run_all_with};
 use store::{Broken, BrokenHarness, Flaw};
 
 fn run(flaw: Flaw) -> Report {
-    futures::executor::block_on(run_all_with(&BrokenHarness(flaw), &Db::from(Broken::new(flaw))))
+    futures::executor::block_on(run_all_with(&BrokenHarness::new(flaw), &Db::from(Broken::new(flaw))))
 }
 
 /// Runs the suite on a store with `flaw` and asserts that each guard case failed.
@@ -136,6 +136,31 @@ fn repeating_cursor_is_caught() {
 #[test]
 fn hidden_partial_write_is_caught() {
     assert_caught(Flaw::HiddenPartialWrite, &["atomic::fault_at_every_position"]);
+}
+
+#[test]
+fn skipped_foreign_rows_are_caught() {
+    assert_caught(
+        Flaw::ForeignRowsSkipped,
+        &[
+            "stored::foreign_first_byte_is_corrupt",
+            "stored::undecodable_tail_is_corrupt",
+            "stored::bad_keys_are_corrupt_in_a_transaction",
+        ],
+    );
+}
+
+#[test]
+fn hidden_corruption_is_caught() {
+    assert_caught(
+        Flaw::CorruptionHidden,
+        &[
+            "stored::foreign_first_byte_is_corrupt",
+            "stored::undecodable_tail_is_corrupt",
+            "stored::bad_keys_are_corrupt_in_a_transaction",
+            "stored::impossible_version_is_corrupt",
+        ],
+    );
 }
 
 /// DESIGN §7: a suite that can only pass is a defect. Every case must fail against at least

@@ -1,11 +1,15 @@
 //! Deliberately broken stores: `MemoryDb` with one realistic adapter bug each.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use enginedb::port::{AdapterInfo, BatchCapability, EngineDb, EngineTx, ListOptions, TransactionCapability};
-use enginedb::{Cursor, Db, Entry, Error, Key, KeyPart, MemoryDb, Page, Result, Selector, Value, Version, Write};
+use enginedb::testing::{RawRow, tamper_memory};
+use enginedb::{
+    Cursor, Db, Entry, Error, ErrorKind, Key, KeyPart, MemoryDb, Page, Result, Selector, Value, Version, Write,
+};
 use enginedb_conformance::{Harness, yield_a_while};
 
 /// One bug. Unless it says otherwise, the broken store offers batches and no transactions.
@@ -96,6 +100,14 @@ pub(crate) enum Flaw {
     ListStaleVersions,
     /// `list` ignores the limit and returns everything.
     ListIgnoresLimit,
+    // Stored bytes.
+    /// A list of the whole key space (the empty prefix) reads only the span of key encodings,
+    /// as a store binding `Key::prefix_range` of the empty key would: rows whose key bytes
+    /// start with another byte than the format byte, or are the format byte alone, are skipped.
+    ForeignRowsSkipped,
+    /// Reads leave out what does not decode: a `get` of a corrupt row finds nothing, a list
+    /// that meets one ends there.
+    CorruptionHidden,
     // Capabilities and transactions.
     /// Offers transactions whose `begin` always fails.
     BrokenBegin,
@@ -154,6 +166,8 @@ impl Flaw {
         Flaw::EmptyPageCursor,
         Flaw::ListStaleVersions,
         Flaw::ListIgnoresLimit,
+        Flaw::ForeignRowsSkipped,
+        Flaw::CorruptionHidden,
         Flaw::BrokenBegin,
         Flaw::AutocommitTx,
         Flaw::TxReadsIgnoreOwnWrites,
@@ -377,6 +391,13 @@ impl Broken {
             (Flaw::ListIgnoresLimit, _) => options.limit = 1000,
             (Flaw::PrefixStartIgnored, Selector::Prefix { start, .. }) => *start = None,
             (Flaw::PrefixEndIgnored, Selector::Prefix { end, .. }) => *end = None,
+            (Flaw::ForeignRowsSkipped, Selector::Prefix { prefix, start, end }) if prefix.parts().is_empty() => {
+                // The keys' span: from the smallest key to one past any the suite writes.
+                let smallest = Key::from_iter([KeyPart::Bytes(Vec::new())]);
+                let beyond = Key::from_iter(vec![KeyPart::Bool(true); 1_000]);
+                *start = Some(start.take().map_or(smallest.clone(), |s| s.max(smallest)));
+                *end = Some(end.take().map_or(beyond.clone(), |e| e.min(beyond)));
+            }
             _ => {}
         }
         let mut page = match (self.flaw, &selector) {
@@ -388,7 +409,13 @@ impl Broken {
                     end: None,
                 },
             ) => self.byte_prefix(prefix, &options).await?,
-            _ => self.inner.list(&selector, &options).await?,
+            _ => match self.inner.list(&selector, &options).await {
+                Err(error) if self.flaw == Flaw::CorruptionHidden && error.kind() == ErrorKind::Corrupt => Page {
+                    entries: Vec::new(),
+                    cursor: None,
+                },
+                listed => listed?,
+            },
         };
         let first_page = options.cursor.is_none();
         match (self.flaw, &selector) {
@@ -444,6 +471,15 @@ impl Broken {
 }
 
 impl Broken {
+    /// A read as this store reports it: with [`Flaw::CorruptionHidden`], a corrupt entry as
+    /// absent.
+    fn hide_corruption(&self, read: Result<Option<Entry>>) -> Result<Option<Entry>> {
+        match read {
+            Err(error) if self.flaw == Flaw::CorruptionHidden && error.kind() == ErrorKind::Corrupt => Ok(None),
+            read => read,
+        }
+    }
+
     /// A failed check as this store reports it.
     fn shift_check_index(&self, result: Result<Version>) -> Result<Version> {
         match (self.flaw, result) {
@@ -487,7 +523,7 @@ impl EngineDb for Broken {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        let found = self.inner.get(key).await?;
+        let found = self.hide_corruption(self.inner.get(key).await)?;
         Ok(self.present_missing(key, found))
     }
 
@@ -505,7 +541,16 @@ impl EngineDb for Broken {
             keys.sort();
             keys.dedup();
         }
-        let found = self.inner.get_many(&keys).await?;
+        let found = match self.inner.get_many(&keys).await {
+            Err(error) if self.flaw == Flaw::CorruptionHidden && error.kind() == ErrorKind::Corrupt => {
+                let mut found = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    found.push(self.hide_corruption(self.inner.get(key).await)?);
+                }
+                found
+            }
+            found => found?,
+        };
         Ok(keys
             .iter()
             .zip(found)
@@ -656,30 +701,54 @@ impl EngineTx for FlawedTx {
 }
 
 /// Hands out broken stores; its reopen and namespaces are flawed for the harness flaws (and
-/// only offered for them).
-pub(crate) struct BrokenHarness(pub(crate) Flaw);
+/// only offered for them); it tampers with the store it opened last through `MemoryDb`'s hook.
+pub(crate) struct BrokenHarness {
+    flaw: Flaw,
+    opened: RefCell<Option<MemoryDb>>,
+}
+
+impl BrokenHarness {
+    pub(crate) fn new(flaw: Flaw) -> Self {
+        BrokenHarness {
+            flaw,
+            opened: RefCell::default(),
+        }
+    }
+}
 
 #[async_trait::async_trait(?Send)]
 impl Harness for BrokenHarness {
     async fn open(&self) -> Result<Db> {
-        Ok(Db::from(Broken::new(self.0)))
+        let store = Broken::new(self.flaw);
+        *self.opened.borrow_mut() = Some(store.inner.clone());
+        Ok(Db::from(store))
     }
 
     fn reopens(&self) -> bool {
-        self.0 == Flaw::ForgetfulReopen
+        self.flaw == Flaw::ForgetfulReopen
     }
 
     async fn reopen(&self, db: Db) -> Result<Db> {
         db.close().await?;
-        Ok(Db::from(Broken::new(self.0)))
+        Ok(Db::from(Broken::new(self.flaw)))
     }
 
     fn has_namespaces(&self) -> bool {
-        self.0 == Flaw::SharedNamespaces
+        self.flaw == Flaw::SharedNamespaces
     }
 
     async fn namespaces(&self) -> Result<[Db; 2]> {
-        let one = Db::from(Broken::new(self.0));
+        let one = Db::from(Broken::new(self.flaw));
         Ok([one.clone(), one])
+    }
+
+    fn tampers(&self) -> bool {
+        true
+    }
+
+    async fn tamper(&self, db: Db, rows: &[RawRow]) -> Result<Db> {
+        let opened = self.opened.borrow().clone();
+        tamper_memory(&opened.ok_or_else(|| Error::invalid("no store was opened"))?, rows)?;
+        Ok(db)
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)] // a command line tool: stdout is its output
 
 mod bench;
+mod demo;
 mod dump;
 mod syntax;
 
@@ -11,10 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use enginedb::testing::{Faulty, Mask, Masked};
-use enginedb::{Atomicity, Db, Error, MemoryDb, Result, Selector, Value};
+use enginedb::{Db, Error, Result, Selector, Value};
 use indicatif::{ProgressBar, ProgressStyle};
-use relay::Relay;
 
 /// Write storage logic once; run it on SQLite, redb, PostgreSQL or D1.
 #[derive(Parser)]
@@ -26,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the relay example on an embedded SQLite file and shows each step's atomicity.
+    /// Runs a small messaging scenario on an embedded SQLite file and shows each step's atomicity.
     Demo {
         /// Where to keep the database (default: a temporary directory).
         #[arg(long)]
@@ -247,19 +246,24 @@ fn is_broken_pipe(error: &Error) -> bool {
     }
 }
 
-/// Refuses a read of a file store that does not exist: opening it would create an empty one
-/// (and a mistyped path would read as an empty store).
-fn must_exist(url: &str) -> Result<()> {
+/// `url` with the query parameter `param` (`name=value`) added.
+fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
+/// `url` for a read command: a SQLite or redb file is opened read-only (`mode=ro`, unless the
+/// URL chooses a mode), so a read never creates a store (a mistyped path is an error, not an
+/// empty store), takes no write lock, and works on read-only files.
+fn for_reading(url: &str) -> Result<String> {
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     if !matches!(scheme, "sqlite" | "redb") {
-        return Ok(());
+        return Ok(url.to_owned());
     }
-    match enginedb_kit::store::FileUrl::parse(url, scheme)?.location {
-        enginedb_kit::store::Location::File(path) if !path.exists() => Err(Error::invalid(format!(
-            "there is no {scheme} store at {} (a read does not create one)",
-            path.display()
-        ))),
-        _ => Ok(()),
+    let parsed = enginedb_kit::store::FileUrl::parse(url, scheme)?;
+    match parsed.location {
+        enginedb_kit::store::Location::File(_) if parsed.read_only.is_none() => Ok(with_param(url, "mode=ro")),
+        _ => Ok(url.to_owned()),
     }
 }
 
@@ -291,9 +295,8 @@ fn scratch(url: &str) -> (String, String) {
         return (url.to_owned(), format!("in the {scheme} store the URL names"));
     }
     let namespace = format!("enginedb_check_{}", std::process::id());
-    let separator = if url.contains('?') { '&' } else { '?' };
     let place = format!("in the scratch namespace {namespace} of the {scheme} store");
-    (format!("{url}{separator}namespace={namespace}"), place)
+    (with_param(url, &format!("namespace={namespace}")), place)
 }
 
 /// Opens the store `url` names, runs `body` on it, and closes it whatever `body` returned, so
@@ -310,7 +313,7 @@ async fn with_store<T>(url: &str, body: impl AsyncFnOnce(&Db) -> Result<T>) -> R
 
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Demo { dir } => demo(dir).await,
+        Command::Demo { dir } => demo::run(dir).await,
         Command::Check { url } => {
             let (url, place) = scratch(&url);
             with_store(&url, async |db| {
@@ -368,7 +371,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Get { url, key, json } => {
             let key = syntax::key(&key)?;
-            must_exist(&url)?;
+            let url = for_reading(&url)?;
             with_store(&url, async |db| {
                 match db.get(&key).await? {
                     Some(entry) if json => emit(
@@ -408,7 +411,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             json,
         } => {
             let prefix = syntax::key(&prefix)?;
-            must_exist(&url)?;
+            let url = for_reading(&url)?;
             let print = |entry: &enginedb::Entry| {
                 if json {
                     emit(
@@ -439,7 +442,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { url, output } => {
-            must_exist(&url)?;
+            let url = for_reading(&url)?;
             let progress = counter("exported");
             let count = with_store(&url, async |db| match output {
                 // A file is replaced only by a complete dump: written beside it, then renamed.
@@ -504,86 +507,4 @@ async fn run(command: Command) -> Result<ExitCode> {
             }
         }
     }
-}
-
-/// The relay scenario on an embedded SQLite file in `dir` (default: a temporary directory).
-async fn demo(dir: Option<PathBuf>) -> Result<ExitCode> {
-    let temporary = tempfile::tempdir().map_err(|e| Error::backend("demo", e))?;
-    let dir = dir.unwrap_or_else(|| temporary.path().to_path_buf());
-    std::fs::create_dir_all(&dir).map_err(|e| Error::backend("demo", e))?;
-    let url = format!("sqlite://{}", dir.join("relay.sqlite3").display());
-    out!("relay demo on {url}\n");
-    with_store(&url, async |db| scenario(db).await).await?;
-    if dir == temporary.path() {
-        out!("\nThe database was a temporary one (pass --dir DIR to keep it).");
-    } else {
-        out!("\nThe database stays at {url}.");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The relay scenario, step by step, with the atomicity each step got.
-async fn scenario(db: &Db) -> Result<()> {
-    let relay = Relay::new(db.clone(), Atomicity::Require);
-
-    let sent = relay
-        .send("ada", &["bob", "cy"], "lunch at noon?", &[b"menu.pdf".to_vec()])
-        .await?;
-    out!(
-        "1. ada sends message {} to bob and cy: message + attachment + 2 deliveries + thread + log",
-        sent.id
-    );
-    out!(
-        "   one unit, mode {:?}, version {}",
-        sent.commit.mode,
-        sent.commit.version
-    );
-    let reply = relay.reply("bob", sent.id, "yes!").await?;
-    out!(
-        "2. bob replies ({}): delivered to the thread, on condition the parent exists; mode {:?}",
-        reply.id,
-        reply.commit.mode
-    );
-    let read = relay.mark_read("cy", sent.id).await?;
-    out!(
-        "3. cy reads {}: receipt + delivery transition + last-read id; mode {:?}",
-        sent.id,
-        read.mode
-    );
-    for user in ["ada", "bob", "cy"] {
-        let inbox = relay.inbox(user).await?;
-        let lines: Vec<String> = inbox
-            .iter()
-            .map(|d| format!("{}{}", d.id, if d.read { " (read)" } else { "" }))
-            .collect();
-        out!("   {user}'s inbox: [{}]", lines.join(", "));
-    }
-
-    let crashing = Db::from(Faulty::new(db.port().clone()).fail_write(3));
-    let failed = Relay::new(crashing, Atomicity::Require)
-        .send("ada", &["bob", "cy"], "this one crashes", &[])
-        .await;
-    let orphan = relay.inbox("bob").await?.len();
-    out!(
-        "4. the store fails at the 3rd write of a send: {}\n   bob still has {orphan} deliveries: no orphan message, no half-delivered send",
-        failed.err().map_or("(no error?)".into(), |e| e.to_string())
-    );
-
-    let sequential = Db::from(Masked::new(MemoryDb::new(), Mask::SequentialOnly));
-    let refused = Relay::new(sequential.clone(), Atomicity::Require)
-        .send("ada", &["bob"], "hi", &[])
-        .await;
-    out!(
-        "5. on a store without transactions or batches, Atomicity::Require refuses: {}",
-        refused.err().map_or("(accepted?)".into(), |e| e.to_string())
-    );
-    let faulty = Db::from(Faulty::new(sequential.port().clone()).fail_write(3));
-    let partial = Relay::new(faulty, Atomicity::BestEffort)
-        .send("ada", &["bob", "cy"], "hi", &[])
-        .await;
-    out!(
-        "6. ... and in best-effort sequential mode a failure midway is reported, never hidden:\n   {}",
-        partial.err().map_or("(no error?)".into(), |e| e.to_string())
-    );
-    Ok(())
 }

@@ -429,6 +429,40 @@ fn a_read_never_creates_a_store() {
     }
 }
 
+/// Read commands open the store read-only: they take no write lock, so they work while
+/// another process holds it (an open for writing would wait out the busy timeout, then fail).
+#[test]
+fn reads_work_beside_a_writer() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("busy.sqlite3");
+    let url = format!("sqlite://{}", path.display());
+    assert!(enginedb(&["put", &url, r#"["k"]"#, "--text", "v"]).status.success());
+    let writer = enginedb_sqlite::rusqlite::Connection::open(&path).expect("raw connection");
+    writer.execute_batch("BEGIN IMMEDIATE").expect("hold the write lock");
+    let started = std::time::Instant::now();
+    for args in [
+        vec!["get", url.as_str(), r#"["k"]"#],
+        vec!["list", url.as_str()],
+        vec!["export", url.as_str()],
+    ] {
+        let output = enginedb(&args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout(&output).contains('k'), "{args:?}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let output = enginedb(&["put", &url, r#"["k"]"#, "--text", "w"]);
+    assert!(!output.status.success(), "a write waits for the lock, then fails");
+    writer.execute_batch("ROLLBACK").expect("release");
+}
+
 /// An export writes nothing: not even a version is drawn for its snapshot.
 #[test]
 fn an_export_writes_nothing() {
@@ -445,4 +479,28 @@ fn an_export_writes_nothing() {
     assert!(enginedb(&["export", &url]).status.success());
     let second = version(enginedb(&["put", &url, r#"["k"]"#, "--i64", "2"]));
     assert_eq!(second, first + 1, "the export drew no version");
+}
+
+/// A row the store holds under key bytes no key encodes (here a foreign first byte, or the
+/// format byte alone) fails the export with `Corrupt`: never a dump that silently lacks it.
+#[test]
+fn an_export_of_a_corrupt_store_fails() {
+    for bad in [&[0xFF, 1, 2][..], &[0x00], &[0x01]] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("corrupt.sqlite3");
+        let url = format!("sqlite://{}", path.display());
+        assert!(enginedb(&["put", &url, r#"["k"]"#, "--text", "v"]).status.success());
+        let raw = enginedb_sqlite::rusqlite::Connection::open(&path).expect("raw connection");
+        raw.execute(
+            "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES ('', ?1, x'00', NULL, 1)",
+            [bad],
+        )
+        .expect("tamper");
+        drop(raw);
+        let output = enginedb(&["export", &url]);
+        assert!(!output.status.success(), "{bad:02x?}: the export failed");
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(said.contains("corrupt"), "{bad:02x?}: {said}");
+        assert!(!stdout(&output).contains(r#""end""#), "{bad:02x?}: no trailer");
+    }
 }

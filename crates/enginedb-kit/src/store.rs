@@ -1,6 +1,6 @@
 //! File-backed stores: where they live, how durable their commits are, and the one URL grammar
 //! every such adapter takes: `SCHEME://relative/path`, `SCHEME:///absolute/path` or
-//! `SCHEME::memory:`, with optional `?namespace=NAME&durability=full|relaxed&readers=N`.
+//! `SCHEME::memory:`, with optional `?namespace=NAME&durability=full|relaxed&readers=N&mode=ro`.
 //! Paths and parameters are percent-decoded; a parameter given twice is refused.
 
 use std::path::PathBuf;
@@ -45,6 +45,9 @@ pub struct FileUrl {
     pub durability: Option<Durability>,
     /// `readers=N`, from 1 to [`MAX_READERS`].
     pub readers: Option<usize>,
+    /// `mode=ro` (`Some(true)`) or `mode=rw`: open an existing store for reading only, or
+    /// for reading and writing (the default).
+    pub read_only: Option<bool>,
     /// The other query parameters, in order, decoded.
     pub params: Vec<(String, String)>,
 }
@@ -73,6 +76,7 @@ impl FileUrl {
             namespace: None,
             durability: None,
             readers: None,
+            read_only: None,
             params: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::new();
@@ -88,6 +92,7 @@ impl FileUrl {
                 }
                 "durability" => parsed.durability = Some(durability(&value)?),
                 "readers" => parsed.readers = Some(readers(&value)?),
+                "mode" => parsed.read_only = Some(read_only(&value)?),
                 _ => parsed.params.push((name.into_owned(), value.into_owned())),
             }
         }
@@ -126,6 +131,14 @@ fn durability(value: &str) -> Result<Durability> {
     }
 }
 
+fn read_only(value: &str) -> Result<bool> {
+    match value {
+        "ro" => Ok(true),
+        "rw" => Ok(false),
+        _ => Err(Error::invalid(format!("mode={value:?} is not ro or rw"))),
+    }
+}
+
 fn readers(value: &str) -> Result<usize> {
     Some(value)
         .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
@@ -154,6 +167,8 @@ mod tests {
             Location::File(PathBuf::from("/abs/my file"))
         );
         assert_eq!(FileUrl::parse("db::memory:", "db").unwrap().location, Location::Memory);
+        assert_eq!(FileUrl::parse("db://x?mode=ro", "db").unwrap().read_only, Some(true));
+        assert_eq!(FileUrl::parse("db://x?mode=rw", "db").unwrap().read_only, Some(false));
         assert_eq!(
             FileUrl::parse("db://:memory:?x=1", "db").unwrap().location,
             Location::Memory
@@ -180,6 +195,8 @@ mod tests {
             "db://x?readers=20000",
             "db://x?readers=+5",
             "db://x?durability=sometimes",
+            "db://x?mode=wo",
+            "db://x?mode=ro&mode=ro",
             "db://%FF",
         ] {
             let error = FileUrl::parse(bad, "db").unwrap_err();

@@ -27,11 +27,31 @@ pub fn table_key(namespace: &str, encoded: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The table keys bounding `range` in `namespace`.
-pub fn table_span(namespace: &str, range: &ByteRange) -> ByteRange {
-    ByteRange {
+/// A span `[start, end)` of table keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpan {
+    /// First table key included.
+    pub start: Vec<u8>,
+    /// First table key excluded.
+    pub end: Vec<u8>,
+}
+
+/// The table keys bounding `range` in `namespace`. An unbounded end is the end of the
+/// namespace: every table key of `namespace` lies before `namespace ++ 0x01`, and no other
+/// namespace's key lies between the two.
+pub fn table_span(namespace: &str, range: &ByteRange) -> TableSpan {
+    let end = match &range.end {
+        Some(end) => table_key(namespace, end),
+        None => {
+            let mut end = Vec::with_capacity(namespace.len() + 1);
+            end.extend_from_slice(namespace.as_bytes());
+            end.push(SEPARATOR + 1);
+            end
+        }
+    };
+    TableSpan {
         start: table_key(namespace, &range.start),
-        end: table_key(namespace, &range.end),
+        end,
     }
 }
 
@@ -63,13 +83,24 @@ mod tests {
         assert!(longer > table_key("alpha", &[0xff; 8]));
         assert_eq!(encoded_key("alpha", &longer).unwrap_err().kind(), ErrorKind::Corrupt);
         assert_eq!(encoded_key("", b"k").unwrap_err().kind(), ErrorKind::Corrupt);
-        let span = table_span(
-            "",
-            &ByteRange {
-                start: vec![1],
-                end: vec![2],
-            },
-        );
+        let span = table_span("", &ByteRange::new(vec![1], vec![2]));
         assert_eq!((span.start, span.end), (vec![0, 1], vec![0, 2]));
+    }
+
+    #[test]
+    fn an_unbounded_span_ends_with_its_namespace() {
+        let whole = table_span("alpha", &ByteRange::WHOLE);
+        assert_eq!(
+            (whole.start.as_slice(), whole.end.as_slice()),
+            (&b"alpha\x00"[..], &b"alpha\x01"[..])
+        );
+        let inside = |key: &[u8]| {
+            let key = table_key("alpha", key);
+            whole.start <= key && key < whole.end
+        };
+        assert!(inside(&[]) && inside(&[0]) && inside(&[0xff; 9]));
+        for other in [table_key("alpha_b", &[]), table_key("alph", &[0xff]), b"alpha".to_vec()] {
+            assert!(!(whole.start <= other && other < whole.end), "{other:?}");
+        }
     }
 }

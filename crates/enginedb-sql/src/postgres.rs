@@ -21,6 +21,11 @@
 //! (55P03), having written nothing, and the adapter re-runs it.
 //!
 //! Rows carrying version 0 are never visible outside their own transaction.
+//!
+//! Units that queue in one process while a commit is in flight share the next one: [`UNITS`]
+//! runs them in order in one statement (one transaction, one lock, one WAL flush), each unit in
+//! a subtransaction of its own with its own version, and answers one row per unit: its version,
+//! or the error it failed with alone.
 
 use enginedb::{Result, Value, Version, Write};
 use enginedb_kit::table_key::{table_key, table_span};
@@ -28,11 +33,16 @@ use enginedb_kit::table_key::{table_key, table_span};
 /// Whether the schema exists (one boolean).
 pub const META_EXISTS: &str = "SELECT to_regclass('enginedb_meta') IS NOT NULL";
 
-/// The schema version this dialect writes and reads. 3: entries under flat keys in
-/// `enginedb_entries`. Schema 2 kept them under `(ns, k)` in `enginedb_kv`, whose two-part key
-/// cost a unit of 1,000 sets a third more than one `bytea` key; schema 1 also wrote a unit's rows
-/// as placeholders and stamped them. Opening a schema-1 or -2 database upgrades it.
-pub const SCHEMA_VERSION: i64 = 3;
+/// The schema version this dialect writes and reads. 4: `enginedb_units`, the group commit's
+/// function (entries unchanged). 3: entries under flat keys in `enginedb_entries`. Schema 2 kept
+/// them under `(ns, k)` in `enginedb_kv`, whose two-part key cost a unit of 1,000 sets a third
+/// more than one `bytea` key; schema 1 also wrote a unit's rows as placeholders and stamped
+/// them. Opening a schema-1, -2 or -3 database upgrades it.
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// Whether the version sequence exists (one boolean): a database with a schema and no sequence
+/// is corrupt (recreated, it would draw versions below those stored).
+pub const SEQUENCE_EXISTS: &str = "SELECT to_regclass('enginedb_version') IS NOT NULL";
 
 /// The recorded schema version (one BIGINT, or no row).
 pub const READ_SCHEMA_VERSION: &str = "SELECT value FROM enginedb_meta WHERE name = 'schema_version'";
@@ -45,7 +55,7 @@ pub const LOCK_SCHEMA: &str = "SELECT pg_advisory_xact_lock(7308892947790259299)
 /// [`LOCK_SCHEMA`], in one transaction: a failed upgrade leaves the old schema whole).
 pub const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS enginedb_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 3) \
+    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 4) \
         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     // Schema 1's and 2's functions (they took the namespace apart from the keys).
     "DROP FUNCTION IF EXISTS enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[])",
@@ -154,6 +164,32 @@ pub const CREATE: &[&str] = &[
         RETURN drawn;
     END
     $fn$"#,
+    r#"CREATE OR REPLACE FUNCTION enginedb_units(
+        p_last INT[], p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[]
+    ) RETURNS TABLE (version BIGINT, failure TEXT) LANGUAGE plpgsql AS $fn$
+    DECLARE
+        first INT := 1;
+        drawn BIGINT;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(7308892947790259298);
+        PERFORM set_config('lock_timeout', '5ms', true);
+        FOR u IN 1 .. coalesce(array_length(p_last, 1), 0) LOOP
+            drawn := nextval('enginedb_version');
+            BEGIN
+                PERFORM enginedb_apply(drawn, p_kind[first:p_last[u]], p_key[first:p_last[u]],
+                    p_end[first:p_last[u]], p_blob[first:p_last[u]], p_num[first:p_last[u]],
+                    p_num2[first:p_last[u]]);
+                version := drawn;
+                failure := NULL;
+            EXCEPTION WHEN OTHERS THEN
+                version := NULL;
+                failure := SQLSTATE || ' ' || SQLERRM;
+            END;
+            RETURN NEXT;
+            first := p_last[u] + 1;
+        END LOOP;
+    END
+    $fn$"#,
 ];
 
 /// A whole unit as one statement (`$1`..`$6` the arrays); returns its version. It fails with
@@ -173,6 +209,39 @@ pub const SETS: &str = "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_loc
          ORDER BY u.k, u.o DESC \
          ON CONFLICT (k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver) \
      SELECT ver FROM drawn";
+
+/// Units in order as one statement (`$1` the 1-based index of each unit's last op, `$2`..`$7`
+/// the units' arrays end to end: [`Group`]); answers `(version, failure)` per unit: its version,
+/// or `"SQLSTATE message"` of the error it failed with (then it wrote nothing; the others are
+/// unaffected). At most [`MAX_GROUP_UNITS`] units: each takes a subtransaction.
+pub const UNITS: &str = "SELECT version, failure FROM enginedb_units($1, $2, $3, $4, $5, $6, $7)";
+
+/// The most units [`UNITS`] takes: PostgreSQL tracks 64 subtransactions per transaction
+/// cheaply, and every concurrent snapshot pays for more.
+pub const MAX_GROUP_UNITS: usize = 32;
+
+/// Units as one [`UNITS`] call: their arrays end to end, and where each one ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Group {
+    /// The 1-based index of each unit's last op in `arrays`.
+    pub last: Vec<i32>,
+    /// The units' arrays, end to end.
+    pub arrays: UnitArrays,
+}
+
+impl Group {
+    /// Appends `unit` (moved: its bytes are not copied).
+    pub fn push(&mut self, mut unit: UnitArrays) {
+        let arrays = &mut self.arrays;
+        arrays.kind.append(&mut unit.kind);
+        arrays.key.append(&mut unit.key);
+        arrays.end.append(&mut unit.end);
+        arrays.blob.append(&mut unit.blob);
+        arrays.num.append(&mut unit.num);
+        arrays.num2.append(&mut unit.num2);
+        self.last.push(i32::try_from(arrays.kind.len()).unwrap_or(i32::MAX));
+    }
+}
 
 /// Applies ops inside an open transaction, as placeholders (`$1`..`$6` the arrays).
 pub const APPLY: &str = "SELECT enginedb_apply(0, $1, $2, $3, $4, $5, $6)";
@@ -251,6 +320,14 @@ impl UnitArrays {
             arrays.push(namespace, op)?;
         }
         Ok(arrays)
+    }
+
+    /// The bytes of its keys and values: what it weighs in a group.
+    pub fn bytes(&self) -> usize {
+        let keys: usize = self.key.iter().map(Vec::len).sum();
+        let ends: usize = self.end.iter().flatten().map(Vec::len).sum();
+        let blobs: usize = self.blob.iter().flatten().map(Vec::len).sum();
+        keys + ends + blobs + 32 * self.kind.len()
     }
 
     /// Whether every op is a plain set (such a unit can run as [`SETS`]).

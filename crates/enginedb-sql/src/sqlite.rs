@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use enginedb::port::{EncodedWrite, ListPlan};
-use enginedb::{Value, Version};
+use enginedb::{ByteRange, Value, Version};
 
 use crate::guard::CHECK;
 use crate::{Param, Statement};
@@ -17,6 +17,9 @@ use crate::{Param, Statement};
 /// Draws the next version; returns it as text. The first statement of every unit.
 pub const BUMP_VERSION: &str =
     "UPDATE enginedb_meta SET value = value + 1 WHERE name = 'last_version' RETURNING CAST(value AS TEXT) AS v";
+
+/// The last version drawn, as text (a read-only transaction's commit reports it).
+pub const LAST_VERSION: &str = "SELECT CAST(value AS TEXT) AS v FROM enginedb_meta WHERE name = 'last_version'";
 
 /// The version being written: parameter `$p` if bound, else the one [`BUMP_VERSION`] drew in
 /// this transaction (SQLite's `coalesce` reads the table only when the parameter is NULL).
@@ -38,11 +41,32 @@ pub const CHECK_VERSION: &str = "INSERT INTO enginedb_guard (op, reason) SELECT 
 pub const CHECK_ABSENT: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), ?4 \
      WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?2 AND k = ?3)";
 
+/// A span's statements come in two texts: bounded above (`k < ?`) and unbounded above (no
+/// upper bound: the whole key space from the start on, see `enginedb::ByteRange`), so a
+/// bounded span keeps a plan that stops at its end.
+macro_rules! check_range {
+    ($end:literal, $count:literal, $max:literal) => {
+        concat!(
+            "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'check' ",
+            "WHERE NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS c, max(ver) AS m FROM enginedb_kv ",
+            "WHERE ns = ?2 AND k >= ?3",
+            $end,
+            ") WHERE c = CAST(",
+            $count,
+            " AS INTEGER) AND m IS CAST(",
+            $max,
+            " AS INTEGER))"
+        )
+    };
+}
+
 /// Guard: the span's count or largest version differ (`?1` op, `?2` ns, `?3`..`?4` span,
 /// `?5` count, `?6` max version or NULL).
-pub const CHECK_RANGE: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'check' \
-     WHERE NOT EXISTS (SELECT 1 FROM (SELECT count(*) AS c, max(ver) AS m FROM enginedb_kv \
-     WHERE ns = ?2 AND k >= ?3 AND k < ?4) WHERE c = CAST(?5 AS INTEGER) AND m IS CAST(?6 AS INTEGER))";
+pub const CHECK_RANGE: &str = check_range!(" AND k < ?4", "?5", "?6");
+
+/// [`CHECK_RANGE`] of a span unbounded above (`?1` op, `?2` ns, `?3` start, `?4` count, `?5`
+/// max version or NULL).
+pub const CHECK_RANGE_FROM: &str = check_range!("", "?4", "?5");
 
 /// Upsert (`?1` ns, `?2` key, `?3` bytes or NULL, `?4` counter or NULL, `?5` version or NULL).
 pub const SET: &str = concat!(
@@ -56,6 +80,9 @@ pub const DELETE: &str = "DELETE FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
 
 /// Delete a span (`?1` ns, `?2`..`?3` span).
 pub const DELETE_RANGE: &str = "DELETE FROM enginedb_kv WHERE ns = ?1 AND k >= ?2 AND k < ?3";
+
+/// Delete a span unbounded above (`?1` ns, `?2` start).
+pub const DELETE_RANGE_FROM: &str = "DELETE FROM enginedb_kv WHERE ns = ?1 AND k >= ?2";
 
 /// Guard: the key holds bytes, or adding the delta would leave the i64 range (`?1` op, `?2` ns,
 /// `?3` key, `?4` delta). Written without any operation that could overflow: SQLite would turn
@@ -102,13 +129,32 @@ pub const MAX: &str = concat!(
 pub const GET: &str =
     "SELECT v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv WHERE ns = ?1 AND k = ?2";
 
+macro_rules! list {
+    ($end:literal, $order:literal, $limit:literal) => {
+        concat!(
+            "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv ",
+            "WHERE ns = ?1 AND k >= ?2",
+            $end,
+            " ORDER BY k ",
+            $order,
+            " LIMIT CAST(",
+            $limit,
+            " AS INTEGER)"
+        )
+    };
+}
+
 /// A span ascending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
-pub const LIST_ASC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv \
-     WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k ASC LIMIT CAST(?4 AS INTEGER)";
+pub const LIST_ASC: &str = list!(" AND k < ?3", "ASC", "?4");
 
 /// A span descending (`?1` ns, `?2`..`?3` span, `?4` limit) as `(k, v, n, ver)`.
-pub const LIST_DESC: &str = "SELECT k, v, CAST(n AS TEXT) AS n, CAST(ver AS TEXT) AS ver FROM enginedb_kv \
-     WHERE ns = ?1 AND k >= ?2 AND k < ?3 ORDER BY k DESC LIMIT CAST(?4 AS INTEGER)";
+pub const LIST_DESC: &str = list!(" AND k < ?3", "DESC", "?4");
+
+/// A span unbounded above, ascending (`?1` ns, `?2` start, `?3` limit) as `(k, v, n, ver)`.
+pub const LIST_ASC_FROM: &str = list!("", "ASC", "?3");
+
+/// A span unbounded above, descending (`?1` ns, `?2` start, `?3` limit) as `(k, v, n, ver)`.
+pub const LIST_DESC_FROM: &str = list!("", "DESC", "?3");
 
 fn ns(namespace: &str) -> Param<'_> {
     Param::Text(Cow::Borrowed(namespace))
@@ -116,6 +162,12 @@ fn ns(namespace: &str) -> Param<'_> {
 
 fn blob<'a>(bytes: impl Into<Cow<'a, [u8]>>) -> Param<'a> {
     Param::Blob(bytes.into())
+}
+
+/// The bounds of `range`: its start, and its end unless it is unbounded above (the statement
+/// is then the `_FROM` text, which has no upper bound).
+fn span(range: &ByteRange) -> impl Iterator<Item = Param<'_>> {
+    std::iter::once(blob(range.start.as_slice())).chain(range.end.as_deref().map(blob))
 }
 
 fn value_params(value: &Value) -> [Param<'_>; 2] {
@@ -152,17 +204,17 @@ fn plan_op<'a>(
             range,
             count,
             max_version,
-        } => Statement::new(
-            CHECK_RANGE,
-            vec![
-                at,
-                ns(namespace),
-                blob(range.start.as_slice()),
-                blob(range.end.as_slice()),
-                Param::int(*count),
-                max_version.map_or(Param::Null, |v| Param::int(v.0)),
-            ],
-        ),
+        } => {
+            let sql = if range.end.is_some() {
+                CHECK_RANGE
+            } else {
+                CHECK_RANGE_FROM
+            };
+            let mut params = vec![at, ns(namespace)];
+            params.extend(span(range));
+            params.extend([Param::int(*count), max_version.map_or(Param::Null, |v| Param::int(v.0))]);
+            Statement::new(sql, params)
+        }
         EncodedWrite::Set { key, value } => {
             let [v, n] = value_params(value);
             Statement::new(SET, vec![ns(namespace), blob(key.as_slice()), v, n, ver()])
@@ -177,10 +229,14 @@ fn plan_op<'a>(
         }
         EncodedWrite::Delete { key } => Statement::new(DELETE, vec![ns(namespace), blob(key.as_slice())]),
         EncodedWrite::DeleteRange { range } if range.is_empty() => return,
-        EncodedWrite::DeleteRange { range } => Statement::new(
-            DELETE_RANGE,
-            vec![ns(namespace), blob(range.start.as_slice()), blob(range.end.as_slice())],
-        ),
+        EncodedWrite::DeleteRange { range } => {
+            let sql = if range.end.is_some() {
+                DELETE_RANGE
+            } else {
+                DELETE_RANGE_FROM
+            };
+            Statement::new(sql, std::iter::once(ns(namespace)).chain(span(range)).collect())
+        }
         EncodedWrite::Sum { key, delta } => {
             out.push(Statement::new(
                 SUM_GUARD,
@@ -302,21 +358,23 @@ pub fn get(namespace: &str, key: Vec<u8>) -> Statement<'_> {
 
 /// The read of one page of a list.
 pub fn list<'a>(namespace: &'a str, plan: &'a ListPlan) -> Statement<'a> {
-    let sql = if plan.reverse { LIST_DESC } else { LIST_ASC };
-    Statement::new(
-        sql,
-        vec![
-            ns(namespace),
-            blob(plan.range.start.as_slice()),
-            blob(plan.range.end.as_slice()),
-            Param::int(plan.fetch() as u64),
-        ],
-    )
+    let sql = match (plan.reverse, plan.range.end.is_some()) {
+        (false, true) => LIST_ASC,
+        (true, true) => LIST_DESC,
+        (false, false) => LIST_ASC_FROM,
+        (true, false) => LIST_DESC_FROM,
+    };
+    let mut params = Vec::with_capacity(4);
+    params.push(ns(namespace));
+    params.extend(span(&plan.range));
+    params.push(Param::int(plan.fetch() as u64));
+    Statement::new(sql, params)
 }
 
 #[cfg(test)]
 mod tests {
-    use enginedb::{Write, key};
+    use enginedb::port::ListOptions;
+    use enginedb::{Key, Selector, Write, key};
 
     use super::*;
 
@@ -372,6 +430,60 @@ mod tests {
             })
             .collect();
         assert_eq!(keys, expected, "every key once, in the unit's order");
+    }
+
+    #[test]
+    fn a_span_unbounded_above_has_no_upper_bound() {
+        let whole = Selector::prefix(Key::default());
+        let prefix = Selector::prefix(key!["p"]);
+        let check_range = |selector: &Selector| Write::CheckRange {
+            range: selector.byte_range().unwrap(),
+            count: 0,
+            max_version: None,
+        };
+        let ops = [
+            Write::delete_range(whole.clone()),
+            Write::delete_range(prefix.clone()),
+            check_range(&whole),
+            check_range(&prefix),
+        ];
+        let encoded = EncodedWrite::unit(&ops).unwrap();
+        let plans = [
+            ListPlan::new(&whole, &ListOptions::default()).unwrap(),
+            ListPlan::new(&whole, &ListOptions::default().reversed()).unwrap(),
+            ListPlan::new(&prefix, &ListOptions::default().reversed()).unwrap(),
+        ];
+        let mut statements = plan_unit("", &encoded, None);
+        statements.extend(plans.iter().map(|plan| list("", plan)));
+        let sqls: Vec<&str> = statements.iter().map(|s| s.sql).collect();
+        assert_eq!(
+            sqls,
+            [
+                DELETE_RANGE_FROM,
+                DELETE_RANGE,
+                CHECK_RANGE_FROM,
+                CHECK_RANGE,
+                LIST_ASC_FROM,
+                LIST_DESC_FROM,
+                LIST_DESC
+            ]
+        );
+        for statement in &statements {
+            assert_eq!(
+                statement.params.len(),
+                last_placeholder(statement.sql),
+                "{}",
+                statement.sql
+            );
+            let unbounded =
+                [DELETE_RANGE_FROM, CHECK_RANGE_FROM, LIST_ASC_FROM, LIST_DESC_FROM].contains(&statement.sql);
+            assert_eq!(!statement.sql.contains("k < "), unbounded, "{}", statement.sql);
+            assert_eq!(
+                statement.params.contains(&blob(&[][..])),
+                unbounded,
+                "the whole space starts at b\"\""
+            );
+        }
     }
 
     #[test]

@@ -105,7 +105,8 @@ pub enum Error {
         /// Why it failed.
         source: Box<Error>,
     },
-    /// The adapter cannot do this (or was asked to refuse a weaker mode); nothing was written.
+    /// The adapter cannot do this, was asked to refuse a weaker mode, or the store was opened
+    /// read-only and this is a write; nothing was written.
     #[error("{operation} is not supported by {adapter}; nothing was written")]
     Unsupported {
         /// What was asked.
@@ -265,6 +266,14 @@ impl Error {
         Error::Unavailable {
             message: message.into(),
             nothing_written: false,
+        }
+    }
+
+    /// The refusal of a write to a store opened read-only.
+    pub(crate) fn read_only(adapter: &str) -> Self {
+        Error::Unsupported {
+            operation: "writing to a store opened read-only",
+            adapter: adapter.to_owned(),
         }
     }
 

@@ -9,9 +9,10 @@ use crate::error::Result;
 use crate::key::Key;
 use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
 use crate::port::{
-    AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListPlan, State, TransactionCapability, apply_unit,
-    scan,
+    AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListPlan, State, Stored, TransactionCapability,
+    apply_unit, scan,
 };
+use crate::testing::RawRow;
 use crate::validate::validate_namespace;
 
 /// An in-memory store: the reference semantics every adapter must match.
@@ -90,14 +91,41 @@ impl MemoryDb {
         data.last_version = version.0;
         Ok(version)
     }
+
+    /// Writes `rows` into this handle's namespace as they are, replacing what their keys held:
+    /// the hook of [`crate::testing::tamper_memory`]. Draws no version.
+    pub(crate) fn put_raw(&self, rows: &[RawRow]) -> Result<()> {
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let stored = Stored {
+                    value: row.value.clone(),
+                    version: Version(row.unsigned_version()?),
+                };
+                Ok((row.key.clone(), stored))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut data = self.data();
+        data.spaces.entry(self.namespace.clone()).or_default().extend(rows);
+        Ok(())
+    }
 }
 
-fn get_from(state: &State, key: &Key) -> Option<Entry> {
-    state.get(&key.encode()).map(|s| Entry {
-        key: key.clone(),
-        value: s.value.clone(),
-        version: s.version,
-    })
+/// The entry at `key` in `state`.
+///
+/// # Errors
+/// `Corrupt` for a stored version no commit has.
+fn get_from(state: &State, key: &Key) -> Result<Option<Entry>> {
+    state
+        .get(&key.encode())
+        .map(|s| {
+            Ok(Entry {
+                key: key.clone(),
+                value: s.value.clone(),
+                version: Version::stored(s.version.0)?,
+            })
+        })
+        .transpose()
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
@@ -108,16 +136,16 @@ impl EngineDb for MemoryDb {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        Ok(self.read(|state| get_from(state, key)))
+        self.read(|state| get_from(state, key))
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        Ok(self.read(|state| keys.iter().map(|k| get_from(state, k)).collect()))
+        self.read(|state| keys.iter().map(|k| get_from(state, k)).collect())
     }
 
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        plan.page(self.read(|state| scan(state, &plan)))
+        plan.page(self.read(|state| scan(state, &plan))?)
     }
 
     async fn write(&self, op: &Write) -> Result<Version> {
@@ -176,16 +204,16 @@ struct MemoryTx {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl EngineTx for MemoryTx {
     async fn get(&mut self, key: &Key) -> Result<Option<Entry>> {
-        Ok(get_from(&self.snapshot, key))
+        get_from(&self.snapshot, key)
     }
 
     async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        Ok(keys.iter().map(|k| get_from(&self.snapshot, k)).collect())
+        keys.iter().map(|k| get_from(&self.snapshot, k)).collect()
     }
 
     async fn list(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
-        plan.page(scan(&self.snapshot, &plan))
+        plan.page(scan(&self.snapshot, &plan)?)
     }
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {

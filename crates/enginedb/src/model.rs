@@ -18,6 +18,19 @@ impl Version {
     /// The version reported by a sequential unit that wrote nothing (it only checked).
     pub const ZERO: Version = Version(0);
 
+    /// A version read back from storage.
+    ///
+    /// # Errors
+    /// `Corrupt` for 0: every commit's version is at least 1, so no stored row carries it.
+    pub fn stored(raw: u64) -> Result<Version> {
+        match raw {
+            0 => Err(Error::Corrupt {
+                message: "a stored row holds version 0, which no commit has".into(),
+            }),
+            raw => Ok(Version(raw)),
+        }
+    }
+
     /// This stored version as a transaction writing `writing` reads it: its own uncommitted
     /// writes read as [`Version::PENDING`].
     pub fn as_seen_by(self, writing: Option<Version>) -> Version {
@@ -175,30 +188,51 @@ impl Write {
     }
 }
 
-/// A half-open span `[start, end)` of encoded keys.
+/// A half-open span `[start, end)` of stored key bytes, in byte order; `end: None` leaves it
+/// unbounded above.
+///
+/// Only the empty prefix reaches past the encodings of keys: its span is the whole key space
+/// of a namespace, `[b"", ∞)` ([`ByteRange::WHOLE`]), so a stored row whose key does not start
+/// with the format byte lies inside it and reads as `Corrupt` instead of being skipped. An
+/// adapter translates an unbounded end into its own terms (no upper bound in SQL, the end of
+/// the namespace in a shared table, an unbounded `BTreeMap` range).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ByteRange {
-    /// First encoded key included.
+    /// First key bytes included.
     pub start: Vec<u8>,
-    /// First encoded key excluded.
-    pub end: Vec<u8>,
+    /// First key bytes excluded; `None`: no upper bound.
+    pub end: Option<Vec<u8>>,
 }
 
 impl ByteRange {
+    /// Every byte string: the span of the empty prefix.
+    pub const WHOLE: ByteRange = ByteRange {
+        start: Vec::new(),
+        end: None,
+    };
+
+    /// The span `[start, end)`.
+    pub fn new(start: Vec<u8>, end: Vec<u8>) -> Self {
+        ByteRange { start, end: Some(end) }
+    }
+
     /// Whether `encoded` lies in the span.
     pub fn contains(&self, encoded: &[u8]) -> bool {
-        self.start.as_slice() <= encoded && encoded < self.end.as_slice()
+        self.start.as_slice() <= encoded && self.end.as_deref().is_none_or(|end| encoded < end)
     }
 
     /// Whether the span holds no key at all.
     pub fn is_empty(&self) -> bool {
-        self.start >= self.end
+        self.end.as_ref().is_some_and(|end| self.start >= *end)
     }
 }
 
 impl fmt::Display for ByteRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}, {})", hex(&self.start), hex(&self.end))
+        match &self.end {
+            Some(end) => write!(f, "[{}, {})", hex(&self.start), hex(end)),
+            None => write!(f, "[{}, ∞)", hex(&self.start)),
+        }
     }
 }
 
@@ -266,7 +300,11 @@ impl Selector {
         }
     }
 
-    /// The span of encoded keys this selector covers.
+    /// The span of stored key bytes this selector covers: a prefix's strict extensions, the
+    /// encodings from a range's start to its end. The empty prefix covers the whole key space,
+    /// `[b"", ∞)`, narrowed by its bounds if any: rows whose key bytes are no key's encoding
+    /// lie in it (and read as `Corrupt`), so a list of everything never skips one. Every other
+    /// span lies between two key encodings.
     ///
     /// # Errors
     /// `InvalidInput` for bounds that are inverted or, for a prefix, do not begin with it.
@@ -274,7 +312,12 @@ impl Selector {
         let inverted = || Error::invalid(format!("{self} starts after its end"));
         match self {
             Selector::Prefix { prefix, start, end } => {
-                let (mut lo, mut hi) = prefix.prefix_range();
+                let (mut lo, mut hi) = if prefix.parts().is_empty() {
+                    (Vec::new(), None)
+                } else {
+                    let (lo, hi) = prefix.prefix_range();
+                    (lo, Some(hi))
+                };
                 for bound in [start, end].into_iter().flatten() {
                     if !bound.starts_with(prefix) {
                         return Err(Error::invalid(format!(
@@ -291,16 +334,18 @@ impl Selector {
                     lo = lo.max(start.encode());
                 }
                 if let Some(end) = end {
-                    // An end at the prefix itself (before every extension) selects nothing.
-                    hi = hi.min(end.encode()).max(lo.clone());
+                    // An end at the prefix itself (before every extension) selects no key (the
+                    // empty prefix's: only stored bytes below the format byte).
+                    let end = match hi {
+                        Some(hi) => hi.min(end.encode()),
+                        None => end.encode(),
+                    };
+                    hi = Some(end.max(lo.clone()));
                 }
                 Ok(ByteRange { start: lo, end: hi })
             }
             Selector::Range { start, end } if start > end => Err(inverted()),
-            Selector::Range { start, end } => Ok(ByteRange {
-                start: start.encode(),
-                end: end.encode(),
-            }),
+            Selector::Range { start, end } => Ok(ByteRange::new(start.encode(), end.encode())),
         }
     }
 }

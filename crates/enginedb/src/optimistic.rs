@@ -151,7 +151,7 @@ impl Optimistic {
             if plan.reverse {
                 read.range.start = last;
             } else {
-                read.range.end = successor(&last);
+                read.range.end = Some(successor(&last));
             }
         }
         self.ranges.push(read);

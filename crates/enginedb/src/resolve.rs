@@ -197,14 +197,17 @@ async fn load_span(db: &dyn EngineDb, state: &mut State, selector: &Selector, ra
 }
 
 /// A selector whose keys include every key of `range`: the exact one when both bounds are
-/// whole keys or the span is a prefix span, else everything.
+/// whole keys or the span is a prefix span, else everything (the empty prefix).
 fn covering_selector(range: &ByteRange) -> Selector {
-    if let (Ok(start), Ok(end)) = (Key::decode(&range.start), Key::decode(&range.end))
+    let Some(end) = &range.end else {
+        return Selector::prefix(Key::default());
+    };
+    if let (Ok(start), Ok(end)) = (Key::decode(&range.start), Key::decode(end))
         && start <= end
     {
         return Selector::range(start, end);
     }
-    let prefix = range.end.strip_suffix(&[0xFF]).and_then(|stem| Key::decode(stem).ok());
+    let prefix = end.strip_suffix(&[0xFF]).and_then(|stem| Key::decode(stem).ok());
     Selector::prefix(prefix.unwrap_or_default())
 }
 

@@ -30,6 +30,8 @@ enum Engine {
 /// Error indexes count the transaction's writes from its first, in order.
 pub struct Tx {
     engine: Engine,
+    /// The adapter's name when the store was opened read-only: writes fail.
+    read_only: Option<String>,
     /// Writes not yet sent to the engine.
     buffered: Vec<Write>,
     /// Writes made so far, sent or buffered: the index the next one gets.
@@ -41,8 +43,9 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// Begins a transaction on `db`: native if it has transactions, else optimistic.
-    pub(crate) async fn begin(db: &Arc<dyn EngineDb>) -> Result<Tx> {
+    /// Begins a transaction on `db`: native if it has transactions, else optimistic. On a store
+    /// opened read-only (`read_only` names its adapter) every write fails it.
+    pub(crate) async fn begin(db: &Arc<dyn EngineDb>, read_only: Option<&str>) -> Result<Tx> {
         let engine = if let Some(transactions) = db.transactions() {
             Engine::Native(transactions.begin().await?)
         } else if db.batches().is_some() {
@@ -55,6 +58,7 @@ impl Tx {
         };
         Ok(Tx {
             engine,
+            read_only: read_only.map(str::to_owned),
             buffered: Vec::new(),
             written: 0,
             failed: None,
@@ -162,7 +166,11 @@ impl Tx {
     /// Buffers `op`, or keeps the error of an invalid one for the next read or the commit.
     pub fn write(&mut self, op: Write) -> &mut Self {
         if self.failed.is_none() {
-            match validate_op_at(&op, self.written) {
+            let valid = match &self.read_only {
+                Some(adapter) => Err(Error::read_only(adapter)),
+                None => validate_op_at(&op, self.written),
+            };
+            match valid {
                 Ok(()) => self.buffered.push(op),
                 Err(error) => self.failed = Some(error),
             }

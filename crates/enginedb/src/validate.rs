@@ -68,7 +68,7 @@ pub fn op_size(op: &Write) -> usize {
         Write::Set { key, value } | Write::Insert { key, value } => key.encoded_len() + value.size(),
         Write::Sum { key, .. } | Write::Min { key, .. } | Write::Max { key, .. } => key.encoded_len() + 8,
         Write::DeleteRange { range } => selector_size(range),
-        Write::CheckRange { range, .. } => range.start.len() + range.end.len(),
+        Write::CheckRange { range, .. } => range.start.len() + range.end.as_ref().map_or(0, Vec::len),
     }
 }
 
@@ -134,14 +134,12 @@ fn validate_op(op: &Write) -> Result<()> {
     match op {
         Write::Set { value, .. } | Write::Insert { value, .. } => validate_value(value),
         Write::DeleteRange { range } => range.byte_range().map(drop),
-        Write::CheckRange { range, .. }
-            if range.start.len() > MAX_KEY_BYTES + 1 || range.end.len() > MAX_KEY_BYTES + 1 =>
-        {
-            Err(exceeded(
-                "range bound bytes",
-                MAX_KEY_BYTES + 1,
-                range.start.len().max(range.end.len()),
-            ))
+        Write::CheckRange { range, .. } => {
+            let longest = range.start.len().max(range.end.as_ref().map_or(0, Vec::len));
+            if longest > MAX_KEY_BYTES + 1 {
+                return Err(exceeded("range bound bytes", MAX_KEY_BYTES + 1, longest));
+            }
+            Ok(())
         }
         _ => Ok(()),
     }

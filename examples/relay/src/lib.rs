@@ -13,23 +13,33 @@
 //!
 //! Each action returns the [`Commit`] it got, so callers see whether it was atomic.
 //!
-//! | key                                   | value                          |
-//! |---------------------------------------|--------------------------------|
-//! | `("relay", "msg", id)`                | sender, thread, body           |
-//! | `("relay", "attachment", id, n)`      | the attachment's bytes         |
-//! | `("relay", "delivery", user, id)`     | `unread` / `read`              |
-//! | `("relay", "thread", thread, id)`     | the sender (thread index)      |
-//! | `("relay", "receipt", id, user)`      | `read`                         |
-//! | `("relay", "last-read", user)`        | the last id read (counter)     |
-//! | `("relay", "log", id)`                | what happened                  |
-//! | `("relay", "ids")`                    | bumped to draw message ids     |
+//! | key                                   | value                                          |
+//! |---------------------------------------|------------------------------------------------|
+//! | `("relay", "msg", id)`                | JSON `{"from", "thread", "body"}` (serde)      |
+//! | `("relay", "attachment", id, n)`      | the attachment's bytes                         |
+//! | `("relay", "delivery", user, id)`     | `unread` / `read`                              |
+//! | `("relay", "thread", thread, id)`     | the sender's name (thread index)               |
+//! | `("relay", "receipt", id, user)`      | `read`                                         |
+//! | `("relay", "last-read", user)`        | the last id read (counter)                     |
+//! | `("relay", "log", id)`                | what happened, as text                         |
+//! | `("relay", "ids")`                    | a counter bumped to draw message ids           |
+//!
+//! Messages are stored as JSON through enginedb's `serde` feature ([`Value::json`] and
+//! [`Value::decode`]), so any text — newlines, quotes, any Unicode — reads back as written.
 
 pub mod api;
 pub mod selftest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 
-use enginedb::{Atomic, Atomicity, Commit, Db, Error, Key, KeyPart, Result, Selector, Value, Write, key};
+use enginedb::{Atomic, Atomicity, Commit, Db, Key, KeyPart, Selector, Value, Write, key};
+use serde::{Deserialize, Serialize};
+
+/// Longest user name, in bytes (user names are parts of keys, which have a size limit).
+pub const MAX_USER_BYTES: usize = 256;
+
+/// Most recipients of one message (each is a write of the send's unit).
+pub const MAX_RECIPIENTS: usize = 100;
 
 /// The engine: a store and the atomicity its caller demands. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -38,8 +48,26 @@ pub struct Relay {
     atomicity: Atomicity,
 }
 
+/// What a relay action can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The message, or the user's delivery of it, does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The relay refuses the input (no recipient, an empty user name, …); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store's error: see [`enginedb::Error`] and its [`kind`](enginedb::Error::kind).
+    #[error(transparent)]
+    Store(#[from] enginedb::Error),
+}
+
+/// The relay's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// A stored message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Message {
     /// Its id.
     pub id: i64,
@@ -51,8 +79,17 @@ pub struct Message {
     pub body: String,
 }
 
+/// A message as stored under `("relay", "msg", id)` (the id is in the key).
+#[derive(Serialize, Deserialize)]
+struct Record {
+    from: String,
+    thread: i64,
+    body: String,
+}
+
 /// One line of an inbox.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Delivery {
     /// The message's id.
     pub id: i64,
@@ -76,24 +113,18 @@ fn delivery(user: &str, id: i64) -> Key {
     key!["relay", "delivery", user, id]
 }
 
-fn encode(message: &Message) -> String {
-    format!("{}\n{}\n{}", message.from, message.thread, message.body)
-}
-
-fn decode(id: i64, value: &Value) -> Result<Message> {
-    let corrupt = || Error::Corrupt {
-        message: format!("relay message {id} is not sender, thread, body"),
-    };
-    let mut lines = value.as_str().ok_or_else(corrupt)?.splitn(3, '\n');
-    let (Some(from), Some(thread), Some(body)) = (lines.next(), lines.next(), lines.next()) else {
-        return Err(corrupt());
-    };
-    Ok(Message {
-        id,
-        from: from.to_owned(),
-        thread: thread.parse().map_err(|_| corrupt())?,
-        body: body.to_owned(),
-    })
+/// `name`, if it is a user name: not empty, at most [`MAX_USER_BYTES`] bytes.
+fn user(name: &str) -> Result<&str> {
+    if name.is_empty() {
+        Err(Error::Invalid("a user name cannot be empty".into()))
+    } else if name.len() > MAX_USER_BYTES {
+        Err(Error::Invalid(format!(
+            "a user name is at most {MAX_USER_BYTES} bytes, not {}",
+            name.len()
+        )))
+    } else {
+        Ok(name)
+    }
 }
 
 impl Relay {
@@ -119,49 +150,65 @@ impl Relay {
     /// A fresh message id (each commit has a unique, increasing version).
     async fn next_id(&self) -> Result<i64> {
         let version = self.db.write_one(Write::sum(key!["relay", "ids"], 1)).await?;
-        i64::try_from(version.0).map_err(|_| Error::invalid("message ids are exhausted"))
+        i64::try_from(version.0).map_err(|_| Error::Invalid("message ids are exhausted".into()))
     }
 
-    /// Adds to `unit` the writes of `message`: the message, its attachments, one delivery per
-    /// recipient, the thread index and the log entry.
+    /// Adds to `unit` the writes of message `id`: the message, its attachments, one delivery
+    /// per recipient, the thread index and the log entry.
     fn message_unit<'u>(
         unit: Atomic<'u>,
-        message: &Message,
+        id: i64,
+        record: &Record,
         to: &[&str],
         attachments: &[Vec<u8>],
         what: &str,
-    ) -> Atomic<'u> {
-        let id = message.id;
-        unit.insert(msg(id), encode(message))
+    ) -> Result<Atomic<'u>> {
+        Ok(unit
+            .insert(msg(id), Value::json(record)?)
             .ops(
                 (0i64..)
                     .zip(attachments)
                     .map(|(n, a)| Write::set(key!["relay", "attachment", id, n], a.as_slice())),
             )
             .ops(to.iter().map(|user| Write::set(delivery(user, id), "unread")))
-            .set(key!["relay", "thread", message.thread, id], &message.from)
+            .set(key!["relay", "thread", record.thread, id], &record.from)
             .insert(
                 key!["relay", "log", id],
-                format!("{what} by {} to {}", message.from, to.join(",")),
-            )
+                format!("{what} by {:?} to {:?}", record.from, to),
+            ))
     }
 
-    /// Sends `body` (and `attachments`) from `from` to `to`, as one unit.
+    /// Sends `body` (and `attachments`) from `from` to `to` (each recipient once), as one unit.
     ///
     /// # Errors
-    /// `InvalidInput` for no recipient; the store's errors (`PartialWrite` on a sequential store).
+    /// [`Error::Invalid`] for no recipient, too many, or a bad user name; the store's errors
+    /// (`LimitExceeded` for a message over the store's value limit, `PartialWrite` on a
+    /// sequential store).
     pub async fn send(&self, from: &str, to: &[&str], body: &str, attachments: &[Vec<u8>]) -> Result<Sent> {
-        if to.is_empty() {
-            return Err(Error::invalid("a message needs at least one recipient"));
+        let from = user(from)?;
+        let mut recipients: Vec<&str> = Vec::with_capacity(to.len());
+        for name in to {
+            let name = user(name)?;
+            if !recipients.contains(&name) {
+                recipients.push(name);
+            }
+        }
+        if recipients.is_empty() {
+            return Err(Error::Invalid("a message needs at least one recipient".into()));
+        }
+        if recipients.len() > MAX_RECIPIENTS {
+            return Err(Error::Invalid(format!(
+                "a message has at most {MAX_RECIPIENTS} recipients, not {}",
+                recipients.len()
+            )));
         }
         let id = self.next_id().await?;
-        let message = Message {
-            id,
+        let record = Record {
             from: from.to_owned(),
             thread: id,
             body: body.to_owned(),
         };
-        let commit = Relay::message_unit(self.unit(), &message, to, attachments, "sent")
+        let commit = Relay::message_unit(self.unit(), id, &record, &recipients, attachments, "sent")?
             .commit()
             .await?;
         Ok(Sent { id, commit })
@@ -171,17 +218,19 @@ impl Relay {
     /// unit fails with `CheckFailed` if the parent was deleted meanwhile.
     ///
     /// # Errors
-    /// `InvalidInput` for an unknown parent; the store's errors.
+    /// [`Error::NotFound`] for an unknown parent, [`Error::Invalid`] for a bad user name; the
+    /// store's errors.
     pub async fn reply(&self, from: &str, parent: i64, body: &str) -> Result<Sent> {
+        let from = user(from)?;
         let found = self
             .db
             .get(&msg(parent))
             .await?
-            .ok_or_else(|| Error::invalid(format!("no message {parent}")))?;
-        let parent_message = decode(parent, &found.value)?;
+            .ok_or_else(|| Error::NotFound(format!("no message {parent}")))?;
+        let parent_record: Record = found.value.decode()?;
         let thread = self
             .db
-            .list(Selector::prefix(key!["relay", "thread", parent_message.thread]))
+            .list(Selector::prefix(key!["relay", "thread", parent_record.thread]))
             .collect()
             .await?;
         let mut people: Vec<&str> = thread
@@ -192,17 +241,16 @@ impl Relay {
         people.sort_unstable();
         people.dedup();
         if people.is_empty() {
-            people.push(&parent_message.from);
+            people.push(&parent_record.from);
         }
         let id = self.next_id().await?;
-        let message = Message {
-            id,
+        let record = Record {
             from: from.to_owned(),
-            thread: parent_message.thread,
+            thread: parent_record.thread,
             body: body.to_owned(),
         };
         let unit = self.unit().check(msg(parent), found.version);
-        let commit = Relay::message_unit(unit, &message, &people, &[], "replied")
+        let commit = Relay::message_unit(unit, id, &record, &people, &[], "replied")?
             .commit()
             .await?;
         Ok(Sent { id, commit })
@@ -212,35 +260,45 @@ impl Relay {
     /// one unit that fails with `CheckFailed` if the delivery changed meanwhile.
     ///
     /// # Errors
-    /// `InvalidInput` when `user` has no delivery of `id`; the store's errors.
-    pub async fn mark_read(&self, user: &str, id: i64) -> Result<Commit> {
-        let current = self
-            .db
-            .get(&delivery(user, id))
-            .await?
-            .ok_or_else(|| Error::invalid(format!("{user} has no message {id}")))?;
-        self.unit()
+    /// [`Error::NotFound`] when there is no message `id` or `user` did not receive it,
+    /// [`Error::Invalid`] for a bad user name; the store's errors.
+    pub async fn mark_read(&self, user_name: &str, id: i64) -> Result<Commit> {
+        let user = user(user_name)?;
+        let Some(current) = self.db.get(&delivery(user, id)).await? else {
+            return Err(Error::NotFound(if self.db.get(&msg(id)).await?.is_some() {
+                format!("{user:?} did not receive message {id}")
+            } else {
+                format!("no message {id}")
+            }));
+        };
+        Ok(self
+            .unit()
             .check(delivery(user, id), current.version)
             .set(delivery(user, id), "read")
             .set(key!["relay", "receipt", id, user], "read")
             .set(key!["relay", "last-read", user], id)
             .commit()
-            .await
+            .await?)
     }
 
-    /// The message `id`.
+    /// The message `id`, if there is one.
     ///
     /// # Errors
-    /// The store's, or `Corrupt` for a malformed message.
+    /// The store's, `Decode` among them for a stored message that is not one.
     pub async fn message(&self, id: i64) -> Result<Option<Message>> {
-        self.db.get(&msg(id)).await?.map(|e| decode(id, &e.value)).transpose()
+        let Some(entry) = self.db.get(&msg(id)).await? else {
+            return Ok(None);
+        };
+        let Record { from, thread, body } = entry.value.decode()?;
+        Ok(Some(Message { id, from, thread, body }))
     }
 
     /// `user`'s deliveries, oldest first.
     ///
     /// # Errors
-    /// The store's.
-    pub async fn inbox(&self, user: &str) -> Result<Vec<Delivery>> {
+    /// [`Error::Invalid`] for a bad user name; the store's.
+    pub async fn inbox(&self, user_name: &str) -> Result<Vec<Delivery>> {
+        let user = user(user_name)?;
         let entries = self
             .db
             .list(Selector::prefix(key!["relay", "delivery", user]))

@@ -5,7 +5,7 @@
 use enginedb::testing::Faulty;
 use enginedb::{Atomicity, Db, ErrorKind, Selector, key};
 
-use crate::Relay;
+use crate::{Error, Relay};
 
 /// Runs the check on `db`; `Err` says what went wrong.
 ///
@@ -38,7 +38,8 @@ pub async fn injected_failures(db: &Db) -> Result<String, String> {
                     sent.commit
                 ));
             }
-            Err(error) => error,
+            Err(Error::Store(error)) => error,
+            Err(error) => return Err(format!("at write {fail_at}: expected a store error, got {error}")),
         };
         if sequential && fail_at > 2 {
             if error.kind() != ErrorKind::PartialWrite {

@@ -58,6 +58,7 @@ pub struct Db {
 struct Shared {
     store: Arc<dyn EngineDb>,
     name: String,
+    read_only: bool,
     /// Set by the first `close`: every later call is refused.
     closed: AtomicBool,
     /// Whether the store has been closed, for the `close` calls themselves: held while one
@@ -83,11 +84,12 @@ impl<D: EngineDb + 'static> From<D> for Db {
 impl Db {
     /// A handle on an adapter behind the port, with the default [`RetryPolicy`].
     pub fn from_port(store: Arc<dyn EngineDb>) -> Db {
-        let name = store.info().name;
+        let AdapterInfo { name, read_only, .. } = store.info();
         Db {
             shared: Arc::new(Shared {
                 store,
                 name,
+                read_only,
                 closed: AtomicBool::new(false),
                 closing: futures::lock::Mutex::new(false),
             }),
@@ -129,6 +131,21 @@ impl Db {
             return Err(Error::Closed);
         }
         Ok(&self.shared.store)
+    }
+
+    /// The store, unless this handle was closed or its store opened read-only: for writes.
+    fn writable(&self) -> Result<&Arc<dyn EngineDb>> {
+        let store = self.store().map_err(Error::on_write)?;
+        if self.shared.read_only {
+            return Err(Error::read_only(&self.shared.name));
+        }
+        Ok(store)
+    }
+
+    /// The adapter's name if its store was opened read-only: a transaction's writes are
+    /// refused.
+    pub(crate) fn read_only_adapter(&self) -> Option<&str> {
+        self.shared.read_only.then_some(self.shared.name.as_str())
     }
 
     fn span(&self, operation: &'static str) -> tracing::Span {
@@ -175,7 +192,7 @@ impl Db {
     }
 
     pub(crate) async fn write_with(&self, ops: &[Write], atomicity: Atomicity, policy: &RetryPolicy) -> Result<Commit> {
-        let store = self.store().map_err(Error::on_write)?;
+        let store = self.writable()?;
         resolve(&**store, ops, atomicity, policy)
             .instrument(self.span("write"))
             .await
@@ -202,7 +219,7 @@ impl Db {
     /// # Errors
     /// As [`crate::Atomic::commit`].
     pub async fn write_one(&self, op: Write) -> Result<Version> {
-        let store = self.store().map_err(Error::on_write)?;
+        let store = self.writable()?;
         write_one(&**store, &op, &self.retry)
             .instrument(self.span("write"))
             .await

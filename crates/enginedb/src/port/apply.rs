@@ -375,13 +375,23 @@ pub(crate) fn span<'s>(
     range: &ByteRange,
 ) -> impl DoubleEndedIterator<Item = (&'s Vec<u8>, &'s Stored)> {
     // `BTreeMap::range` panics on an inverted range: an empty span reads nothing instead.
-    let bounds = (Bound::Included(range.start.clone()), Bound::Excluded(range.end.clone()));
-    (!range.is_empty()).then(|| state.range(bounds)).into_iter().flatten()
+    let end = range
+        .end
+        .as_ref()
+        .map_or(Bound::Unbounded, |end| Bound::Excluded(end.as_slice()));
+    let bounds = (Bound::Included(range.start.as_slice()), end);
+    (!range.is_empty())
+        .then(|| state.range::<[u8], _>(bounds))
+        .into_iter()
+        .flatten()
 }
 
 /// The rows a [`ListPlan`] reads from `state`, in plan order.
-pub(crate) fn scan(state: &State, plan: &ListPlan) -> Vec<(Vec<u8>, Value, Version)> {
-    let row = |(k, s): (&Vec<u8>, &Stored)| (k.clone(), s.value.clone(), s.version);
+///
+/// # Errors
+/// `Corrupt` for a row whose version no commit has (see [`Version::stored`]).
+pub(crate) fn scan(state: &State, plan: &ListPlan) -> Result<Vec<(Vec<u8>, Value, Version)>> {
+    let row = |(k, s): (&Vec<u8>, &Stored)| Ok((k.clone(), s.value.clone(), Version::stored(s.version.0)?));
     let rows = span(state, &plan.range);
     if plan.reverse {
         rows.rev().take(plan.fetch()).map(row).collect()
@@ -417,7 +427,7 @@ mod tests {
                     delta: -2,
                 },
                 EncodedWrite::DeleteRange {
-                    range: ByteRange { start, end },
+                    range: ByteRange::new(start, end),
                 },
             ]
         );

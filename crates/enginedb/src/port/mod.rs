@@ -90,15 +90,26 @@ pub struct AdapterInfo {
     pub name: String,
     /// Its limits; the same for every adapter.
     pub limits: Limits,
+    /// The store was opened read-only: the core refuses every write (`Unsupported`, nothing
+    /// written) before it reaches the adapter, and transactions may only read.
+    pub read_only: bool,
 }
 
 impl AdapterInfo {
-    /// The adapter `name`, with the standard limits.
+    /// The adapter `name`, writable, with the standard limits.
     pub fn new(name: impl Into<String>) -> AdapterInfo {
         AdapterInfo {
             name: name.into(),
             limits: Limits::STANDARD,
+            read_only: false,
         }
+    }
+
+    /// This adapter, opened read-only when `read_only`.
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> AdapterInfo {
+        self.read_only = read_only;
+        self
     }
 }
 

@@ -7,11 +7,19 @@ use crate::limits::MAX_LIST_LIMIT;
 use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Version};
 use crate::value::Value;
 
-/// A validated `list` request: read the keys in `range`, in descending order if `reverse`, at
-/// most `fetch` of them (one more than the page holds, to know whether another page follows).
+/// A validated `list` request: read the stored rows in `range`, in descending order if
+/// `reverse`, at most `fetch` of them (one more than the page holds, to know whether another
+/// page follows), and hand every one of them to [`ListPlan::page`].
+///
+/// The span is in stored key bytes, not keys: a list of the whole key space (the empty
+/// prefix) starts at `b""` and is unbounded above (`range.end == None`), so the adapter reads
+/// every row of its namespace, whatever its first byte, and `page` reports a row that is no
+/// key's encoding as `Corrupt` instead of the list skipping it. An adapter translates an
+/// unbounded end into its own terms (a statement without an upper bound, the end of its
+/// namespace's table keys); any other span reads as before.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListPlan {
-    /// The span still to read (the cursor already applied).
+    /// The span still to read (the cursor already applied); `end: None` for no upper bound.
     pub range: ByteRange,
     /// Descending order.
     pub reverse: bool,
@@ -47,7 +55,7 @@ impl ListPlan {
                 return Err(Error::invalid("cursor does not belong to this selector"));
             }
             if reverse {
-                range.end = last.to_vec();
+                range.end = Some(last.to_vec());
             } else {
                 range.start = successor(last);
             }
@@ -64,11 +72,13 @@ impl ListPlan {
         self.limit + 1
     }
 
-    /// Builds the page from up to [`ListPlan::fetch`] rows (encoded key, value, version) read in
-    /// plan order, decoding keys.
+    /// Builds the page from up to [`ListPlan::fetch`] rows (stored key bytes, value, version)
+    /// read in plan order, decoding keys. Every row of the page is decoded, whatever its bytes:
+    /// a row of the span is never skipped.
     ///
     /// # Errors
-    /// `Corrupt` when a stored key does not decode.
+    /// `Corrupt` when stored key bytes are not the encoding of a key (the empty tuple
+    /// included: no key is empty).
     pub fn page<K: AsRef<[u8]>>(&self, rows: impl IntoIterator<Item = (K, Value, Version)>) -> Result<Page> {
         let mut entries = Vec::with_capacity(self.limit);
         let mut more = false;
@@ -78,11 +88,13 @@ impl ListPlan {
                 more = true;
                 break;
             }
-            entries.push(Entry {
-                key: Key::decode(encoded.as_ref())?,
-                value,
-                version,
-            });
+            let key = Key::decode(encoded.as_ref())?;
+            if key.parts().is_empty() {
+                return Err(Error::Corrupt {
+                    message: "a stored key is the empty key".into(),
+                });
+            }
+            entries.push(Entry { key, value, version });
             last = Some(encoded);
         }
         let cursor = match (more, last) {
@@ -157,5 +169,58 @@ mod tests {
             .page(vec![(vec![0x01, 0x09], Value::I64(0), Version(1))])
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Corrupt);
+        let whole = ListPlan::new(&Selector::prefix(Key::default()), &ListOptions::default()).unwrap();
+        for bytes in [vec![], vec![0x00], vec![0x01], vec![0x01, 0xFF], vec![0xFF, 1, 2]] {
+            let error = whole
+                .page(vec![(bytes.clone(), Value::I64(0), Version(1))])
+                .unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Corrupt, "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn the_empty_prefix_spans_every_byte_string_and_bounds_narrow_it() {
+        let whole = Selector::prefix(Key::default());
+        assert_eq!(whole.byte_range().unwrap(), ByteRange::WHOLE);
+        for bytes in [&[][..], &[0x00], &[0x01], &[0x01, 0xFF], &[0xFF; 3_000]] {
+            assert!(ByteRange::WHOLE.contains(bytes), "{bytes:02x?}");
+        }
+        let from = whole.clone().start(key!["k"]).byte_range().unwrap();
+        assert_eq!(
+            from,
+            ByteRange {
+                start: key!["k"].encode(),
+                end: None
+            }
+        );
+        let until = whole.clone().end(key!["k"]).byte_range().unwrap();
+        assert_eq!(until, ByteRange::new(Vec::new(), key!["k"].encode()));
+        let nothing = whole.start(key!["k"]).end(key!["k"]).byte_range().unwrap();
+        assert!(nothing.is_empty());
+        // Every other span lies between two key encodings.
+        assert!(Selector::prefix(key!["k"]).byte_range().unwrap().end.is_some());
+        assert!(
+            Selector::range(Key::default(), key!["k"])
+                .byte_range()
+                .unwrap()
+                .end
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn cursors_page_through_the_whole_space() {
+        let whole = Selector::prefix(Key::default());
+        let first = ListPlan::new(&whole, &ListOptions::limit(2)).unwrap();
+        let cursor = first.page(rows(&[1, 2, 3])).unwrap().cursor;
+        let next = ListPlan::new(&whole, &ListOptions::limit(2).after(cursor)).unwrap();
+        assert_eq!(next.range.end, None, "still unbounded above");
+        assert!(!next.range.contains(&key!["k", 2].encode()));
+        assert!(next.range.contains(&key!["k", 3].encode()) && next.range.contains(&[0xFF]));
+        let back = ListPlan::new(&whole, &ListOptions::limit(2).reversed()).unwrap();
+        let cursor = back.page(rows(&[9, 8, 7])).unwrap().cursor;
+        let next = ListPlan::new(&whole, &ListOptions::limit(2).reversed().after(cursor)).unwrap();
+        assert!(!next.range.contains(&key!["k", 8].encode()));
+        assert!(next.range.contains(&key!["k", 7].encode()) && next.range.contains(&[0x00]));
     }
 }

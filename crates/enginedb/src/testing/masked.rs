@@ -59,7 +59,7 @@ impl<D: EngineDb> EngineDb for Masked<D> {
         let info = self.inner.info();
         AdapterInfo {
             name: format!("{} ({})", info.name, self.mask.name()),
-            limits: info.limits,
+            ..info
         }
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {

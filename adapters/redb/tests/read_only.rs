@@ -1,0 +1,72 @@
+//! `mode=ro`: an existing store opened for reading only — it is never created or changed,
+//! several processes may read at once, and every write is refused with nothing written.
+
+#![allow(clippy::expect_used)] // test helpers fail loudly
+
+use enginedb::{ErrorKind, key};
+use enginedb_redb::RedbDb;
+use futures::executor::block_on;
+
+/// A store at `dir/name` holding `["k"] = "v"`, closed.
+fn store(dir: &std::path::Path, name: &str) -> String {
+    let url = format!("redb://{}/{name}", dir.display());
+    block_on(async {
+        let db = RedbDb::open_db(&url).await.expect("create");
+        db.set(key!["k"], "v").await.expect("write");
+        db.close().await.expect("close");
+    });
+    url
+}
+
+#[test]
+fn reads_work_and_writes_are_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = store(dir.path(), "ro.redb");
+    block_on(enginedb_testkit::read_only::reads_work_and_writes_are_refused(
+        &url,
+        async |url| RedbDb::open_db(&url).await,
+    ));
+}
+
+#[test]
+fn a_missing_file_is_an_error_and_stays_missing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("missing.redb");
+    let error = block_on(RedbDb::open_db(&format!("redb://{}?mode=ro", path.display()))).expect_err("no store there");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+    assert!(error.to_string().contains("there is no redb store"), "{error}");
+    assert!(!path.exists(), "nothing created");
+}
+
+/// Readers share the file (a writable open takes it whole): two read-only handles at once.
+#[test]
+fn two_readers_at_once() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("{}?mode=ro", store(dir.path(), "shared.redb"));
+    block_on(async {
+        let first = RedbDb::open_db(&url).await.expect("first reader");
+        let second = RedbDb::open_db(&url).await.expect("second reader");
+        for db in [&first, &second] {
+            assert!(db.get(&key!["k"]).await.expect("get").is_some());
+        }
+        first.close().await.expect("close");
+        second.close().await.expect("close");
+    });
+}
+
+/// A read-only open leaves the file as it was: no repair needed, same bytes.
+#[test]
+fn the_file_is_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = store(dir.path(), "same.redb");
+    let path = dir.path().join("same.redb");
+    let before = std::fs::read(&path).expect("read the file");
+    block_on(async {
+        let db = RedbDb::open_db(&format!("{url}?mode=ro"))
+            .await
+            .expect("open read-only");
+        assert!(db.get(&key!["k"]).await.expect("get").is_some());
+        db.close().await.expect("close");
+    });
+    assert!(std::fs::read(&path).expect("read the file") == before, "unchanged");
+}
