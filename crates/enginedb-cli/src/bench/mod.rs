@@ -7,6 +7,7 @@
 mod chart;
 mod on_thread;
 mod one_core;
+mod postgres;
 mod raw;
 mod report;
 mod stats;
@@ -17,7 +18,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use enginedb::{Db, Error, MemoryDb, Result, Selector, key};
-use enginedb_postgres::throwaway::PgServer;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) use chart::svg;
@@ -164,10 +164,10 @@ pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path, one_core: 
     for &backend in backends {
         progress.set_message(format!("{}: starting", backend.name()));
         let server = match backend {
-            Backend::Postgres => Some(PgServer::start().map_err(|e| Error::backend("bench postgres", e))?),
+            Backend::Postgres => Some(postgres::Server::start()?),
             _ => None,
         };
-        let (adapter, raw) = open(backend, dir, server.as_ref().map(|s| s.url.as_str())).await?;
+        let (adapter, raw) = open(backend, dir, server.as_ref().map(postgres::Server::url)).await?;
         let measured = measure(backend, plan, &adapter, &raw, &progress).await;
         let cleaned = clean_up(&adapter, &raw).await;
         let closed = adapter.close().await;
@@ -192,17 +192,7 @@ async fn open(backend: Backend, dir: &Path, server: Option<&str>) -> Result<(Db,
             enginedb_open::open(&format!("redb://{}", file("redb").display())).await?,
             Arc::new(raw::RawRedb::open(&file("raw.redb"))?),
         ),
-        (Backend::Postgres, Some(url)) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let namespace = format!("bench_{}", std::process::id());
-            let config =
-                enginedb_postgres::PgConfig::from_url(&format!("{url}{separator}enginedb_namespace={namespace}"))?;
-            let pool = config.max_connections;
-            (
-                Db::from(enginedb_postgres::PgDb::open(config).await?),
-                Arc::new(raw::RawPostgres::open(url, pool).await?),
-            )
-        }
+        (Backend::Postgres, Some(url)) => postgres::open(url).await?,
         (Backend::Postgres, None) => return Err(Error::invalid("postgres needs a server")),
     })
 }

@@ -3,6 +3,7 @@
 //! no versions, no namespaces, no validation. The drivers come re-exported from their adapter
 //! crates, so both sides run the very same driver build.
 
+#[cfg(feature = "postgres")]
 mod postgres;
 mod redb;
 mod sqlite;
@@ -12,6 +13,7 @@ use std::sync::Mutex;
 
 use enginedb::{Error, Result};
 
+#[cfg(feature = "postgres")]
 pub(crate) use self::postgres::RawPostgres;
 pub(crate) use self::redb::RawRedb;
 pub(crate) use self::sqlite::RawSqlite;
