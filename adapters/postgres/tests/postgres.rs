@@ -297,6 +297,17 @@ fn a_newer_schema_is_refused_untouched() {
     });
 }
 
+/// Random units (runs of every op kind, on few keys, often failing) have the outcomes and
+/// leave the data `MemoryDb` does.
+#[test]
+fn random_units_match_the_reference() {
+    common::block_on(async {
+        let db = Db::from(common::open(&common::unique_namespace()).await.expect("open"));
+        enginedb_testkit::differential::units_match_memory(&db, 400).await;
+        db.close().await.expect("close");
+    });
+}
+
 /// A database whose version sequence is gone is refused, never given a new one (it would draw
 /// versions below those stored).
 #[test]

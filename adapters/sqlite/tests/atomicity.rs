@@ -110,3 +110,16 @@ fn a_failure_at_any_statement_leaves_nothing_behind() {
         eprintln!("{mask:?}: a fault at each of {statements} statements left nothing behind");
     }
 }
+
+/// Random units (runs of every op kind, on few keys, often failing) have the outcomes and
+/// leave the data `MemoryDb` does: the folded multi-row statements behave as ops one by one.
+#[test]
+fn random_units_match_the_reference() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    futures::executor::block_on(async {
+        let url = format!("sqlite://{}/differential.sqlite3", dir.path().display());
+        let db = enginedb_sqlite::SqliteDb::open_db(&url).await.expect("open");
+        enginedb_testkit::differential::units_match_memory(&db, 400).await;
+        db.close().await.expect("close");
+    });
+}

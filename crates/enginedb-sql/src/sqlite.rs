@@ -6,7 +6,6 @@
 //! unit has one version and versions follow commit order (SQLite has one writer at a time).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use enginedb::port::{EncodedWrite, ListPlan};
 use enginedb::{ByteRange, Value, Version};
@@ -32,6 +31,11 @@ macro_rules! version_param {
         )
     };
 }
+
+mod rows;
+
+pub use rows::MAX_ROWS;
+use rows::{fold_of, plan_rows, run_length};
 
 /// Guard: the key is not at the version (`?1` op, `?2` ns, `?3` key, `?4` version).
 pub const CHECK_VERSION: &str = "INSERT INTO enginedb_guard (op, reason) SELECT CAST(?1 AS INTEGER), 'check' \
@@ -267,23 +271,30 @@ fn plan_op<'a>(
 }
 
 /// The statements of a whole unit, after [`BUMP_VERSION`] drew `version` (`None`: read it back).
-/// Consecutive plain sets are written by multi-row upserts of up to [`MAX_SET_ROWS`] keys (a key
-/// written twice keeps the later value: SQLite upserts a statement's rows in order). Error
-/// indexes refer to `ops`.
+/// Runs of consecutive ops of one kind are folded into multi-row statements of up to
+/// [`MAX_ROWS`] rows: sets (upserts: a key written twice keeps the later value, as SQLite
+/// upserts a statement's rows in order), version checks, absence checks, deletes, and inserts,
+/// sums, mins and maxes of distinct keys (one guard and one upsert per run). A multi-row guard
+/// fails at its first failing row, so error indexes are those of the ops one by one; they
+/// refer to `ops`. Only spans (`DeleteRange`, `CheckRange`) take a statement each, and D1
+/// counts statements against a Worker's per-invocation limit: see [`batch_statements`].
 pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Option<Version>) -> Vec<Statement<'a>> {
-    let mut out = Vec::with_capacity(ops.len() + ops.len() / 2);
+    let mut out = Vec::with_capacity(ops.len() / 2 + 4);
     let (mut rest, mut index) = (ops, 0);
     while let Some(op) = rest.first() {
-        let run = rest.iter().take(MAX_SET_ROWS).take_while(|op| is_set(op)).count();
-        // The largest multi-row upsert the run of sets fills, if any.
-        let multi = SET_ROWS
-            .iter()
-            .find(|(rows, _)| *rows <= run)
-            .and_then(|(rows, sql)| Some((sql.as_str(), rest.get(..*rows)?)));
-        let planned = match multi {
-            Some((sql, sets)) => {
-                out.push(set_rows(sql, namespace, sets, version));
-                sets.len()
+        let folded = fold_of(op).and_then(|fold| {
+            let run = run_length(rest, fold);
+            // The largest multi-row statement the run fills, if any.
+            let rows = (1..=MAX_ROWS.ilog2())
+                .rev()
+                .map(|p| 1usize << p)
+                .find(|&rows| rows <= run)?;
+            Some((fold, rest.get(..rows)?))
+        });
+        let planned = match folded {
+            Some((fold, run)) => {
+                plan_rows(namespace, fold, index, run, version, &mut out);
+                run.len()
             }
             None => {
                 plan_op(namespace, index, op, version, &mut out);
@@ -296,60 +307,11 @@ pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Optio
     out
 }
 
-/// Most keys one multi-row upsert writes: its 2 shared and 3-per-row parameters stay within
-/// D1's 100 per statement.
-pub const MAX_SET_ROWS: usize = 32;
-
-fn is_set(op: &EncodedWrite) -> bool {
-    matches!(op, EncodedWrite::Set { .. })
+/// How many statements D1 runs for a unit of `ops` (its batch: [`BUMP_VERSION`], then
+/// [`plan_unit`]'s): what the unit costs against a Worker's per-invocation query limit.
+pub fn batch_statements(ops: &[EncodedWrite]) -> usize {
+    1 + plan_unit("", ops, None).len()
 }
-
-/// The multi-row upsert `sql` (of [`SET_ROWS`]) of `sets`: `?1` ns, `?2` version or NULL, then
-/// key, bytes and counter per row.
-fn set_rows<'a>(
-    sql: &'static str,
-    namespace: &'a str,
-    sets: &'a [EncodedWrite],
-    version: Option<Version>,
-) -> Statement<'a> {
-    let mut params = Vec::with_capacity(2 + 3 * sets.len());
-    params.push(ns(namespace));
-    params.push(version.map_or(Param::Null, |v| Param::int(v.0)));
-    for op in sets {
-        if let EncodedWrite::Set { key, value } = op {
-            let [v, n] = value_params(value);
-            params.extend([blob(key.as_slice()), v, n]);
-        }
-    }
-    Statement::new(sql, params)
-}
-
-/// The multi-row upserts, largest first: their row count (32, 16, … 2) and SQL (see
-/// [`set_rows`]). Five texts, so every run of sets is planned with statements a driver caches.
-static SET_ROWS: LazyLock<Vec<(usize, String)>> = LazyLock::new(|| {
-    (1..=MAX_SET_ROWS.ilog2())
-        .rev()
-        .map(|power| {
-            let rows: Vec<String> = (0..1usize << power)
-                .map(|row| {
-                    let first = 3 + 3 * row;
-                    format!(
-                        "(?1, ?{first}, ?{}, CAST(?{} AS INTEGER), {})",
-                        first + 1,
-                        first + 2,
-                        version_param!("?2")
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES {} \
-                 ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver",
-                rows.join(", ")
-            );
-            (rows.len(), sql)
-        })
-        .collect()
-});
 
 /// The read of one encoded key.
 pub fn get(namespace: &str, key: Vec<u8>) -> Statement<'_> {
@@ -482,6 +444,109 @@ mod tests {
                 statement.params.contains(&blob(&[][..])),
                 unbounded,
                 "the whole space starts at b\"\""
+            );
+        }
+    }
+
+    /// What a unit costs D1 in statements (its per-invocation query limit: 1,000 on the paid
+    /// plan, 50 on the free one): runs of sets, checks, deletes and inserts fold into
+    /// statements of up to 32 rows; counter ops and spans take their own.
+    #[test]
+    fn units_fit_d1s_statement_limits() {
+        let count = |ops: &[Write]| batch_statements(&EncodedWrite::unit(ops).unwrap());
+        let sets: Vec<Write> = (0..1000).map(|i| Write::set(key!["s", i], i)).collect();
+        let checks: Vec<Write> = (0..1000)
+            .map(|i| Write::check(key!["c", i], Some(Version(1))))
+            .collect();
+        let inserts: Vec<Write> = (0..1000).map(|i| Write::insert(key!["i", i], i)).collect();
+        let deletes: Vec<Write> = (0..1000).map(|i| Write::delete(key!["d", i])).collect();
+        let sums: Vec<Write> = (0..1000).map(|i| Write::sum(key!["n", i], 1)).collect();
+        let mixed = [
+            Write::check(key!["m", 0], Some(Version(3))),
+            Write::check(key!["m", 1], None),
+            Write::insert(key!["msg", 7], "hello"),
+            Write::insert(key!["attachment", 7, 0], "a"),
+            Write::set(key!["delivery", "bob", 7], "unread"),
+            Write::set(key!["delivery", "cy", 7], "unread"),
+            Write::set(key!["delivery", "di", 7], "unread"),
+            Write::set(key!["thread", 7, 7], "ada"),
+            Write::set(key!["log", 7], "sent"),
+            Write::sum(key!["count", "msgs"], 1),
+            Write::max(key!["last", "ada"], 7),
+            Write::delete(key!["draft", "ada", 1]),
+            Write::delete(key!["draft", "ada", 2]),
+            Write::set(key!["inbox", "bob"], 7),
+            Write::set(key!["inbox", "cy"], 7),
+            Write::set(key!["inbox", "di"], 7),
+            Write::sum(key!["unread", "bob"], 1),
+            Write::sum(key!["unread", "cy"], 1),
+            Write::sum(key!["unread", "di"], 1),
+            Write::delete_range(Selector::prefix(key!["typing", "ada"])),
+        ];
+        let figures = [
+            ("1,000 sets", count(&sets)),
+            ("1,000 version checks", count(&checks)),
+            ("1,000 inserts", count(&inserts)),
+            ("1,000 deletes", count(&deletes)),
+            ("1,000 sums", count(&sums)),
+            ("a 20-op mixed unit", count(&mixed)),
+        ];
+        for (unit, statements) in figures {
+            eprintln!("D1 statements of {unit}: {statements}");
+        }
+        let [sets, checks, inserts, deletes, sums, mixed] = figures.map(|(_, n)| n);
+        assert!(sets <= 33 && checks <= 33 && deletes <= 33, "{sets} {checks} {deletes}");
+        assert!(inserts <= 65, "{inserts}");
+        assert!(sums <= 65, "{sums}");
+        let one_key: Vec<Write> = (0..1000).map(|_| Write::sum(key!["n"], 1)).collect();
+        assert_eq!(count(&one_key), 2001, "the worst case: every op alone, two statements each");
+        assert!(mixed <= 25, "a typical unit within the free plan's 50: {mixed}");
+    }
+
+    /// Folded guards report the op of their first failing row; a run of inserts stops before a
+    /// key it already holds (folded, both absence checks would run before either upsert).
+    #[test]
+    fn folded_runs_keep_op_indexes_and_insert_keys_distinct() {
+        let ops = [
+            Write::set(key!["a"], 1),
+            Write::check(key!["b"], None),
+            Write::check(key!["c"], None),
+            Write::insert(key!["d"], 1),
+            Write::insert(key!["e"], 1),
+            Write::insert(key!["d"], 2),
+        ];
+        let encoded = EncodedWrite::unit(&ops).unwrap();
+        let plan = plan_unit("ns", &encoded, None);
+        let rows: Vec<(&str, usize)> = plan
+            .iter()
+            .map(|s| (s.sql.split_whitespace().next().unwrap_or_default(), s.params.len()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("INSERT", 5), // the single set
+                ("INSERT", 5), // absence checks of ops 1 and 2
+                ("INSERT", 5), // absence checks of the inserts 3 and 4
+                ("INSERT", 8), // their two-row upsert
+                ("INSERT", 4), // insert 5 alone: its check …
+                ("INSERT", 5), // … and its upsert
+            ]
+        );
+        assert_eq!(
+            plan[1].params[1..],
+            [
+                Param::int(1u64),
+                blob(&b"\x01\x02b\x00"[..]),
+                Param::int(2u64),
+                blob(&b"\x01\x02c\x00"[..])
+            ][..]
+        );
+        for statement in &plan {
+            assert_eq!(
+                statement.params.len(),
+                last_placeholder(statement.sql),
+                "{}",
+                statement.sql
             );
         }
     }
