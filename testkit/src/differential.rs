@@ -54,7 +54,12 @@ impl Spec {
             2 => Write::check(key, None),
             3 => Write::check(
                 key,
-                Some(self.commit.and_then(|c| versions.get(c)).copied().unwrap_or(Version(1 << 62))),
+                Some(
+                    self.commit
+                        .and_then(|c| versions.get(c))
+                        .copied()
+                        .unwrap_or(Version(1 << 62)),
+                ),
             ),
             4 => Write::delete(key),
             5 => Write::sum(key, n),

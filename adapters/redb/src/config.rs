@@ -26,6 +26,8 @@ pub struct RedbConfig {
     /// `Unsupported`. redb lets no process read while another has the file open for writing:
     /// that open fails with `Busy`.
     pub read_only: bool,
+    /// Read on the caller's thread (`reads=inline`): see [`crate::RedbDb::inline_reads`].
+    pub inline_reads: bool,
 }
 
 impl RedbConfig {
@@ -38,6 +40,7 @@ impl RedbConfig {
             readers: 4,
             transaction_idle_timeout: Duration::from_secs(30),
             read_only: false,
+            inline_reads: false,
         }
     }
 
@@ -51,7 +54,7 @@ impl RedbConfig {
 
     /// Parses `redb://PATH`, `redb:///ABSOLUTE/PATH` or `redb::memory:`, with optional query
     /// parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`, `mode=ro|rw` (see
-    /// [`RedbConfig::read_only`]).
+    /// [`RedbConfig::read_only`]), `reads=threads|inline` (see [`RedbConfig::inline_reads`]).
     ///
     /// # Errors
     /// `InvalidInput` naming what is wrong with the URL.
@@ -66,6 +69,7 @@ impl RedbConfig {
         config.readers = url.readers.unwrap_or(config.readers);
         config.durability = url.durability.unwrap_or(config.durability);
         config.read_only = url.read_only.unwrap_or(config.read_only);
+        config.inline_reads = url.inline_reads.unwrap_or(config.inline_reads);
         Ok(config)
     }
 }

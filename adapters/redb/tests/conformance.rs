@@ -1,7 +1,8 @@
 //! `RedbDb` through the whole suite in all three modes, on files (so reopen is tested), with
-//! namespaces, and tampered with through redb's own tables.
+//! namespaces, and tampered with through redb's own tables; then again reading on the caller's
+//! thread (`inline_reads`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use enginedb::testing::{Mask, RawRow};
@@ -14,11 +15,20 @@ use redb::TableDefinition;
 /// BE), payload (see the adapter's `store` module).
 const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("enginedb_entries");
 
+fn config(path: PathBuf) -> RedbConfig {
+    let mut config = RedbConfig::file(path);
+    config.readers = 2;
+    config
+}
+
 fn harness(mask: Mask) -> Result<FileHarness<RedbDb>> {
+    let open = |path| -> futures::future::LocalBoxFuture<'static, _> { Box::pin(RedbDb::open(config(path))) };
+    Ok(FileHarness::new(mask, open, RedbDb::namespace)?.tampering(tamper))
+}
+
+fn inline_harness(mask: Mask) -> Result<FileHarness<RedbDb>> {
     let open = |path| -> futures::future::LocalBoxFuture<'static, _> {
-        let mut config = RedbConfig::file(path);
-        config.readers = 2;
-        Box::pin(RedbDb::open(config))
+        Box::pin(async move { RedbDb::open(config(path)).await.map(RedbDb::inline_reads) })
     };
     Ok(FileHarness::new(mask, open, RedbDb::namespace)?.tampering(tamper))
 }
@@ -65,3 +75,8 @@ fn open_released(path: &Path) -> Result<redb::Database> {
 }
 
 enginedb_conformance::conformance_suite!(harness, reopen = true, namespaces = true, tamper = true);
+
+/// The whole suite again, every read on the caller's thread.
+mod inline_reads {
+    enginedb_conformance::conformance_suite!(super::inline_harness, reopen = true, namespaces = true, tamper = true);
+}

@@ -28,6 +28,8 @@ pub struct SqliteConfig {
     /// `Unsupported`. Read-only files and media open too: where SQLite cannot create the WAL's
     /// index there and no WAL is left, the file is opened immutable.
     pub read_only: bool,
+    /// Read on the caller's thread (`reads=inline`): see [`crate::SqliteDb::inline_reads`].
+    pub inline_reads: bool,
 }
 
 impl SqliteConfig {
@@ -41,6 +43,7 @@ impl SqliteConfig {
             readers: 4,
             transaction_idle_timeout: Duration::from_secs(30),
             read_only: false,
+            inline_reads: false,
         }
     }
 
@@ -53,7 +56,8 @@ impl SqliteConfig {
     }
 
     /// Parses `sqlite://PATH`, `sqlite:///ABSOLUTE/PATH` or `sqlite::memory:`, with optional
-    /// query parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`, `mode=ro|rw`
+    /// query parameters `namespace=NAME`, `durability=full|relaxed`, `readers=N`, `mode=ro|rw`,
+    /// `reads=threads|inline` (see [`SqliteConfig::inline_reads`])
     /// (percent-decoded; `relaxed` is SQLite's `synchronous = NORMAL`; `ro`: see
     /// [`SqliteConfig::read_only`]).
     ///
@@ -70,6 +74,7 @@ impl SqliteConfig {
         config.readers = url.readers.unwrap_or(config.readers);
         config.durability = url.durability.unwrap_or(config.durability);
         config.read_only = url.read_only.unwrap_or(config.read_only);
+        config.inline_reads = url.inline_reads.unwrap_or(config.inline_reads);
         Ok(config)
     }
 }

@@ -2,11 +2,12 @@
 #![deny(missing_docs)]
 
 mod config;
+mod connect;
 mod exec;
 mod group;
+mod inline;
 mod tx;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,11 +19,12 @@ use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_kit::blocking::{Worker, open_on_thread};
 use enginedb_kit::group::{CommitQueue, Unit};
 use enginedb_kit::packed::PackedKeys;
-use enginedb_sql::schema;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::Connection;
 
 pub use config::{Durability, Location, SqliteConfig};
+use connect::Opener;
 use exec::{StatementFault, map_err};
+use inline::InlineReaders;
 /// The driver, re-exported so code next to the adapter (e.g. `enginedb bench`'s raw baselines)
 /// uses the very same build of it.
 pub use rusqlite;
@@ -32,11 +34,14 @@ pub use rusqlite;
 pub struct SqliteDb {
     shared: Arc<Shared>,
     namespace: Arc<str>,
+    /// Reads run on the caller's thread ([`SqliteDb::inline_reads`]).
+    inline: bool,
 }
 
 struct Shared {
     writer: Worker<Connection>,
     readers: Worker<Connection>,
+    inline: InlineReaders,
     queue: Arc<CommitQueue<Unit>>,
     fault: Arc<StatementFault>,
     transaction_idle_timeout: Duration,
@@ -68,10 +73,12 @@ impl SqliteDb {
             }
             None => String::new(),
         };
+        let inline = config.inline_reads;
         let shared = open_on_thread("enginedb-sqlite-open", move || open_blocking(config)).await?;
         Ok(SqliteDb {
             shared: Arc::new(shared),
             namespace: namespace.into(),
+            inline,
         })
     }
 
@@ -101,7 +108,33 @@ impl SqliteDb {
         Ok(SqliteDb {
             shared: self.shared.clone(),
             namespace: name.into(),
+            inline: self.inline,
         })
+    }
+
+    /// This handle, reading on the caller's thread: `get`, `get_many` and `list` (outside
+    /// transactions) block the calling thread for the read instead of handing it to a reader
+    /// thread, which saves the hop (about a microsecond or two, and a thread switch) and
+    /// costs an executor thread for the read's whole duration. For callers off an async
+    /// executor, or reads of data in cache; reads from disk on an executor thread stall every
+    /// task that thread runs. Connections are opened as needed and kept for the next read.
+    #[must_use]
+    pub fn inline_reads(mut self) -> SqliteDb {
+        self.inline = true;
+        self
+    }
+
+    /// Runs `read` on a reader thread, or on this thread for a handle that reads inline.
+    async fn read<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        if self.inline {
+            self.shared.inline.read(read)
+        } else {
+            self.shared.readers.run(read).await
+        }
     }
 
     /// Test support: makes statement `k` (1-based; the version draw is statement 1) of the next
@@ -125,18 +158,6 @@ impl SqliteDb {
 
 fn open_blocking(config: SqliteConfig) -> Result<Shared> {
     let (path, temporary) = match &config.location {
-        Location::File(path) if config.read_only => {
-            let mut connections = open_read_only(path, &config)?.into_iter();
-            return Ok(Shared {
-                writer: Worker::spawn("enginedb-sqlite-writer", connections.next().into_iter().collect())?,
-                readers: Worker::spawn("enginedb-sqlite-reader", connections.collect())?,
-                queue: Arc::default(),
-                fault: Arc::default(),
-                transaction_idle_timeout: config.transaction_idle_timeout,
-                read_only: true,
-                _temporary: None,
-            });
-        }
         Location::Memory if config.read_only => {
             return Err(Error::invalid("a memory store cannot be opened read-only"));
         }
@@ -149,130 +170,25 @@ fn open_blocking(config: SqliteConfig) -> Result<Shared> {
             (dir.path().join("memory.sqlite3"), Some(dir))
         }
     };
-    let synchronous = match (&config.location, config.durability) {
-        (Location::Memory, _) => "OFF",
-        (_, Durability::Full) => "FULL",
-        (_, Durability::Relaxed) => "NORMAL",
+    // On a read-only store the "writer" serves transactions, which can only read there.
+    let (opener, writer) = if config.read_only {
+        Opener::read_only(path, &config)?
+    } else {
+        Opener::writable(path, &config)?
     };
-    let open = |read_only: bool| -> Result<Connection> {
-        let connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(map_err)?;
-        connection.busy_timeout(config.busy_timeout).map_err(map_err)?;
-        connection.set_prepared_statement_cache_capacity(64);
-        let journal: String = connection
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(map_err)?;
-        if !journal.eq_ignore_ascii_case("wal") {
-            return Err(Error::backend(
-                "sqlite",
-                format!("cannot switch {} to WAL (got {journal})", path.display()),
-            ));
-        }
-        let pragmas = format!(
-            "PRAGMA synchronous = {synchronous}; PRAGMA query_only = {};",
-            if read_only { "ON" } else { "OFF" }
-        );
-        connection.execute_batch(&pragmas).map_err(map_err)?;
-        Ok(connection)
-    };
-    let mut writer = open(false)?;
-    create_schema(&mut writer)?;
     let readers = (0..config.readers.max(1))
-        .map(|_| open(true))
+        .map(|_| opener.reader())
         .collect::<Result<Vec<_>>>()?;
     Ok(Shared {
         writer: Worker::spawn("enginedb-sqlite-writer", vec![writer])?,
         readers: Worker::spawn("enginedb-sqlite-reader", readers)?,
+        inline: InlineReaders::new(opener),
         queue: Arc::default(),
         fault: Arc::default(),
         transaction_idle_timeout: config.transaction_idle_timeout,
-        read_only: false,
+        read_only: config.read_only,
         _temporary: temporary,
     })
-}
-
-/// Connections to the existing store at `path` for reading only (one for transactions, then
-/// the readers), its schema checked. Where SQLite cannot have the WAL's index (read-only media)
-/// and no WAL is left, the file is opened immutable: nobody can be writing it.
-fn open_read_only(path: &Path, config: &SqliteConfig) -> Result<Vec<Connection>> {
-    if !path.is_file() {
-        return Err(Error::invalid(format!(
-            "there is no SQLite store at {} (mode=ro never creates one)",
-            path.display()
-        )));
-    }
-    let connect = |immutable: bool| -> Result<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let connection = Connection::open_with_flags(file_uri(path, immutable)?, flags).map_err(map_err)?;
-        connection.busy_timeout(config.busy_timeout).map_err(map_err)?;
-        connection.set_prepared_statement_cache_capacity(64);
-        // The first read: where the WAL's index cannot be had, it fails here.
-        if !check_schema(&connection)? {
-            return Err(Error::invalid(format!("{} holds no enginedb store", path.display())));
-        }
-        Ok(connection)
-    };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let (first, immutable) = match connect(false) {
-        Ok(first) => (first, false),
-        Err(error) if Path::new(&wal).exists() => return Err(error),
-        Err(error) => (connect(true).map_err(|_| error)?, true),
-    };
-    let mut connections = vec![first];
-    for _ in 0..config.readers.max(1) {
-        connections.push(connect(immutable)?);
-    }
-    Ok(connections)
-}
-
-/// `path` as an SQLite URI that opens it read-only, and `immutable` if asked.
-fn file_uri(path: &Path, immutable: bool) -> Result<String> {
-    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::invalid(format!("{} is not a UTF-8 path", path.display())))?;
-    let path = percent_encoding::utf8_percent_encode(text, ESCAPED);
-    let immutable = if immutable { "&immutable=1" } else { "" };
-    Ok(format!("file:{path}?mode=ro{immutable}"))
-}
-
-/// Whether the database holds an enginedb schema; refuses a newer one, and one whose version
-/// counter is gone (versions would start again below those stored).
-fn check_schema(connection: &Connection) -> Result<bool> {
-    let exists: i64 = connection
-        .query_row(schema::SQLITE_META_EXISTS, [], |r| r.get(0))
-        .map_err(map_err)?;
-    if exists == 0 {
-        return Ok(false);
-    }
-    let recorded: Option<String> = connection
-        .query_row(schema::SQLITE_SCHEMA_VERSION, [], |r| r.get(0))
-        .optional()
-        .map_err(map_err)?;
-    schema::check_version(recorded.as_deref(), schema::SCHEMA_VERSION)?;
-    exec::last_version(connection)?;
-    Ok(true)
-}
-
-/// Refuses a newer schema before touching anything, then creates what is missing.
-fn create_schema(connection: &mut Connection) -> Result<()> {
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(map_err)?;
-    check_schema(&tx)?;
-    for statement in schema::SQLITE_CREATE {
-        tx.execute_batch(statement).map_err(map_err)?;
-    }
-    tx.commit().map_err(map_err)
 }
 
 #[async_trait::async_trait]
@@ -283,18 +199,13 @@ impl EngineDb for SqliteDb {
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         let (key, namespace) = (key.clone(), self.namespace.clone());
-        self.shared
-            .readers
-            .run(move |c| exec::get(c, &namespace, key, None))
-            .await
+        self.read(move |c| exec::get(c, &namespace, key, None)).await
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         let (encoded, namespace) = (PackedKeys::new(keys), self.namespace.clone());
         let rows = self
-            .shared
-            .readers
-            .run(move |c| {
+            .read(move |c| {
                 // One read transaction: every key from the same snapshot.
                 let snapshot = c.transaction().map_err(map_err)?;
                 exec::lookups(&snapshot, &namespace, &encoded, None)
@@ -306,11 +217,7 @@ impl EngineDb for SqliteDb {
     async fn list(&self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         let plan = ListPlan::new(selector, options)?;
         let (read_plan, namespace) = (plan.clone(), self.namespace.clone());
-        let rows = self
-            .shared
-            .readers
-            .run(move |c| exec::list(c, &namespace, &read_plan, None))
-            .await?;
+        let rows = self.read(move |c| exec::list(c, &namespace, &read_plan, None)).await?;
         rows.page(&plan)
     }
 
@@ -335,6 +242,7 @@ impl EngineDb for SqliteDb {
     /// same database (a namespace) afterwards is fine.
     async fn close(&self) -> Result<()> {
         self.shared.readers.close().await;
+        self.shared.inline.close();
         if self.shared.read_only {
             self.shared.writer.close().await;
             return Ok(());

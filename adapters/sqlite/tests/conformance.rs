@@ -1,18 +1,28 @@
 //! `SqliteDb` through the whole suite in all three modes, on files (so reopen is tested),
-//! with namespaces, and tampered with through SQL.
+//! with namespaces, and tampered with through SQL; then again reading on the caller's thread
+//! (`inline_reads`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use enginedb::testing::{Mask, RawRow};
 use enginedb::{Error, Result, Value};
 use enginedb_conformance::support::FileHarness;
 use enginedb_sqlite::{SqliteConfig, SqliteDb};
 
+fn config(path: PathBuf) -> SqliteConfig {
+    let mut config = SqliteConfig::file(path);
+    config.readers = 2;
+    config
+}
+
 fn harness(mask: Mask) -> Result<FileHarness<SqliteDb>> {
+    let open = |path| -> futures::future::LocalBoxFuture<'static, _> { Box::pin(SqliteDb::open(config(path))) };
+    Ok(FileHarness::new(mask, open, SqliteDb::namespace)?.tampering(tamper))
+}
+
+fn inline_harness(mask: Mask) -> Result<FileHarness<SqliteDb>> {
     let open = |path| -> futures::future::LocalBoxFuture<'static, _> {
-        let mut config = SqliteConfig::file(path);
-        config.readers = 2;
-        Box::pin(SqliteDb::open(config))
+        Box::pin(async move { SqliteDb::open(config(path)).await.map(SqliteDb::inline_reads) })
     };
     Ok(FileHarness::new(mask, open, SqliteDb::namespace)?.tampering(tamper))
 }
@@ -37,3 +47,8 @@ fn tamper(path: &Path, rows: &[RawRow]) -> Result<()> {
 }
 
 enginedb_conformance::conformance_suite!(harness, reopen = true, namespaces = true, tamper = true);
+
+/// The whole suite again, every read on the caller's thread.
+mod inline_reads {
+    enginedb_conformance::conformance_suite!(super::inline_harness, reopen = true, namespaces = true, tamper = true);
+}

@@ -1,6 +1,7 @@
 //! File-backed stores: where they live, how durable their commits are, and the one URL grammar
 //! every such adapter takes: `SCHEME://relative/path`, `SCHEME:///absolute/path` or
-//! `SCHEME::memory:`, with optional `?namespace=NAME&durability=full|relaxed&readers=N&mode=ro`.
+//! `SCHEME::memory:`, with optional
+//! `?namespace=NAME&durability=full|relaxed&readers=N&mode=ro|rw&reads=threads|inline`.
 //! Paths and parameters are percent-decoded; a parameter given twice is refused.
 
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ pub struct FileUrl {
     /// `mode=ro` (`Some(true)`) or `mode=rw`: open an existing store for reading only, or
     /// for reading and writing (the default).
     pub read_only: Option<bool>,
+    /// `reads=inline` (`Some(true)`) or `reads=threads` (the default): whether reads run on
+    /// the caller's thread.
+    pub inline_reads: Option<bool>,
     /// The other query parameters, in order, decoded.
     pub params: Vec<(String, String)>,
 }
@@ -77,6 +81,7 @@ impl FileUrl {
             durability: None,
             readers: None,
             read_only: None,
+            inline_reads: None,
             params: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::new();
@@ -93,6 +98,7 @@ impl FileUrl {
                 "durability" => parsed.durability = Some(durability(&value)?),
                 "readers" => parsed.readers = Some(readers(&value)?),
                 "mode" => parsed.read_only = Some(read_only(&value)?),
+                "reads" => parsed.inline_reads = Some(inline_reads(&value)?),
                 _ => parsed.params.push((name.into_owned(), value.into_owned())),
             }
         }
@@ -139,6 +145,14 @@ fn read_only(value: &str) -> Result<bool> {
     }
 }
 
+fn inline_reads(value: &str) -> Result<bool> {
+    match value {
+        "inline" => Ok(true),
+        "threads" => Ok(false),
+        _ => Err(Error::invalid(format!("reads={value:?} is not threads or inline"))),
+    }
+}
+
 fn readers(value: &str) -> Result<usize> {
     Some(value)
         .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
@@ -170,6 +184,10 @@ mod tests {
         assert_eq!(FileUrl::parse("db://x?mode=ro", "db").unwrap().read_only, Some(true));
         assert_eq!(FileUrl::parse("db://x?mode=rw", "db").unwrap().read_only, Some(false));
         assert_eq!(
+            FileUrl::parse("db://x?reads=inline", "db").unwrap().inline_reads,
+            Some(true)
+        );
+        assert_eq!(
             FileUrl::parse("db://:memory:?x=1", "db").unwrap().location,
             Location::Memory
         );
@@ -196,6 +214,7 @@ mod tests {
             "db://x?readers=+5",
             "db://x?durability=sometimes",
             "db://x?mode=wo",
+            "db://x?reads=sometimes",
             "db://x?mode=ro&mode=ro",
             "db://%FF",
         ] {

@@ -499,7 +499,11 @@ mod tests {
         assert!(inserts <= 65, "{inserts}");
         assert!(sums <= 65, "{sums}");
         let one_key: Vec<Write> = (0..1000).map(|_| Write::sum(key!["n"], 1)).collect();
-        assert_eq!(count(&one_key), 2001, "the worst case: every op alone, two statements each");
+        assert_eq!(
+            count(&one_key),
+            2001,
+            "the worst case: every op alone, two statements each"
+        );
         assert!(mixed <= 25, "a typical unit within the free plan's 50: {mixed}");
     }
 

@@ -221,6 +221,7 @@ mod tests {
                     adapter: stats(2.0),
                     raw: stats(1.0),
                     raw_on_thread: None,
+                    adapter_inline: None,
                 })
             })
             .collect();
