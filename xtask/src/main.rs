@@ -5,7 +5,7 @@
 //!   conformance suite runs once per adapter and mode, one test per case), the tests that print figures (`report_*`, one at a time), `enginedb demo` (the
 //!   README's run command), the quickstart, `enginedb bench --quick` (smoke runs: all backends,
 //!   then SQLite and redb on one core), the TLS build of the PostgreSQL adapter, and the D1
-//!   adapter's suite inside workerd (see [`d1`]).
+//!   adapter's suite and the relay Worker inside workerd (see [`d1`]).
 //!   This is the project's test command; `.ci/run` calls exactly it.
 //! - `d1`: only the D1 step.
 
@@ -97,6 +97,19 @@ impl Step {
         self
     }
 
+    /// The command, ready to run or spawn.
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().cloned())
+            .current_dir(&self.dir);
+        for key in &self.removed {
+            command.env_remove(key);
+        }
+        command
+    }
+
     fn run(&self) -> Result<(), String> {
         let shown: Vec<String> = self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         eprintln!(
@@ -106,15 +119,8 @@ impl Step {
             shown.join(" ")
         );
         let started = Instant::now();
-        let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .envs(self.env.iter().cloned())
-            .current_dir(&self.dir);
-        for key in &self.removed {
-            command.env_remove(key);
-        }
-        let status = command
+        let status = self
+            .command()
             .status()
             .map_err(|e| format!("{}: cannot run {}: {e}", self.title, self.program.to_string_lossy()))?;
         eprintln!(

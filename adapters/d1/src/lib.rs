@@ -9,8 +9,14 @@ use enginedb::port::{AdapterInfo, BatchCapability, EncodedWrite, EngineDb, ListO
 use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_sql::{Param, Statement, guard, row, schema, sqlite};
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement, D1Result};
+
+thread_local! {
+    /// The D1 bindings whose schema this isolate has already checked and created, held weakly
+    /// (a binding is the same JavaScript object on every request an isolate serves).
+    static SCHEMA_READY: js_sys::WeakSet = js_sys::WeakSet::new();
+}
 
 /// An `EngineDb` on a D1 binding: atomic batches, no interactive transactions (D1 has none),
 /// so `transact` runs optimistically over batches. Clones share the binding.
@@ -64,17 +70,25 @@ fn rows<T: for<'de> Deserialize<'de>>(result: &D1Result) -> Result<Vec<T>> {
 }
 
 impl D1Db {
-    /// Wraps the binding and creates the schema if it is missing.
+    /// Wraps the binding. The first open of a binding in an isolate checks the schema version
+    /// and creates whatever is missing (every statement of
+    /// [`SQLITE_CREATE`](enginedb_sql::schema::SQLITE_CREATE) is idempotent: it changes
+    /// nothing in a database a D1 migration already set up); later opens of that binding in
+    /// the same isolate run no query.
     ///
     /// # Errors
     /// `IncompatibleSchema` for a database written by a newer enginedb; `Backend` for D1's
-    /// errors.
+    /// errors. A failed first open is retried by the next one.
     pub async fn open(db: D1Database) -> Result<D1Db> {
         let store = D1Db {
             db: Rc::new(db),
             namespace: "".into(),
         };
-        store.create_schema().await?;
+        let binding: &js_sys::Object = (*store.db).as_ref().unchecked_ref();
+        if !SCHEMA_READY.with(|ready| ready.has(binding)) {
+            store.create_schema().await?;
+            SCHEMA_READY.with(|ready| ready.add(binding));
+        }
         Ok(store)
     }
 

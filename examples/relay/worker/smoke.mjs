@@ -1,25 +1,69 @@
-// Smoke test of the relay Worker in workerd (miniflare's API, in-memory D1, 127.0.0.1 only):
-// a send, a read of the inbox, a mark-read. Usage: node smoke.mjs BUILD_DIR
-import { startWorker } from "./workerd.mjs";
+// Smoke test of the relay Worker over HTTP, against a running `wrangler dev` (`cargo xtask d1`
+// starts one on an empty local D1 whose schema `wrangler d1 migrations apply` created):
+//   node smoke.mjs URL              send, reply, read, mark read, inboxes; GET /selftest is 404
+//   node smoke.mjs URL --selftest   GET /selftest passes (the Worker runs with ENGINEDB_SELFTEST=1)
+// Needs Node >= 18 (fetch). Exits non-zero, saying which expectations failed, unless all hold.
 
-const dir = process.argv[2];
-const { mf, url } = await startWorker(dir, "relay");
-const call = async (method, path, body) => {
-  const response = await mf.dispatchFetch(new URL(path, url), { method, body: body && JSON.stringify(body) });
+const [base, mode] = process.argv.slice(2);
+if (!base) {
+  console.error("usage: node smoke.mjs URL [--selftest]");
+  process.exit(2);
+}
+
+async function call(method, path, body) {
+  const response = await fetch(new URL(path, base), {
+    method,
+    body: body && JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
   const text = await response.text();
   console.log(`${method} ${path} -> ${response.status} ${text}`);
-  return { status: response.status, json: JSON.parse(text) };
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json };
+}
+
+const failed = [];
+const expect = (holds, what) => {
+  if (!holds) failed.push(what);
 };
-const sent = await call("POST", "/messages", { from: "ada", to: ["bob", "cy"], body: "hello from a Worker" });
-const inbox = await call("GET", "/inbox/bob");
-const read = await call("POST", `/messages/${sent.json.id}/read`, { user: "bob" });
-const after = await call("GET", "/inbox/bob");
-const selftest = await mf.dispatchFetch(new URL("/selftest", url));
-const summary = await selftest.text();
-console.log(`GET /selftest -> ${selftest.status} ${summary}`);
-await mf.dispose();
-const ok = sent.status === 201 && sent.json.mode === "Batch" &&
-  inbox.status === 200 && inbox.json.length === 1 && inbox.json[0].id === sent.json.id && !inbox.json[0].read &&
-  read.status === 200 && after.json[0].read === true && selftest.status === 200;
-console.log(ok ? "relay worker smoke test: passed" : "relay worker smoke test: FAILED");
-process.exit(ok ? 0 : 1);
+
+if (mode === "--selftest") {
+  const selftest = await call("GET", "/selftest");
+  expect(selftest.status === 200, "GET /selftest answers 200 when ENGINEDB_SELFTEST is 1");
+} else {
+  const sent = await call("POST", "/messages", { from: "ada", to: ["bob", "cy"], body: "hello from a Worker" });
+  expect(sent.status === 201 && sent.json?.mode === "Batch", "a send is one D1 batch (201, mode Batch)");
+  const replied = await call("POST", `/messages/${sent.json?.id}/replies`, { from: "bob", body: "hi ada" });
+  expect(replied.status === 201 && replied.json?.mode === "Batch", "a reply is one D1 batch (201, mode Batch)");
+  const reply = await call("GET", `/messages/${replied.json?.id}`);
+  expect(
+    reply.status === 200 && reply.json?.from === "bob" && reply.json?.thread === sent.json?.id &&
+      reply.json?.body === "hi ada",
+    "the reply reads back, in the sent message's thread",
+  );
+  const before = await call("GET", "/inbox/ada");
+  expect(
+    before.status === 200 && before.json?.some?.((d) => d.id === replied.json?.id && d.read === false),
+    "the reply is delivered to ada, unread",
+  );
+  const read = await call("POST", `/messages/${replied.json?.id}/read`, { user: "ada" });
+  expect(read.status === 200 && read.json?.mode === "Batch", "mark-read is one D1 batch (200, mode Batch)");
+  const after = await call("GET", "/inbox/ada");
+  expect(after.json?.some?.((d) => d.id === replied.json?.id && d.read === true), "ada's inbox shows it read");
+  const bob = await call("GET", "/inbox/bob");
+  expect(bob.json?.some?.((d) => d.id === sent.json?.id && d.read === false), "bob's inbox has the message, unread");
+  const selftest = await call("GET", "/selftest");
+  expect(
+    selftest.status === 404 && selftest.json?.kind === "NotFound",
+    "GET /selftest is 404 NotFound unless ENGINEDB_SELFTEST is 1",
+  );
+}
+
+for (const what of failed) console.log(`FAILED: ${what}`);
+console.log(failed.length === 0 ? "relay worker smoke test: passed" : "relay worker smoke test: FAILED");
+process.exit(failed.length === 0 ? 0 : 1);

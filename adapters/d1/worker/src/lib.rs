@@ -23,6 +23,9 @@ const TAMPER: &str = "INSERT OR REPLACE INTO enginedb_kv (ns, k, v, n, ver) \
 struct D1Harness {
     env: Env,
     mask: Mask,
+    /// Starts every namespace's name: the modes run on the same database, and a case's rows
+    /// (tampered ones too) must not meet another mode's run of that case.
+    prefix: &'static str,
     opened: RefCell<Vec<String>>,
 }
 
@@ -40,7 +43,7 @@ impl D1Harness {
 
     fn next_namespace(&self) -> String {
         let mut opened = self.opened.borrow_mut();
-        let namespace = format!("case_{}", opened.len());
+        let namespace = format!("{}_case_{}", self.prefix, opened.len());
         opened.push(namespace.clone());
         namespace
     }
@@ -115,14 +118,15 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         .query_pairs()
         .find(|(name, _)| name == "mode")
         .map(|(_, mode)| mode.into_owned());
-    let mask = match (url.path(), mode.as_deref()) {
-        ("/conformance", Some("batch")) => Mask::Native,
-        ("/conformance", Some("sequential")) => Mask::SequentialOnly,
+    let (mask, prefix) = match (url.path(), mode.as_deref()) {
+        ("/conformance", Some("batch")) => (Mask::Native, "batch"),
+        ("/conformance", Some("sequential")) => (Mask::SequentialOnly, "sequential"),
         _ => return Response::error("GET /conformance?mode=batch|sequential", 404),
     };
     let harness = D1Harness {
         env,
         mask,
+        prefix,
         opened: RefCell::default(),
     };
     let db = match harness.open().await {
