@@ -2,10 +2,11 @@
 //!
 //! - `test`: formatting, lints, docs, every test (PostgreSQL tests start their own throwaway
 //!   cluster; one test opens a SQLite store with Debian's `sqlite3`, installed if missing; the
-//!   conformance suite runs once per adapter and mode, one test per case), the tests that print figures (`report_*`, one at a time), `enginedb demo` (the
-//!   README's run command), the quickstart, `enginedb bench --quick` (smoke runs: all backends,
-//!   then SQLite and redb on one core), the TLS build of the PostgreSQL adapter, and the D1
-//!   adapter's suite and the relay Worker inside workerd (see [`d1`]).
+//!   conformance suite runs once per adapter and mode, one test per case), the tests that print
+//!   figures (`report_*`, one at a time), `enginedb demo` (the README's run command), the
+//!   quickstart, `enginedb bench --quick` (smoke runs: all backends, then SQLite and redb on one
+//!   core), the TLS build of the PostgreSQL adapter, `cargo package` of every published crate,
+//!   and the D1 adapter's suite and the relay Worker inside workerd (see [`d1`]).
 //!   This is the project's test command; `.ci/run` calls exactly it.
 //! - `d1`: only the D1 step.
 
@@ -177,7 +178,15 @@ fn test() -> Result<(), String> {
         ),
         Step::cargo(
             "the README's run command",
-            &["run", "--quiet", "--package", "enginedb-cli", "--", "demo"],
+            &[
+                "run",
+                "--quiet",
+                "--package",
+                "enginedb-cli",
+                "--no-default-features",
+                "--",
+                "demo",
+            ],
         ),
         Step::cargo("quickstart", &["run", "--quiet", "--package", "quickstart"]),
         Step::cargo("bench smoke run (no thresholds)", QUICK_BENCH).args(&[
@@ -200,6 +209,32 @@ fn test() -> Result<(), String> {
         Step::cargo(
             "postgres with tls",
             &["check", "--package", "enginedb-postgres", "--features", "tls"],
+        ),
+        // Every crate but these (`publish = false`) must package; dependencies on the
+        // workspace's other crates are not on the registry yet, hence no verifying build.
+        Step::cargo(
+            "cargo package of the published crates",
+            &[
+                "package",
+                "--workspace",
+                "--no-verify",
+                "--allow-dirty",
+                "--quiet",
+                "--exclude",
+                "enginedb-testkit",
+                "--exclude",
+                "enginedb-d1-worker",
+                "--exclude",
+                "relay",
+                "--exclude",
+                "relay-worker",
+                "--exclude",
+                "quickstart",
+                "--exclude",
+                "contributions",
+                "--exclude",
+                "xtask",
+            ],
         ),
     ];
     stock_sqlite3()?;
