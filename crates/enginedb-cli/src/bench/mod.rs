@@ -107,6 +107,28 @@ impl Results {
     }
 }
 
+/// The run, in words: the build profile, the samples, the data (the chart's subtitle; the
+/// report says the same).
+pub(crate) fn run_description(results: &Results) -> String {
+    format!(
+        "{} build; median of {} samples per figure; {} entries loaded; values of 100 bytes; every write \
+         durable{}",
+        profile(),
+        results.plan.samples,
+        results.plan.entries,
+        if results.one_core {
+            "; every thread pinned to one CPU core"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The build profile of this binary: figures of a debug build say little.
+pub(crate) fn profile() -> &'static str {
+    if cfg!(debug_assertions) { "debug" } else { "release" }
+}
+
 /// A bound a ratio should meet (from the issue that asked for the bench).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Target {

@@ -36,9 +36,10 @@ pub(crate) fn markdown(results: &Results) -> String {
         out,
         "## enginedb bench\n\nMedian of {} samples per figure, the adapter and its raw driver sampled in turn with the \
          same inputs; ± is half the range of the samples. {} entries loaded; values of 100 bytes; every write durable \
-         (the adapters' defaults).{} ✓/✗: the target is met/missed.\n",
+         (the adapters' defaults); {} build.{} ✓/✗: the target is met/missed.\n",
         plan.samples,
         plan.entries,
+        super::profile(),
         if results.one_core {
             " Every thread of the run, and PostgreSQL, pinned to one CPU core (`--one-core`)."
         } else {
@@ -79,6 +80,8 @@ pub(crate) fn markdown(results: &Results) -> String {
         });
         row(&mut out, label, cells);
     }
+
+    targets(&mut out, results);
 
     let _ = writeln!(out, "\n### Every figure\n");
     let _ = writeln!(
@@ -143,6 +146,50 @@ fn on_thread(out: &mut String, results: &Results) {
          and inline (a handle with `inline_reads()`, which reads on the caller's thread): {}.",
         gets.join("; ")
     );
+}
+
+/// Which targets the run met: every ratio and speed-up that has one, and the point gets like
+/// against like.
+fn targets(out: &mut String, results: &Results) {
+    let mut judged: Vec<(String, bool)> = Vec::new();
+    for m in &results.rows {
+        let name = |what: &str| format!("{} {what}", m.backend.name());
+        if let Some(target) = Target::for_ratio(m.backend, m.work) {
+            judged.push((name(&m.work.label()), target.met(m.adapter.median / m.raw.median)));
+        }
+        let point_get = Target::AtMost(1.3);
+        if let Some(thread) = m.raw_on_thread {
+            judged.push((
+                name("point get on a thread"),
+                point_get.met(m.adapter.median / thread.median),
+            ));
+        }
+        if let Some(inline) = m.adapter_inline {
+            judged.push((name("point get inline"), point_get.met(inline.median / m.raw.median)));
+        }
+    }
+    for backend in results.backends() {
+        for (slow, fast, label) in SPEEDUPS {
+            let target = Target::for_speedup(backend, fast);
+            if let (Some(target), Some(value)) = (target, results.speedup(backend, slow, fast, false)) {
+                judged.push((format!("{} {label}", backend.name()), target.met(value)));
+            }
+        }
+    }
+    if judged.is_empty() {
+        return;
+    }
+    let met = judged.iter().filter(|(_, met)| *met).count();
+    let missed: Vec<&str> = judged
+        .iter()
+        .filter(|(_, met)| !met)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let _ = write!(out, "\n**Targets: {met} of {} met.**", judged.len());
+    if !missed.is_empty() {
+        let _ = write!(out, " Missed: {}.", missed.join("; "));
+    }
+    let _ = writeln!(out);
 }
 
 fn header(out: &mut String, first: &str, backends: &[Backend]) {
@@ -238,6 +285,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| unit of 10 ops | – |"), "{text}");
+        assert!(text.contains("**Targets: 5 of 5 met.**"), "{text}");
         assert!(
             text.contains(
                 "sqlite: the raw driver on a thread 1.60 µs ±10%, the adapter 2.00 µs, 1.25× ✓ ≤ 1.3; inline, the raw \
@@ -265,6 +313,27 @@ mod tests {
         let text = markdown(&results);
         assert!(!text.contains("on such a thread"), "{text}");
         assert!(text.contains("pinned to one CPU core (`--one-core`)."), "{text}");
+    }
+
+    #[test]
+    fn the_targets_missed_are_named() {
+        let results = Results {
+            plan: Plan::QUICK,
+            one_core: false,
+            rows: vec![Measured {
+                backend: Backend::Redb,
+                work: Work::Unit(100),
+                adapter: stats(1.5e-3),
+                raw: stats(1e-3),
+                raw_on_thread: None,
+                adapter_inline: None,
+            }],
+        };
+        let text = markdown(&results);
+        assert!(
+            text.contains("**Targets: 0 of 1 met.** Missed: redb unit of 100 ops."),
+            "{text}"
+        );
     }
 
     #[test]
