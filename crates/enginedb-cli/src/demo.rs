@@ -124,10 +124,7 @@ impl Mail {
     }
 
     fn unit(&self) -> Atomic<'_> {
-        match self.atomicity {
-            Atomicity::Require => self.db.atomic().require_atomic(),
-            Atomicity::BestEffort => self.db.atomic(),
-        }
+        self.db.atomic().atomicity(self.atomicity)
     }
 
     /// A fresh message id: the version of a write to a counter (versions only grow).

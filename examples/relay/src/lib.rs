@@ -141,10 +141,7 @@ impl Relay {
 
     /// A new unit, with the atomicity the caller demands.
     fn unit(&self) -> Atomic<'_> {
-        match self.atomicity {
-            Atomicity::Require => self.db.atomic().require_atomic(),
-            Atomicity::BestEffort => self.db.atomic(),
-        }
+        self.db.atomic().atomicity(self.atomicity)
     }
 
     /// A fresh message id (each commit has a unique, increasing version).

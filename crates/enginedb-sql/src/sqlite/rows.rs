@@ -109,7 +109,7 @@ pub(super) fn plan_rows<'a>(
         .enumerate()
         .map(|(i, op)| (Param::int((first + i) as u64), op));
     match fold {
-        Fold::Set => out.push(set_rows(&texts.set, namespace, run, version)),
+        Fold::Set => out.push(upsert_rows(&texts.set, namespace, run, version, set_row)),
         Fold::CheckVersion => {
             for (at, op) in ops {
                 if let EncodedWrite::Check {
@@ -128,7 +128,7 @@ pub(super) fn plan_rows<'a>(
             }
             out.push(Statement::new(&texts.check_absent, params));
             if fold == Fold::Insert {
-                out.push(set_rows(&texts.set, namespace, run, version));
+                out.push(upsert_rows(&texts.set, namespace, run, version, set_row));
             }
         }
         Fold::Delete => {
@@ -140,7 +140,7 @@ pub(super) fn plan_rows<'a>(
                 params.extend([at, blob(key_of(op)), Param::int(operand_of(op))]);
             }
             out.push(Statement::new(&texts.sum_guard, params));
-            out.push(counter_rows(&texts.sum, namespace, run, version));
+            out.push(upsert_rows(&texts.sum, namespace, run, version, counter_row));
         }
         Fold::Min | Fold::Max => {
             for (at, op) in ops {
@@ -148,46 +148,40 @@ pub(super) fn plan_rows<'a>(
             }
             out.push(Statement::new(&texts.counter_guard, params));
             let sql = if fold == Fold::Min { &texts.min } else { &texts.max };
-            out.push(counter_rows(sql, namespace, run, version));
+            out.push(upsert_rows(sql, namespace, run, version, counter_row));
         }
     }
 }
 
-/// The multi-row counter upsert `sql` of `run`: `?1` ns, `?2` version or NULL, then key and
-/// operand per row.
-fn counter_rows<'a>(
+/// The multi-row upsert `sql` of `run`: `?1` ns, `?2` version or NULL, then each op's `row`.
+fn upsert_rows<'a, const N: usize>(
     sql: &'static str,
     namespace: &'a str,
     run: &'a [EncodedWrite],
     version: Option<Version>,
+    row: impl Fn(&'a EncodedWrite) -> [Param<'a>; N],
 ) -> Statement<'a> {
-    let mut params = Vec::with_capacity(2 + 2 * run.len());
+    let mut params = Vec::with_capacity(2 + N * run.len());
     params.push(ns(namespace));
     params.push(version.map_or(Param::Null, |v| Param::int(v.0)));
-    for op in run {
-        params.extend([blob(key_of(op)), Param::int(operand_of(op))]);
-    }
+    params.extend(run.iter().flat_map(row));
     Statement::new(sql, params)
 }
 
-/// The multi-row upsert `sql` of the sets or inserts `run`: `?1` ns, `?2` version or NULL,
-/// then key, bytes and counter per row.
-fn set_rows<'a>(
-    sql: &'static str,
-    namespace: &'a str,
-    run: &'a [EncodedWrite],
-    version: Option<Version>,
-) -> Statement<'a> {
-    let mut params = Vec::with_capacity(2 + 3 * run.len());
-    params.push(ns(namespace));
-    params.push(version.map_or(Param::Null, |v| Param::int(v.0)));
-    for op in run {
-        if let EncodedWrite::Set { key, value } | EncodedWrite::Insert { key, value } = op {
+/// An upsert row of a set or an insert: key, bytes, counter.
+fn set_row(op: &EncodedWrite) -> [Param<'_>; 3] {
+    match op {
+        EncodedWrite::Set { key, value } | EncodedWrite::Insert { key, value } => {
             let [v, n] = value_params(value);
-            params.extend([blob(key.as_slice()), v, n]);
+            [blob(key.as_slice()), v, n]
         }
+        _ => [blob(key_of(op)), Param::Null, Param::Null],
     }
-    Statement::new(sql, params)
+}
+
+/// An upsert row of a counter op: key, operand.
+fn counter_row(op: &EncodedWrite) -> [Param<'_>; 2] {
+    [blob(key_of(op)), Param::int(operand_of(op))]
 }
 
 /// The multi-row statements of one size.

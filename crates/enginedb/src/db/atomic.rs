@@ -95,8 +95,15 @@ impl<'db> Atomic<'db> {
 
     /// Refuses, with `Unsupported` and nothing written, to run the unit op by op on a store
     /// that has neither transactions nor atomic batches.
-    pub fn require_atomic(mut self) -> Self {
-        self.atomicity = Atomicity::Require;
+    pub fn require_atomic(self) -> Self {
+        self.atomicity(Atomicity::Require)
+    }
+
+    /// Runs with `atomicity`: [`Atomicity::Require`] as [`Atomic::require_atomic`], or
+    /// [`Atomicity::BestEffort`] (the default), which runs the unit op by op where the store
+    /// has nothing atomic, reporting a failure midway as `PartialWrite`.
+    pub fn atomicity(mut self, atomicity: Atomicity) -> Self {
+        self.atomicity = atomicity;
         self
     }
 
