@@ -1,5 +1,5 @@
-//! A differential test any adapter can run: random units over a small key space — runs of
-//! sets, inserts, checks, deletes and counter ops, often on the same keys, often failing —
+//! A differential test any adapter can run: random units — runs of sets, inserts, checks,
+//! deletes and counter ops up to 40 long, over 6 keys (often the same) or 80, often failing —
 //! applied to the store and to `MemoryDb`, the reference. Outcomes (version order aside) and
 //! the data after every unit must be the same.
 
@@ -79,11 +79,16 @@ pub async fn units_match_memory(db: &Db, rounds: u32) {
     let (mut ours, mut theirs): (Vec<Version>, Vec<Version>) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let mut specs = Vec::new();
-        let length = 1 + random.below(40) as usize;
+        // Few keys (runs repeat them) or many (long runs of distinct keys), short units or long.
+        let keys = if random.below(2) == 0 { 6 } else { 80 };
+        let longest = if random.below(4) == 0 { 200 } else { 40 };
+        let length = 1 + random.below(longest) as usize;
         while specs.len() < length {
             // Runs of one kind, so that adapters which fold runs are tested at their edges.
             let kind = random.below(9);
-            for _ in 0..1 + random.below(6) {
+            let longest = if random.below(3) == 0 { 40 } else { 6 };
+            let run = 1 + random.below(longest);
+            for _ in 0..run {
                 let n = match random.below(4) {
                     0 => i64::MAX - random.below(3) as i64,
                     1 => i64::MIN + random.below(3) as i64,
@@ -92,7 +97,7 @@ pub async fn units_match_memory(db: &Db, rounds: u32) {
                 let commit = ours.len().checked_sub(1 + random.below(3) as usize);
                 specs.push(Spec {
                     kind,
-                    key: key!["d", random.below(6) as i64],
+                    key: key!["d", random.below(keys) as i64],
                     n,
                     commit,
                 });

@@ -109,7 +109,7 @@ pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays)
 
 /// As [`map_err`], except that a unit's lock timeout (55P03: a row it writes is held by an open
 /// transaction, which waits for the commit lock the unit holds) is a `Conflict` to re-run.
-fn unit_error(error: sqlx::Error) -> Error {
+pub(crate) fn unit_error(error: sqlx::Error) -> Error {
     match error.as_database_error().and_then(|db| db.code()).as_deref() {
         Some("55P03") => Error::Conflict {
             message: "a row of the unit is held by an open transaction".into(),

@@ -1,8 +1,10 @@
 //! Group commit: units queued in this process while commits are in flight share the next one
 //! (one statement, one transaction, one WAL flush; `enginedb_sql::postgres::UNITS`), each in a
 //! subtransaction of its own, so a unit that fails fails alone. A unit that finds fewer than
-//! [`IN_FLIGHT`] commits in flight commits at once, by itself, in its caller's task; a queue
-//! that forms meanwhile is committed, group after group, by the task whose commit ends first.
+//! [`IN_FLIGHT`] commits in flight starts one at once (alone, unless others queue meanwhile).
+//! Commits run in tasks of their own, group after group until the queue is empty: no caller's
+//! progress depends on another caller polling its future, and a caller that gives up before
+//! its unit is sent (drops its future) leaves nothing written.
 //!
 //! Versions still follow commit order across processes: a group draws its units' versions in
 //! order under the commit lock, which it holds until it commits.
@@ -19,7 +21,7 @@ use sqlx::Row;
 use tokio::sync::oneshot;
 
 use crate::Shared;
-use crate::exec::{self, commit_error, map_err};
+use crate::exec::{self, map_err, unit_error};
 
 /// The most bytes of keys and values a group gathers beyond its first unit.
 const MAX_GROUP_BYTES: usize = 8 << 20;
@@ -28,14 +30,14 @@ const MAX_GROUP_BYTES: usize = 8 << 20;
 /// while the server flushes the last.
 const IN_FLIGHT: usize = 2;
 
-/// The units waiting for the next commit, and whether one is in flight.
+/// The units waiting for the next commit, and how many commits are in flight.
 #[derive(Default)]
 pub(crate) struct Queue(Mutex<Waiting>);
 
 #[derive(Default)]
 struct Waiting {
     units: VecDeque<Pending>,
-    /// Commits in flight (at most [`IN_FLIGHT`]).
+    /// Tasks committing (at most [`IN_FLIGHT`]).
     committing: usize,
 }
 
@@ -49,9 +51,12 @@ impl Queue {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The next group: the oldest unit, then as many more as fit.
+    /// The next group: the oldest unit, then as many more as fit; units whose caller gave up
+    /// are dropped unsent. Empty when the queue is: the caller's task then ends, counted out
+    /// under the same lock, so a unit queued meanwhile starts a task of its own.
     fn next_group(&self) -> Vec<Pending> {
         let mut waiting = self.lock();
+        waiting.units.retain(|unit| !unit.answer.is_closed());
         let mut group: Vec<Pending> = Vec::new();
         let mut bytes = 0;
         while let Some(unit) = waiting.units.front() {
@@ -71,67 +76,60 @@ impl Queue {
 
 /// Commits `arrays` as one unit, alone or in a group; returns its version.
 pub(crate) async fn commit(shared: &Arc<Shared>, arrays: UnitArrays) -> Result<Version> {
-    let queued = {
+    let (answer, answered) = oneshot::channel();
+    let start = {
         let mut waiting = shared.queue.lock();
-        if waiting.committing == IN_FLIGHT {
-            let (answer, answered) = oneshot::channel();
-            waiting.units.push_back(Pending { arrays, answer });
-            Err(answered)
-        } else {
+        waiting.units.push_back(Pending { arrays, answer });
+        let start = waiting.committing < IN_FLIGHT;
+        if start {
             waiting.committing += 1;
-            Ok(arrays)
         }
+        start
     };
-    match queued {
-        Ok(arrays) => {
-            let _turn = Turn(shared.clone());
-            commit_alone(shared, &arrays).await
-        }
-        Err(answered) => answered.await.unwrap_or_else(|_| {
-            Err(Error::OutcomeUnknown {
-                message: "the group commit carrying the unit ended before it answered".into(),
-            })
-        }),
+    if start {
+        tokio::spawn(drain(shared.clone()));
     }
-}
-
-/// A commit in flight: when it ends (even cancelled), the units that queued meanwhile are
-/// committed by a task of their own, which takes over its place.
-struct Turn(Arc<Shared>);
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let shared = &self.0;
-        let mut waiting = shared.queue.lock();
-        if waiting.units.is_empty() {
-            waiting.committing -= 1;
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(drain(shared.clone()))),
-            // No runtime left to run them (it is shutting down): they were never sent.
-            Err(_) => {
-                for unit in waiting.units.drain(..) {
-                    let _ = unit.answer.send(Err(Error::Closed));
-                }
-                waiting.committing -= 1;
-            }
-        }
-    }
+    answered.await.unwrap_or_else(|_| {
+        Err(Error::OutcomeUnknown {
+            message: "the group commit carrying the unit ended before it answered".into(),
+        })
+    })
 }
 
 /// Commits groups until the queue is empty.
 async fn drain(shared: Arc<Shared>) {
+    let mut draining = Draining(&shared, true);
     loop {
-        let group = shared.queue.next_group();
+        let mut group = shared.queue.next_group();
         match group.len() {
-            0 => return,
+            0 => break,
             1 => {
-                for unit in group {
+                if let Some(unit) = group.pop() {
                     let _ = unit.answer.send(commit_alone(&shared, &unit.arrays).await);
                 }
             }
             _ => commit_group(&shared, group).await,
+        }
+    }
+    draining.1 = false;
+}
+
+/// A committing task, counted in [`Waiting::committing`] while `.1`. One that ends before the
+/// queue ran dry (a panic, or its runtime shutting down) counts itself out, and if no other is
+/// left, answers the units still queued: they were never sent.
+struct Draining<'a>(&'a Shared, bool);
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            return;
+        }
+        let mut waiting = self.0.queue.lock();
+        waiting.committing -= 1;
+        if waiting.committing == 0 {
+            for unit in waiting.units.drain(..) {
+                let _ = unit.answer.send(Err(Error::Closed));
+            }
         }
     }
 }
@@ -163,7 +161,7 @@ async fn commit_group(shared: &Shared, units: Vec<Pending>) {
             .bind(&group.arrays.blob)
             .bind(&group.arrays.num)
             .bind(&group.arrays.num2);
-        statement.fetch_all(&mut *connection).await.map_err(commit_error)
+        statement.fetch_all(&mut *connection).await.map_err(unit_error)
     }
     .await;
     match rows {

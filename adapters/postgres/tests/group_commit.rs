@@ -32,12 +32,14 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--list") {
         println!("failing_units_fail_alone_in_a_group: test");
         println!("two_processes_keep_commit_order: test");
+        println!("callers_that_stop_polling_or_give_up_hold_up_no_one: test");
         return ExitCode::SUCCESS;
     }
     let url = common::PgServer::shared().expect("a PostgreSQL server");
     failing_units_fail_alone_in_a_group(url);
     two_processes_keep_commit_order(url);
-    println!("2 passed, 0 failed");
+    callers_that_stop_polling_or_give_up_hold_up_no_one(url);
+    println!("3 passed, 0 failed");
     ExitCode::SUCCESS
 }
 
@@ -140,6 +142,67 @@ fn two_processes_keep_commit_order(url: &str) {
         let head = db.get(&key!["head"]).await.expect("get").expect("head");
         assert_eq!((head.value.as_i64(), head.version), (Some(total), previous));
         println!("two_processes_keep_commit_order: {total} units from 2 processes in commit order");
+        db.close().await.expect("close");
+    });
+}
+
+/// Units whose callers poll them once and then neither poll nor drop them still commit, and
+/// hold up no later unit; a unit whose caller gives up while it waits for a commit slot is never
+/// written.
+fn callers_that_stop_polling_or_give_up_hold_up_no_one(url: &str) {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    common::block_on(async {
+        let namespace = common::unique_namespace();
+        let (_, db) = open(url, &namespace, 8).await;
+        let mut waker = Context::from_waker(Waker::noop());
+        let mut first = pin!(db.set(key!["a"], 1));
+        let mut second = pin!(db.set(key!["b"], 2));
+        for unit in [first.as_mut().poll(&mut waker), second.as_mut().poll(&mut waker)] {
+            assert!(matches!(unit, Poll::Pending), "still on its way");
+        }
+        let third = tokio::time::timeout(Duration::from_secs(10), db.set(key!["c"], 3)).await;
+        assert!(matches!(third, Ok(Ok(_))), "not held up by the idle callers: {third:?}");
+        assert!(
+            db.get(&key!["a"]).await.expect("get").is_some(),
+            "their units commit anyway"
+        );
+
+        // Both commit slots held: the server's commit lock is taken elsewhere.
+        let raw = sqlx::PgPool::connect(url).await.expect("raw pool");
+        let mut holder = raw.acquire().await.expect("a connection");
+        sqlx::query("SELECT pg_advisory_lock(7308892947790259298)")
+            .execute(&mut *holder)
+            .await
+            .expect("take the commit lock");
+        // One unit per commit in flight, each sent before the next is made.
+        let mut slots = Vec::new();
+        for i in 0..2 {
+            let db = db.clone();
+            slots.push(tokio::spawn(async move { db.set(key!["slot", i], i).await }));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let given_up = tokio::time::timeout(Duration::from_millis(200), db.set(key!["given", "up"], 1)).await;
+        assert!(given_up.is_err(), "it waited for a slot: {given_up:?}");
+        sqlx::query("SELECT pg_advisory_unlock(7308892947790259298)")
+            .execute(&mut *holder)
+            .await
+            .expect("release the commit lock");
+        for slot in slots {
+            slot.await.expect("a slot's task").expect("its unit");
+        }
+        // Closing waits for every statement under way: whatever was sent has landed.
+        db.close().await.expect("close");
+        let (_, db) = open(url, &namespace, 2).await;
+        assert!(
+            db.get(&key!["given", "up"]).await.expect("get").is_none(),
+            "a unit given up before it was sent is never written"
+        );
+        assert!(db.get(&key!["slot", 1]).await.expect("get").is_some());
+        println!("callers_that_stop_polling_or_give_up_hold_up_no_one: passed");
         db.close().await.expect("close");
     });
 }

@@ -160,15 +160,16 @@ impl RedbDb {
 
 /// Opens the file at `path` with `open`, waiting up to [`REOPEN_PATIENCE`] for a handle just
 /// dropped in this process to let it go.
-fn patiently<T>(open: impl Fn() -> std::result::Result<T, redb::DatabaseError>) -> Result<T> {
+fn patiently<T>(
+    open: impl Fn() -> std::result::Result<T, redb::DatabaseError>,
+) -> std::result::Result<T, redb::DatabaseError> {
     let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
     loop {
         match open() {
-            Ok(database) => return Ok(database),
             Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(error) => return Err(map_err(error)),
+            opened => return opened,
         }
     }
 }
@@ -181,9 +182,17 @@ fn open_read_only(path: &std::path::Path) -> Result<Db> {
             path.display()
         )));
     }
-    let database = Db::new(latest::Database::ReadOnly(patiently(|| {
-        redb::ReadOnlyDatabase::open(path)
-    })?));
+    let database = match patiently(|| redb::ReadOnlyDatabase::open(path)) {
+        Ok(database) => Db::new(latest::Database::ReadOnly(database)),
+        Err(redb::DatabaseError::RepairAborted) => {
+            return Err(Error::invalid(format!(
+                "{} was not closed cleanly and needs a repair, which a read-only open cannot make: \
+                 open it once for writing (mode=rw) to repair it",
+                path.display()
+            )));
+        }
+        Err(error) => return Err(map_err(error)),
+    };
     let tx = database.begin_read()?;
     let meta = match tx.open_table(store::META) {
         Ok(meta) => meta,
@@ -223,9 +232,9 @@ fn open_blocking(config: RedbConfig) -> Result<Shared> {
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(map_err)?,
         ))),
-        Location::File(path) => Arc::new(Db::new(latest::Database::Writable(patiently(|| {
-            Database::create(path)
-        })?))),
+        Location::File(path) => Arc::new(Db::new(latest::Database::Writable(
+            patiently(|| Database::create(path)).map_err(map_err)?,
+        ))),
     };
     if !config.read_only {
         let tx = database.begin_write()?;
@@ -305,8 +314,8 @@ impl EngineDb for RedbDb {
             .take();
         match database.map(Arc::try_unwrap) {
             Some(Ok(database)) => database.close(),
-            // Closed before, or (never, once the threads ended) still shared: dropping the
-            // last holder closes it.
+            // Closed before, or still held by an inline read under way: dropping the last
+            // holder closes it (the threads have ended, so nothing else holds it).
             None | Some(Err(_)) => Ok(()),
         }
     }

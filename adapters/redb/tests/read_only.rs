@@ -70,3 +70,23 @@ fn the_file_is_left_as_it_was() {
     });
     assert!(std::fs::read(&path).expect("read the file") == before, "unchanged");
 }
+
+/// A file that was not closed cleanly needs a repair, which a read-only open cannot make: it
+/// says so, and how to get one.
+#[test]
+fn a_file_needing_repair_says_so() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (open, copy) = (dir.path().join("open.redb"), dir.path().join("copy.redb"));
+    block_on(async {
+        let db = RedbDb::open_db(&format!("redb://{}", open.display()))
+            .await
+            .expect("create");
+        db.set(key!["k"], "v").await.expect("write");
+        // A copy taken while the store is open is a file that was never closed.
+        std::fs::copy(&open, &copy).expect("copy");
+        db.close().await.expect("close");
+    });
+    let error = block_on(RedbDb::open_db(&format!("redb://{}?mode=ro", copy.display()))).expect_err("needs a repair");
+    assert!(error.to_string().contains("needs a repair"), "{error}");
+    assert!(error.to_string().contains("mode=rw"), "{error}");
+}

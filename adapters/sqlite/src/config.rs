@@ -25,8 +25,10 @@ pub struct SqliteConfig {
     pub transaction_idle_timeout: Duration,
     /// Open an existing store for reading only (`mode=ro`): nothing is created or changed, no
     /// write lock is taken (reads work beside a process that writes), and writes fail with
-    /// `Unsupported`. Read-only files and media open too: where SQLite cannot create the WAL's
-    /// index there and no WAL is left, the file is opened immutable.
+    /// `Unsupported`. The database file is never written; SQLite may create its (empty) `-wal`
+    /// and `-shm` files beside it, for the WAL's index, where the directory allows. Read-only
+    /// files and media open too: on a read-only file system, with no WAL left, the file is
+    /// opened immutable.
     pub read_only: bool,
     /// Read on the caller's thread (`reads=inline`): see [`crate::SqliteDb::inline_reads`].
     pub inline_reads: bool,

@@ -45,8 +45,8 @@ impl Opener {
     }
 
     /// The existing store at `path`, for reading only, its schema checked: the opener and a
-    /// first connection. Where SQLite cannot have the WAL's index (read-only media) and no WAL
-    /// is left, the file is opened immutable: nobody can be writing it.
+    /// first connection. Where SQLite cannot have the WAL's index because the file system is
+    /// read-only, and no WAL is left, the file is opened immutable: nobody can be writing it.
     pub(crate) fn read_only(path: PathBuf, config: &SqliteConfig) -> Result<(Opener, Connection)> {
         if !path.is_file() {
             return Err(Error::invalid(format!(
@@ -63,7 +63,7 @@ impl Opener {
         wal.push("-wal");
         let first = match opener.reader() {
             Ok(first) => first,
-            Err(error) if Path::new(&wal).exists() => return Err(error),
+            Err(error) if Path::new(&wal).exists() || !on_read_only_media(&opener.path) => return Err(error),
             Err(error) => {
                 opener.access = Access::ReadOnly { immutable: true };
                 opener.reader().map_err(|_| error)?
@@ -118,6 +118,16 @@ impl Opener {
         }
         Ok(connection)
     }
+}
+
+/// Whether the directory of `path` is on a read-only file system (so no process can be writing
+/// the store in it): a file cannot be created there for that reason.
+fn on_read_only_media(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::tempfile_in(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
 }
 
 /// `path` as an SQLite URI that opens it read-only, and `immutable` if asked.

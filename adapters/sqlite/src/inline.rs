@@ -40,15 +40,18 @@ impl InlineReaders {
             None => self.opener.reader()?,
         };
         let result = read(&mut connection);
+        // Checked under the lock `close` takes: a connection is kept only while open.
+        let mut idle = self.idle();
         if !self.closed.load(Ordering::Acquire) {
-            self.idle().push(connection);
+            idle.push(connection);
         }
         result
     }
 
     /// Closes the idle connections; a read under way closes its own when it ends.
     pub(crate) fn close(&self) {
+        let mut idle = self.idle();
         self.closed.store(true, Ordering::Release);
-        self.idle().clear();
+        idle.clear();
     }
 }

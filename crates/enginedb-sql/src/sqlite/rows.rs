@@ -208,8 +208,8 @@ struct RowTexts {
 }
 
 /// The multi-row statements of 2, 4, … [`MAX_ROWS`] rows (index `log2(rows) - 1`): a few texts
-/// per kind, so every run is planned with statements a driver caches. The guards read a
-/// `VALUES` list in order, so the first failing row is the one inserted, and raises.
+/// per kind, so every run is planned with statements a driver caches. A guard inserts only its
+/// first failing row (by op index), which raises.
 static ROWS: LazyLock<Vec<RowTexts>> = LazyLock::new(|| {
     let values = |rows: usize, per_row: usize, first: usize, row: &dyn Fn(usize) -> String| {
         (0..rows)
@@ -249,11 +249,12 @@ static ROWS: LazyLock<Vec<RowTexts>> = LazyLock::new(|| {
                 ),
                 check_version: format!(
                     "INSERT INTO enginedb_guard (op, reason) SELECT column1, '{CHECK}' FROM (VALUES {check_version}) \
-                     WHERE NOT EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2 AND ver = column3)"
+                     WHERE NOT EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2 AND ver = column3) \
+                     ORDER BY column1 LIMIT 1"
                 ),
                 check_absent: format!(
                     "INSERT INTO enginedb_guard (op, reason) SELECT column1, '{CHECK}' FROM (VALUES {check_absent}) \
-                     WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2)"
+                     WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2) ORDER BY column1 LIMIT 1"
                 ),
                 delete: format!("DELETE FROM enginedb_kv WHERE ns = ?1 AND k IN ({keys})"),
                 // Written without any operation that could overflow, as `SUM_GUARD`; the
@@ -264,11 +265,12 @@ static ROWS: LazyLock<Vec<RowTexts>> = LazyLock::new(|| {
                      WHERE ns = ?1 AND k = column2 AND (n IS NULL OR CASE \
                      WHEN column3 > 0 THEN n > 9223372036854775807 - column3 \
                      WHEN column3 < 0 THEN n < (-9223372036854775807 - 1) - column3 ELSE 0 END)) AS reason \
-                     FROM (VALUES {check_version})) WHERE reason IS NOT NULL"
+                     FROM (VALUES {check_version})) WHERE reason IS NOT NULL ORDER BY op LIMIT 1"
                 ),
                 counter_guard: format!(
                     "INSERT INTO enginedb_guard (op, reason) SELECT column1, 'not-a-counter' FROM (VALUES {check_absent}) \
-                     WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2 AND n IS NULL)"
+                     WHERE EXISTS (SELECT 1 FROM enginedb_kv WHERE ns = ?1 AND k = column2 AND n IS NULL) \
+                     ORDER BY column1 LIMIT 1"
                 ),
                 sum: counter("enginedb_kv.n + excluded.n"),
                 min: counter("min(enginedb_kv.n, excluded.n)"),
