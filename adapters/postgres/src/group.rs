@@ -1,10 +1,11 @@
 //! Group commit: units queued in this process while commits are in flight share the next one
 //! (one statement, one transaction, one WAL flush; `enginedb_sql::postgres::UNITS`), each in a
-//! subtransaction of its own, so a unit that fails fails alone. A unit that finds fewer than
-//! [`IN_FLIGHT`] commits in flight starts one at once (alone, unless others queue meanwhile).
-//! Commits run in tasks of their own, group after group until the queue is empty: no caller's
-//! progress depends on another caller polling its future, and a caller that gives up before
-//! its unit is sent (drops its future) leaves nothing written.
+//! subtransaction of its own, so a unit that fails fails alone. A unit that finds nothing in
+//! flight commits at once in its caller's task (a lone committer pays no hand-over); otherwise
+//! it queues, and fewer than [`IN_FLIGHT`] committing tasks start one: tasks of their own commit
+//! group after group until the queue is empty. So no caller's progress depends on another caller
+//! polling its future, and a caller that gives up before its queued unit is sent (drops its
+//! future) leaves nothing written.
 //!
 //! Versions still follow commit order across processes: a group draws its units' versions in
 //! order under the commit lock, which it holds until it commits.
@@ -39,6 +40,8 @@ struct Waiting {
     units: VecDeque<Pending>,
     /// Tasks committing (at most [`IN_FLIGHT`]).
     committing: usize,
+    /// Units committing in their callers' tasks (lone committers).
+    inline: usize,
 }
 
 struct Pending {
@@ -76,15 +79,27 @@ impl Queue {
 
 /// Commits `arrays` as one unit, alone or in a group; returns its version.
 pub(crate) async fn commit(shared: &Arc<Shared>, arrays: UnitArrays) -> Result<Version> {
-    let (answer, answered) = oneshot::channel();
-    let start = {
+    let queued = {
         let mut waiting = shared.queue.lock();
-        waiting.units.push_back(Pending { arrays, answer });
-        let start = waiting.committing < IN_FLIGHT;
-        if start {
-            waiting.committing += 1;
+        if waiting.committing == 0 && waiting.inline == 0 && waiting.units.is_empty() {
+            waiting.inline += 1;
+            Err(arrays)
+        } else {
+            let (answer, answered) = oneshot::channel();
+            waiting.units.push_back(Pending { arrays, answer });
+            let start = waiting.committing < IN_FLIGHT;
+            if start {
+                waiting.committing += 1;
+            }
+            Ok((answered, start))
         }
-        start
+    };
+    let (answered, start) = match queued {
+        Err(arrays) => {
+            let _inline = Inline(shared);
+            return commit_alone(shared, &arrays).await;
+        }
+        Ok(queued) => queued,
     };
     if start {
         tokio::spawn(drain(shared.clone()));
@@ -94,6 +109,16 @@ pub(crate) async fn commit(shared: &Arc<Shared>, arrays: UnitArrays) -> Result<V
             message: "the group commit carrying the unit ended before it answered".into(),
         })
     })
+}
+
+/// A lone committer's unit under way in its own task, counted in [`Waiting::inline`] until it
+/// ends (or its caller drops it).
+struct Inline<'a>(&'a Shared);
+
+impl Drop for Inline<'_> {
+    fn drop(&mut self) {
+        self.0.queue.lock().inline -= 1;
+    }
 }
 
 /// Commits groups until the queue is empty.
