@@ -125,7 +125,7 @@ fn bench_quick_prints_the_ratios_and_writes_the_chart() {
     }
     let svg = std::fs::read_to_string(&chart).expect("the chart");
     assert!(
-        svg.starts_with("<svg") && svg.contains("<title>sqlite unit of 100 ops: "),
+        svg.starts_with("<svg") && svg.contains("<title>sqlite unit of 100 ops (adapter): "),
         "{svg}"
     );
     assert_eq!(
