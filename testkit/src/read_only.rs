@@ -4,6 +4,36 @@
 
 use enginedb::{Db, Error, ErrorKind, Selector, key};
 
+/// Creates the store at `url` through `open`, holding `["k"] = "v"`, and closes it.
+///
+/// # Panics
+/// When the store cannot be made (it is a test).
+pub async fn store_holding_one_entry<F, Fut>(url: &str, open: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = enginedb::Result<Db>>,
+{
+    let db = open(url.to_owned()).await.expect("create");
+    db.set(key!["k"], "v").await.expect("write");
+    db.close().await.expect("close");
+}
+
+/// Opening `url` (a file at `path` that does not exist) read-only through `open` fails with
+/// `InvalidInput` saying `says`, and creates nothing.
+///
+/// # Panics
+/// When it does otherwise (it is a test).
+pub async fn a_missing_file_is_refused<F, Fut>(path: &std::path::Path, url: &str, open: F, says: &str)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = enginedb::Result<Db>>,
+{
+    let error = open(format!("{url}?mode=ro")).await.expect_err("no store there");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+    assert!(error.to_string().contains(says), "{error}");
+    assert!(!path.exists(), "nothing created");
+}
+
 /// Opens the existing store at `url` (which holds `["k"] = "v"`) read-only through `open` and
 /// checks that reads work, that a transaction which only reads commits at the version it
 /// read, that every write is refused with nothing written, and that the store is unchanged.

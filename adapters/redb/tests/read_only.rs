@@ -3,42 +3,42 @@
 
 #![allow(clippy::expect_used)] // test helpers fail loudly
 
-use enginedb::{ErrorKind, key};
+use enginedb::key;
 use enginedb_redb::RedbDb;
+use enginedb_testkit::read_only;
 use futures::executor::block_on;
 
 /// A store at `dir/name` holding `["k"] = "v"`, closed.
 fn store(dir: &std::path::Path, name: &str) -> String {
     let url = format!("redb://{}/{name}", dir.display());
-    block_on(async {
-        let db = RedbDb::open_db(&url).await.expect("create");
-        db.set(key!["k"], "v").await.expect("write");
-        db.close().await.expect("close");
-    });
+    block_on(read_only::store_holding_one_entry(&url, open));
     url
+}
+
+async fn open(url: String) -> enginedb::Result<enginedb::Db> {
+    RedbDb::open_db(&url).await
 }
 
 #[test]
 fn reads_work_and_writes_are_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = store(dir.path(), "ro.redb");
-    block_on(enginedb_testkit::read_only::reads_work_and_writes_are_refused(
-        &url,
-        async |url| RedbDb::open_db(&url).await,
-    ));
+    block_on(read_only::reads_work_and_writes_are_refused(&url, open));
 }
 
 #[test]
 fn a_missing_file_is_an_error_and_stays_missing() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("missing.redb");
-    let error = block_on(RedbDb::open_db(&format!("redb://{}?mode=ro", path.display()))).expect_err("no store there");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
-    assert!(error.to_string().contains("there is no redb store"), "{error}");
-    assert!(!path.exists(), "nothing created");
+    let url = format!("redb://{}", path.display());
+    block_on(read_only::a_missing_file_is_refused(
+        &path,
+        &url,
+        open,
+        "there is no redb store",
+    ));
 }
 
-/// Readers share the file (a writable open takes it whole): two read-only handles at once.
 #[test]
 fn two_readers_at_once() {
     let dir = tempfile::tempdir().expect("temporary directory");

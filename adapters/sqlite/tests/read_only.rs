@@ -3,19 +3,20 @@
 
 #![allow(clippy::expect_used)] // test helpers fail loudly
 
-use enginedb::{ErrorKind, key};
+use enginedb::key;
 use enginedb_sqlite::SqliteDb;
+use enginedb_testkit::read_only;
 use futures::executor::block_on;
 
 /// A store at `dir/name` holding `["k"] = "v"`, closed.
 fn store(dir: &std::path::Path, name: &str) -> String {
     let url = format!("sqlite://{}/{name}", dir.display());
-    block_on(async {
-        let db = SqliteDb::open_db(&url).await.expect("create");
-        db.set(key!["k"], "v").await.expect("write");
-        db.close().await.expect("close");
-    });
+    block_on(read_only::store_holding_one_entry(&url, open));
     url
+}
+
+async fn open(url: String) -> enginedb::Result<enginedb::Db> {
+    SqliteDb::open_db(&url).await
 }
 
 #[test]
@@ -23,21 +24,20 @@ fn reads_work_and_writes_are_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
     // A name SQLite URIs must escape: the store opens by URI when read-only.
     let url = store(dir.path(), "ro%20%231%3F.sqlite3");
-    block_on(enginedb_testkit::read_only::reads_work_and_writes_are_refused(
-        &url,
-        async |url| SqliteDb::open_db(&url).await,
-    ));
+    block_on(read_only::reads_work_and_writes_are_refused(&url, open));
 }
 
 #[test]
 fn a_missing_file_is_an_error_and_stays_missing() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("missing.sqlite3");
-    let error =
-        block_on(SqliteDb::open_db(&format!("sqlite://{}?mode=ro", path.display()))).expect_err("no store there");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
-    assert!(error.to_string().contains("there is no SQLite store"), "{error}");
-    assert!(!path.exists(), "nothing created");
+    let url = format!("sqlite://{}", path.display());
+    block_on(read_only::a_missing_file_is_refused(
+        &path,
+        &url,
+        open,
+        "there is no SQLite store",
+    ));
 }
 
 #[test]
