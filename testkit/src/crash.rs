@@ -186,7 +186,7 @@ fn verify(open: Open, path: &str, round: usize, figures: &mut Figures) -> Result
     .map_err(|e| format!("round {round}: reopen and read: {e}"))?;
     let mut units: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (key, value) in entries {
-        match (key.parts(), value) {
+        match (key.parts().as_slice(), value) {
             ([_, KeyPart::Int(id), KeyPart::Int(_)], Value::I64(v)) if v == *id => {
                 units.entry(*id).or_default().push(v)
             }

@@ -164,7 +164,7 @@ pub(crate) async fn get<'e>(
     key: &Key,
 ) -> Result<Option<Entry>> {
     let found = sqlx::query(postgres::GET)
-        .bind(table_key(namespace, &key.encode()))
+        .bind(table_key(namespace, key.as_bytes()))
         .fetch_optional(executor)
         .await
         .map_err(map_err)?;
@@ -178,7 +178,7 @@ pub(crate) async fn get_many<'e>(
     namespace: &str,
     keys: &[Key],
 ) -> Result<Vec<Option<Entry>>> {
-    let stored: Vec<Vec<u8>> = keys.iter().map(|key| table_key(namespace, &key.encode())).collect();
+    let stored: Vec<Vec<u8>> = keys.iter().map(|key| table_key(namespace, key.as_bytes())).collect();
     let rows = sqlx::query(postgres::GET_MANY)
         .bind(&stored)
         .fetch_all(executor)

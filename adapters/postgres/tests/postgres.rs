@@ -232,7 +232,7 @@ fn report_crash_immediate_stop() {
                 .expect("read after restart");
             let mut units: BTreeMap<i64, usize> = BTreeMap::new();
             for (key, value) in entries {
-                match (key.parts(), value) {
+                match (key.parts().as_slice(), value) {
                     ([_, KeyPart::Int(id), KeyPart::Int(_)], Value::I64(v)) if v == *id => {
                         *units.entry(*id).or_default() += 1
                     }

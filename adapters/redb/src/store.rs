@@ -109,7 +109,7 @@ pub(crate) fn get(
     writing: Option<Version>,
 ) -> Result<Option<Entry>> {
     let Some(found) = table
-        .get(table_key(namespace, &key.encode()).as_slice())
+        .get(table_key(namespace, key.as_bytes()).as_slice())
         .map_err(map_err)?
     else {
         return Ok(None);

@@ -169,7 +169,7 @@ pub(crate) fn get(
         .prepare_cached(sqlite::GET)
         .and_then(|mut statement| {
             statement
-                .query_row((namespace, key.encode()), |r| {
+                .query_row((namespace, key.as_bytes()), |r| {
                     Ok(stored(r, 0)?.map(|(value, version)| (value.to_value(), version)))
                 })
                 .optional()

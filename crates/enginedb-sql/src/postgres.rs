@@ -345,7 +345,7 @@ impl UnitArrays {
     }
 
     fn push(&mut self, namespace: &str, op: &Write) -> Result<()> {
-        let key_of = |key: &enginedb::Key| table_key(namespace, &key.encode());
+        let key_of = |key: &enginedb::Key| table_key(namespace, key.as_bytes());
         let (kind, key, end, value, num2) = match op {
             Write::Check {
                 key,
@@ -421,7 +421,7 @@ mod tests {
             vec![Some(7), None, None, Some(4), None, None, Some(-2), Some(0)]
         );
         assert_eq!(arrays.blob[2], Some(b"x".to_vec()));
-        let in_ns = |key: enginedb::Key| table_key("ns", &key.encode());
+        let in_ns = |key: enginedb::Key| table_key("ns", key.as_bytes());
         assert_eq!(arrays.key[0], in_ns(key!["a"]));
         let (start, end) = key!["f"].prefix_range();
         assert_eq!(

@@ -1,7 +1,5 @@
-//! Tuple keys: the parts they are made of, and how they read. Their byte encoding is in
-//! `codec`.
-
-use std::fmt;
+//! Tuple keys and the parts they are made of. Their byte encoding, and every method that
+//! reads or writes it, is in `codec`.
 
 /// One element of a tuple key.
 ///
@@ -20,8 +18,12 @@ pub enum KeyPart {
 }
 
 /// A tuple key: a sequence of [`KeyPart`]s. `Key::default()` is the empty tuple.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Key(pub(crate) Vec<KeyPart>);
+///
+/// A key holds its encoding (see [`Key::encode`]), so reading one from the store, comparing,
+/// hashing or writing it never converts parts; [`Key::parts`] decodes them on demand.
+/// Keys order as their tuples do (DESIGN §3), which is the byte order of their encodings.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(pub(crate) Vec<u8>);
 
 /// Builds a [`Key`] from values convertible into [`KeyPart`]: `key!["users", 42]`.
 #[macro_export]
@@ -29,35 +31,6 @@ macro_rules! key {
     ($($part:expr),* $(,)?) => {
         $crate::Key::from_parts(vec![$($crate::KeyPart::from($part)),*])
     };
-}
-
-impl Key {
-    /// A key made of `parts`.
-    pub fn from_parts(parts: Vec<KeyPart>) -> Self {
-        Key(parts)
-    }
-
-    /// The parts of this key.
-    pub fn parts(&self) -> &[KeyPart] {
-        &self.0
-    }
-
-    /// Whether this is the empty tuple (valid in selectors, invalid for writes).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// This key with `part` appended.
-    #[must_use]
-    pub fn with(mut self, part: impl Into<KeyPart>) -> Self {
-        self.0.push(part.into());
-        self
-    }
-
-    /// Whether `prefix`'s parts are the leading parts of this key (a key starts with itself).
-    pub fn starts_with(&self, prefix: &Key) -> bool {
-        self.0.starts_with(&prefix.0)
-    }
 }
 
 /// Lower-case hex of `bytes`, for messages: the first 64 bytes, then `...`.
@@ -68,25 +41,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         text.push_str("...");
     }
     text
-}
-
-impl fmt::Display for Key {
-    /// A readable tuple: `("users", 42, b"\x00", true)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(")?;
-        for (i, part) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            match part {
-                KeyPart::Bytes(b) => write!(f, "0x{}", hex(b))?,
-                KeyPart::Str(s) => write!(f, "{s:?}")?,
-                KeyPart::Int(i) => write!(f, "{i}")?,
-                KeyPart::Bool(b) => write!(f, "{b}")?,
-            }
-        }
-        f.write_str(")")
-    }
 }
 
 impl From<&str> for KeyPart {
@@ -132,10 +86,5 @@ impl From<&[u8]> for KeyPart {
 impl<const N: usize> From<&[u8; N]> for KeyPart {
     fn from(b: &[u8; N]) -> Self {
         KeyPart::Bytes(b.to_vec())
-    }
-}
-impl FromIterator<KeyPart> for Key {
-    fn from_iter<I: IntoIterator<Item = KeyPart>>(iter: I) -> Self {
-        Key(iter.into_iter().collect())
     }
 }

@@ -117,7 +117,7 @@ impl MemoryDb {
 /// `Corrupt` for a stored version no commit has.
 fn get_from(state: &State, key: &Key) -> Result<Option<Entry>> {
     state
-        .get(&key.encode())
+        .get(key.as_bytes())
         .map(|s| {
             Ok(Entry {
                 key: key.clone(),

@@ -69,13 +69,13 @@ impl Optimistic {
     pub(crate) async fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         let missing: Vec<Key> = keys
             .iter()
-            .filter(|k| self.own(&k.encode()).is_none())
+            .filter(|k| self.own(k.as_bytes()).is_none())
             .cloned()
             .collect();
         let mut fetched = self.db.get_many(&missing).await?.into_iter();
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let entry = match self.own(&key.encode()) {
+            let entry = match self.own(key.as_bytes()) {
                 Some(own) => own,
                 None => {
                     let entry = fetched.next().flatten();
@@ -155,7 +155,7 @@ impl Optimistic {
             }
         }
         self.ranges.push(read);
-        plan.page(merged.into_iter().map(|e| (e.key.encode(), e.value, e.version)))
+        plan.page(merged.into_iter().map(|e| (e.key, e.value, e.version)))
     }
 
     pub(crate) async fn apply(&mut self, ops: &[Write]) -> Result<()> {

@@ -148,7 +148,7 @@ async fn dry_run(db: &dyn EngineDb, ops: &[Write]) -> Result<()> {
     for chunk in keys.chunks(crate::limits::MAX_GET_MANY) {
         for entry in db.get_many(chunk).await?.into_iter().flatten() {
             state.insert(
-                entry.key.encode(),
+                entry.key.into(),
                 Stored {
                     value: entry.value,
                     version: entry.version,
@@ -173,7 +173,7 @@ async fn load_span(db: &dyn EngineDb, state: &mut State, selector: &Selector, ra
     loop {
         let page = db.list(selector, &options).await?;
         for entry in page.entries {
-            let encoded = entry.key.encode();
+            let encoded: Vec<u8> = entry.key.into();
             if range.contains(&encoded) {
                 state.insert(
                     encoded,

@@ -73,32 +73,31 @@ impl ListPlan {
     }
 
     /// Builds the page from up to [`ListPlan::fetch`] rows (stored key bytes, value, version)
-    /// read in plan order, decoding keys. Every row of the page is decoded, whatever its bytes:
-    /// a row of the span is never skipped.
+    /// read in plan order, checking every key's bytes (owned bytes become the key as they
+    /// are). Every row of the page is checked, whatever its bytes: a row of the span is never
+    /// skipped.
     ///
     /// # Errors
     /// `Corrupt` when stored key bytes are not the encoding of a key (the empty tuple
     /// included: no key is empty).
-    pub fn page<K: AsRef<[u8]>>(&self, rows: impl IntoIterator<Item = (K, Value, Version)>) -> Result<Page> {
-        let mut entries = Vec::with_capacity(self.limit);
+    pub fn page<K: Into<Vec<u8>>>(&self, rows: impl IntoIterator<Item = (K, Value, Version)>) -> Result<Page> {
+        let mut entries: Vec<Entry> = Vec::with_capacity(self.limit);
         let mut more = false;
-        let mut last = None;
         for (encoded, value, version) in rows {
             if entries.len() == self.limit {
                 more = true;
                 break;
             }
-            let key = Key::decode(encoded.as_ref())?;
-            if key.parts().is_empty() {
+            let key = Key::from_stored(encoded.into())?;
+            if key.is_empty() {
                 return Err(Error::Corrupt {
                     message: "a stored key is the empty key".into(),
                 });
             }
             entries.push(Entry { key, value, version });
-            last = Some(encoded);
         }
-        let cursor = match (more, last) {
-            (true, Some(last)) => Some(Cursor::after_key(last.as_ref(), self.reverse)),
+        let cursor = match (more, entries.last()) {
+            (true, Some(last)) => Some(Cursor::after_key(last.key.as_bytes(), self.reverse)),
             _ => None,
         };
         Ok(Page { entries, cursor })
