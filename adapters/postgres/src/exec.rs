@@ -127,10 +127,21 @@ pub(crate) async fn apply<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays
         .map_err(map_err)
 }
 
-/// Draws the version of an open transaction and stamps its writes (table keys).
-pub(crate) async fn stamp<'e>(executor: impl PgExecutor<'e>, written: &[Vec<u8>]) -> Result<Version> {
+/// Draws the version of an open transaction, stamps its writes (table keys) and makes its
+/// versionstamped writes.
+pub(crate) async fn stamp<'e>(
+    executor: impl PgExecutor<'e>,
+    written: &[Vec<u8>],
+    stamped: &UnitArrays,
+) -> Result<Version> {
     let drawn: i64 = sqlx::query_scalar(postgres::STAMP)
         .bind(written)
+        .bind(&stamped.kind)
+        .bind(&stamped.key)
+        .bind(&stamped.end)
+        .bind(&stamped.blob)
+        .bind(&stamped.num)
+        .bind(&stamped.num2)
         .fetch_one(executor)
         .await
         .map_err(map_err)?;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use enginedb::port::{EngineTx, ListOptions, ListPlan};
-use enginedb::{Entry, Key, Page, Result, Selector, Version, Write};
-use enginedb_sql::postgres::UnitArrays;
+use enginedb::{Entry, Error, Key, Page, Result, Selector, Version, Write};
+use enginedb_sql::postgres::{STAMPED, UnitArrays};
 use sqlx::{Postgres, Transaction};
 
 use crate::Shared;
@@ -20,6 +20,8 @@ pub(crate) struct PgTx {
     shared: Arc<Shared>,
     /// The table keys written so far, to stamp at commit.
     written: Vec<Vec<u8>>,
+    /// The versionstamped writes, made at commit (their keys hold its version).
+    stamped: UnitArrays,
 }
 
 impl PgTx {
@@ -29,6 +31,7 @@ impl PgTx {
             namespace,
             shared,
             written: Vec::new(),
+            stamped: UnitArrays::default(),
         }
     }
 
@@ -57,6 +60,16 @@ impl EngineTx for PgTx {
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
         let arrays = UnitArrays::new(&self.namespace, ops)?;
+        // The core sends a transaction's versionstamped writes in an `apply` of their own.
+        if arrays.only_versionstamped() {
+            self.stamped = arrays;
+            return Ok(());
+        }
+        if arrays.kind.contains(&STAMPED) {
+            return Err(Error::invalid(
+                "versionstamped writes must come in an apply of their own (the core sends them so)",
+            ));
+        }
         self.count(1);
         exec::apply(&mut *self.tx, &arrays).await?;
         self.written.extend(arrays.written().cloned());
@@ -65,7 +78,7 @@ impl EngineTx for PgTx {
 
     async fn commit(mut self: Box<Self>) -> Result<Version> {
         self.count(2);
-        let version = exec::stamp(&mut *self.tx, &self.written).await?;
+        let version = exec::stamp(&mut *self.tx, &self.written, &self.stamped).await?;
         self.tx.commit().await.map_err(commit_error)?;
         Ok(version)
     }

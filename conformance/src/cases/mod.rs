@@ -16,6 +16,7 @@ pub mod stored;
 pub mod transact;
 pub mod tx;
 pub mod versions;
+pub mod versionstamps;
 
 use enginedb::{Key, Value, Write};
 
@@ -41,6 +42,10 @@ macro_rules! __with_cases {
             versions: [
                 increase_across_commits, one_unit_one_version, recreated_key_gets_larger_version,
                 failed_unit_keeps_versions, commit_version_is_read_back,
+            ],
+            versionstamps: [
+                keys_list_in_commit_order, failed_unit_leaves_none,
+                transaction_stamps_at_commit(AtomicUnits), tail_never_finds_an_earlier_key,
             ],
             list: [
                 prefix_excludes_prefix_key, range_bounds, prefix_from, prefix_bounded_by_start_and_end,

@@ -105,6 +105,22 @@ fn shifted_check_index_is_caught() {
 }
 
 #[test]
+fn early_stamps_are_caught() {
+    assert_caught(
+        Flaw::EarlyStamps,
+        &[
+            "versionstamps::keys_list_in_commit_order",
+            "versionstamps::tail_never_finds_an_earlier_key",
+        ],
+    );
+}
+
+#[test]
+fn stamps_outside_the_unit_are_caught() {
+    assert_caught(Flaw::StampsOutsideTheUnit, &["versionstamps::failed_unit_leaves_none"]);
+}
+
+#[test]
 fn swallowed_read_error_is_caught() {
     assert_caught(Flaw::SwallowedReadError, &["errors::read_failure_mid_scan_is_an_error"]);
 }

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use enginedb::port::{AdapterInfo, BatchCapability, EngineDb, EngineTx, ListOptions, TransactionCapability};
 use enginedb::testing::{RawRow, tamper_memory};
@@ -54,6 +54,11 @@ pub(crate) enum Flaw {
     /// Sequential-only, and a write that fails in the backend is reported as done: the
     /// sequential mode's partial writes are hidden.
     HiddenPartialWrite,
+    /// A versionstamped write is stamped with a number drawn when the call arrives, not with
+    /// the commit's version, and some calls wait before committing.
+    EarlyStamps,
+    /// A versionstamped write is committed by itself, before the rest of its unit.
+    StampsOutsideTheUnit,
     /// A failed `Check` or `Insert` is reported one op too late (it counts a statement of its
     /// own before the unit's ops).
     CheckIndexShifted,
@@ -146,6 +151,8 @@ impl Flaw {
         Flaw::SmallBatches,
         Flaw::HiddenPartialWrite,
         Flaw::CheckIndexShifted,
+        Flaw::EarlyStamps,
+        Flaw::StampsOutsideTheUnit,
         Flaw::PhantomDefault,
         Flaw::ZeroVersions,
         Flaw::ValueHashVersions,
@@ -184,6 +191,8 @@ pub(crate) struct Broken {
     flaw: Flaw,
     /// `list` calls so far.
     lists: Arc<AtomicUsize>,
+    /// Stamps drawn so far ([`Flaw::EarlyStamps`]).
+    stamps: Arc<AtomicU64>,
 }
 
 impl Broken {
@@ -192,6 +201,7 @@ impl Broken {
             inner: MemoryDb::new(),
             flaw,
             lists: Arc::default(),
+            stamps: Arc::default(),
         }
     }
 
@@ -268,6 +278,20 @@ impl Broken {
                         None => Some(Write::set(key.clone(), *operand)),
                     }
                 }
+                (Flaw::EarlyStamps, Write::SetVersionstamped { prefix, value }) => {
+                    let stamp = self.stamps.fetch_add(1, Ordering::Relaxed) + 1;
+                    if stamp.is_multiple_of(2) {
+                        yield_a_while(5).await;
+                    }
+                    Some(Write::set(
+                        Key::versionstamped(prefix, Version(stamp), 0)?,
+                        value.clone(),
+                    ))
+                }
+                (Flaw::StampsOutsideTheUnit, Write::SetVersionstamped { .. }) => {
+                    self.inner.write(op).await?;
+                    None
+                }
                 (Flaw::AbsDelta, Write::Sum { key, delta }) => Some(Write::sum(key.clone(), delta.saturating_abs())),
                 (
                     Flaw::FloatCounters,
@@ -332,7 +356,7 @@ impl Broken {
                 pending.insert(key.clone(), counter(current, &keep));
             }
             Write::DeleteRange { .. } => pending.clear(),
-            Write::Check { .. } | Write::CheckRange { .. } => {}
+            Write::Check { .. } | Write::CheckRange { .. } | Write::SetVersionstamped { .. } => {}
         }
         Ok(())
     }

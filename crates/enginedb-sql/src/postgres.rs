@@ -27,18 +27,20 @@
 //! a subtransaction of its own with its own version, and answers one row per unit: its version,
 //! or the error it failed with alone.
 
+use enginedb::port::int_part;
 use enginedb::{Result, Value, Version, Write};
 use enginedb_kit::table_key::{table_key, table_span};
 
 /// Whether the schema exists (one boolean).
 pub const META_EXISTS: &str = "SELECT to_regclass('enginedb_meta') IS NOT NULL";
 
-/// The schema version this dialect writes and reads. 4: `enginedb_units`, the group commit's
+/// The schema version this dialect writes and reads. 5: versionstamped sets (op kind 11, and
+/// `enginedb_stamp` writes a transaction's). 4: `enginedb_units`, the group commit's
 /// function (entries unchanged). 3: entries under flat keys in `enginedb_entries`. Schema 2 kept
 /// them under `(ns, k)` in `enginedb_kv`, whose two-part key cost a unit of 1,000 sets a third
 /// more than one `bytea` key; schema 1 also wrote a unit's rows as placeholders and stamped
-/// them. Opening a schema-1, -2 or -3 database upgrades it.
-pub const SCHEMA_VERSION: i64 = 4;
+/// them. Opening a schema-1 to -4 database upgrades it.
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Whether the version sequence exists (one boolean): a database with a schema and no sequence
 /// is corrupt (recreated, it would draw versions below those stored).
@@ -55,7 +57,7 @@ pub const LOCK_SCHEMA: &str = "SELECT pg_advisory_xact_lock(7308892947790259299)
 /// [`LOCK_SCHEMA`], in one transaction: a failed upgrade leaves the old schema whole).
 pub const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS enginedb_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 4) \
+    "INSERT INTO enginedb_meta (name, value) VALUES ('schema_version', 5) \
         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     // Schema 1's and 2's functions (they took the namespace apart from the keys).
     "DROP FUNCTION IF EXISTS enginedb_unit(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BYTEA[])",
@@ -63,6 +65,8 @@ pub const CREATE: &[&str] = &[
     "DROP FUNCTION IF EXISTS enginedb_apply(TEXT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[])",
     "DROP FUNCTION IF EXISTS enginedb_apply(TEXT, BIGINT, SMALLINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT[], BIGINT[])",
     "DROP FUNCTION IF EXISTS enginedb_stamp(TEXT, BYTEA[])",
+    // Schema 4's (it took no versionstamped writes).
+    "DROP FUNCTION IF EXISTS enginedb_stamp(BYTEA[])",
     "CREATE SEQUENCE IF NOT EXISTS enginedb_version",
     "CREATE TABLE IF NOT EXISTS enginedb_entries (\
         k BYTEA PRIMARY KEY, v BYTEA, n BIGINT, ver BIGINT NOT NULL, CHECK ((v IS NULL) <> (n IS NULL)))",
@@ -117,6 +121,12 @@ pub const CREATE: &[&str] = &[
                 INSERT INTO enginedb_entries (k, v, n, ver) VALUES (p_key[i], p_blob[i], p_num[i], p_ver);
             WHEN 6 THEN
                 DELETE FROM enginedb_entries WHERE k = p_key[i];
+            WHEN 11 THEN
+                -- The version as an Int key part: tag 3, 8 big-endian bytes, sign bit flipped.
+                INSERT INTO enginedb_entries (k, v, n, ver) VALUES (
+                    p_key[i] || '\x03'::bytea || int8send(p_ver # (-9223372036854775807 - 1)) || p_end[i],
+                    p_blob[i], p_num[i], p_ver)
+                    ON CONFLICT (k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = p_ver;
             WHEN 7 THEN
                 DELETE FROM enginedb_entries WHERE k >= p_key[i] AND k < p_end[i];
             WHEN 8 THEN
@@ -139,14 +149,17 @@ pub const CREATE: &[&str] = &[
         END LOOP;
     END
     $fn$"#,
-    r#"CREATE OR REPLACE FUNCTION enginedb_stamp(p_written BYTEA[]) RETURNS BIGINT
-    LANGUAGE plpgsql AS $fn$
+    r#"CREATE OR REPLACE FUNCTION enginedb_stamp(
+        p_written BYTEA[], p_kind SMALLINT[], p_key BYTEA[], p_end BYTEA[], p_blob BYTEA[], p_num BIGINT[], p_num2 BIGINT[]
+    ) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
     DECLARE
         drawn BIGINT;
     BEGIN
         PERFORM pg_advisory_xact_lock(7308892947790259298);
         drawn := nextval('enginedb_version');
         UPDATE enginedb_entries SET ver = drawn WHERE k = ANY(p_written) AND ver = 0;
+        -- The versionstamped writes, whose keys hold the version.
+        PERFORM enginedb_apply(drawn, p_kind, p_key, p_end, p_blob, p_num, p_num2);
         RETURN drawn;
     END
     $fn$"#,
@@ -246,9 +259,10 @@ impl Group {
 /// Applies ops inside an open transaction, as placeholders (`$1`..`$6` the arrays).
 pub const APPLY: &str = "SELECT enginedb_apply(0, $1, $2, $3, $4, $5, $6)";
 
-/// Draws the version and stamps an open transaction's writes (`$1` the written table keys);
-/// the last statement before COMMIT.
-pub const STAMP: &str = "SELECT enginedb_stamp($1)";
+/// Draws the version and stamps an open transaction's writes (`$1` the written table keys),
+/// then writes its versionstamped sets (`$2`..`$7` their arrays); the last statement before
+/// COMMIT.
+pub const STAMP: &str = "SELECT enginedb_stamp($1, $2, $3, $4, $5, $6, $7)";
 
 /// One entry (`$1` table key) as `(v, n, ver)`.
 pub const GET: &str = "SELECT v, n, ver FROM enginedb_entries WHERE k = $1";
@@ -266,15 +280,19 @@ pub const LIST_ASC: &str = "SELECT k, v, n, ver FROM enginedb_entries WHERE k >=
 pub const LIST_DESC: &str =
     "SELECT k, v, n, ver FROM enginedb_entries WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT $3";
 
+/// The op kind of a versionstamped set in [`UnitArrays::kind`].
+pub const STAMPED: i16 = 11;
+
 /// A unit as the parallel arrays `enginedb_apply` takes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnitArrays {
     /// The op kind: 1 check version, 2 check absent, 3 check range, 4 set, 5 insert, 6 delete,
-    /// 7 delete range, 8 sum, 9 min, 10 max.
+    /// 7 delete range, 8 sum, 9 min, 10 max, 11 versionstamped set.
     pub kind: Vec<i16>,
     /// The table key, or a span's first table key.
     pub key: Vec<Vec<u8>>,
-    /// A span's end (a table key).
+    /// A span's end (a table key); for a versionstamped set, the encoded `Int(n)` that follows
+    /// the version.
     pub end: Vec<Option<Vec<u8>>>,
     /// A bytes value.
     pub blob: Vec<Option<Vec<u8>>>,
@@ -316,8 +334,9 @@ impl UnitArrays {
     /// `InvalidInput` for a `DeleteRange` with an invalid selector.
     pub fn new(namespace: &str, ops: &[Write]) -> Result<UnitArrays> {
         let mut arrays = UnitArrays::default();
+        let mut stamped = 0;
         for op in ops {
-            arrays.push(namespace, op)?;
+            arrays.push(namespace, op, &mut stamped)?;
         }
         Ok(arrays)
     }
@@ -344,7 +363,14 @@ impl UnitArrays {
             .map(|(_, key)| key)
     }
 
-    fn push(&mut self, namespace: &str, op: &Write) -> Result<()> {
+    /// Whether every op is a versionstamped set (an interactive transaction writes them at
+    /// commit, when its version is drawn).
+    pub fn only_versionstamped(&self) -> bool {
+        self.kind.iter().all(|&kind| kind == STAMPED)
+    }
+
+    /// Appends `op`; `stamped` counts the unit's versionstamped writes so far.
+    fn push(&mut self, namespace: &str, op: &Write, stamped: &mut u32) -> Result<()> {
         let key_of = |key: &enginedb::Key| table_key(namespace, key.as_bytes());
         let (kind, key, end, value, num2) = match op {
             Write::Check {
@@ -368,6 +394,11 @@ impl UnitArrays {
                 )
             }
             Write::Set { key, value } => (4, key_of(key), None, Some(value.clone()), None),
+            Write::SetVersionstamped { prefix, value } => {
+                let n = int_part((*stamped).into()).to_vec();
+                *stamped = stamped.saturating_add(1);
+                (STAMPED, key_of(prefix), Some(n), Some(value.clone()), None)
+            }
             Write::Insert { key, value } => (5, key_of(key), None, Some(value.clone()), None),
             Write::Delete { key } => (6, key_of(key), None, None, None),
             Write::DeleteRange { range } => {

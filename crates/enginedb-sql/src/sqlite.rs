@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use enginedb::port::{EncodedWrite, ListPlan};
+use enginedb::port::{EncodedWrite, ListPlan, int_part};
 use enginedb::{ByteRange, Value, Version};
 
 use crate::guard::CHECK;
@@ -77,6 +77,19 @@ pub const SET: &str = concat!(
     "INSERT INTO enginedb_kv (ns, k, v, n, ver) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), ",
     version_param!("?5"),
     ") ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver"
+);
+
+/// Upsert at a versionstamped key (`?1` ns, `?2` prefix, `?3` the encoded `Int(n)`, `?4` bytes
+/// or NULL, `?5` counter or NULL, `?6` version or NULL): the key is the prefix, the version
+/// encoded as an `Int` part (tag `0x03`, 8 big-endian bytes, sign bit set: versions are
+/// positive), then `n`'s part. The version may be drawn in this very batch (D1), so the key is
+/// made here (`||` makes text of its blobs, byte for byte; the cast makes it a blob again).
+pub const SET_VERSIONSTAMPED: &str = concat!(
+    "INSERT INTO enginedb_kv (ns, k, v, n, ver) SELECT ?1, ",
+    "CAST(?2 || unhex(printf('03%02x%014x', 128 + (ver >> 56), ver & 72057594037927935)) || ?3 AS BLOB), ",
+    "?4, CAST(?5 AS INTEGER), ver FROM (SELECT ",
+    version_param!("?6"),
+    " AS ver) WHERE true ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver"
 );
 
 /// Delete one key (`?1` ns, `?2` key).
@@ -182,10 +195,11 @@ fn value_params(value: &Value) -> [Param<'_>; 2] {
 }
 
 /// Appends to `out` the statements of op `index` of a unit in `namespace`, writing `version`
-/// (`None`: the one [`BUMP_VERSION`] drew, read back by each write).
+/// (`None`: the one [`BUMP_VERSION`] drew, read back by each write); `stamped` versionstamped
+/// writes came before it in the unit.
 fn plan_op<'a>(
     namespace: &'a str,
-    index: usize,
+    (index, stamped): (usize, u32),
     op: &'a EncodedWrite,
     version: Option<Version>,
     out: &mut Vec<Statement<'a>>,
@@ -222,6 +236,14 @@ fn plan_op<'a>(
         EncodedWrite::Set { key, value } => {
             let [v, n] = value_params(value);
             Statement::new(SET, vec![ns(namespace), blob(key.as_slice()), v, n, ver()])
+        }
+        EncodedWrite::SetVersionstamped { prefix, value } => {
+            let [v, n] = value_params(value);
+            let index_part = blob(int_part(stamped.into()).to_vec());
+            Statement::new(
+                SET_VERSIONSTAMPED,
+                vec![ns(namespace), blob(prefix.as_slice()), index_part, v, n, ver()],
+            )
         }
         EncodedWrite::Insert { key, value } => {
             out.push(Statement::new(
@@ -280,7 +302,7 @@ fn plan_op<'a>(
 /// counts statements against a Worker's per-invocation limit: see [`batch_statements`].
 pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Option<Version>) -> Vec<Statement<'a>> {
     let mut out = Vec::with_capacity(ops.len() / 2 + 4);
-    let (mut rest, mut index) = (ops, 0);
+    let (mut rest, mut index, mut stamped) = (ops, 0, 0);
     while let Some(op) = rest.first() {
         let folded = fold_of(op).and_then(|fold| {
             let run = run_length(rest, fold);
@@ -297,7 +319,10 @@ pub fn plan_unit<'a>(namespace: &'a str, ops: &'a [EncodedWrite], version: Optio
                 run.len()
             }
             None => {
-                plan_op(namespace, index, op, version, &mut out);
+                plan_op(namespace, (index, stamped), op, version, &mut out);
+                if let EncodedWrite::SetVersionstamped { .. } = op {
+                    stamped = stamped.saturating_add(1);
+                }
                 1
             }
         };

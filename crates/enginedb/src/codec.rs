@@ -23,6 +23,7 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::key::{Key, KeyPart, hex};
+use crate::version::Version;
 
 /// The leading byte of every key encoded with format version 1.
 pub const KEY_FORMAT_V1: u8 = 0x01;
@@ -102,6 +103,29 @@ impl Key {
         Ok(Key(bytes))
     }
 
+    /// The key a versionstamped write ([`crate::Write::SetVersionstamped`]) under `prefix`
+    /// got: `prefix` + (`version`, `n`), `n` counting the commit's versionstamped writes from 0.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a version beyond `i64::MAX` (no store draws one).
+    pub fn versionstamped(prefix: &Key, version: Version, n: u32) -> Result<Key> {
+        let mut key = prefix.clone();
+        key.0.extend_from_slice(&versionstamp(version, n)?);
+        Ok(key)
+    }
+
+    /// The (version, n) a versionstamped write appended to its prefix: this key's last two
+    /// parts, when they are two `Int`s that can be one (a version ≥ 1, an `n` ≥ 0).
+    pub fn versionstamp(&self) -> Option<(Version, u32)> {
+        let parts = self.parts();
+        match parts.as_slice() {
+            [.., KeyPart::Int(version), KeyPart::Int(n)] if *version > 0 => {
+                Some((Version(u64::try_from(*version).ok()?), u32::try_from(*n).ok()?))
+            }
+            _ => None,
+        }
+    }
+
     /// The byte range `[start, end)` holding exactly the encodings of this key's strict
     /// extensions (the key itself excluded).
     pub fn prefix_range(&self) -> (Vec<u8>, Vec<u8>) {
@@ -174,14 +198,39 @@ impl fmt::Debug for Key {
     }
 }
 
+/// The encoded parts a versionstamped write appends to its prefix: `Int(version)`, `Int(n)`.
+///
+/// # Errors
+/// `InvalidInput` for a version beyond `i64::MAX`.
+pub fn versionstamp(version: Version, n: u32) -> Result<[u8; VERSIONSTAMP_LEN]> {
+    let version = i64::try_from(version.0)
+        .map_err(|_| Error::invalid(format!("version {version} is beyond a key's integer range")))?;
+    let mut out = [0; VERSIONSTAMP_LEN];
+    let (head, tail) = out.split_at_mut(INT_PART_LEN);
+    head.copy_from_slice(&int_part(version));
+    tail.copy_from_slice(&int_part(n.into()));
+    Ok(out)
+}
+
+/// The bytes [`versionstamp`] appends: two `Int` parts.
+pub const VERSIONSTAMP_LEN: usize = 2 * INT_PART_LEN;
+
+const INT_PART_LEN: usize = 9;
+
+/// The encoding of the key part `Int(i)` (for a dialect that makes a versionstamped key in SQL).
+pub fn int_part(i: i64) -> [u8; INT_PART_LEN] {
+    let mut out = [TAG_INT; INT_PART_LEN];
+    for (byte, sorted) in out.iter_mut().skip(1).zip(((i as u64) ^ (1 << 63)).to_be_bytes()) {
+        *byte = sorted;
+    }
+    out
+}
+
 fn encode_part(out: &mut Vec<u8>, part: &KeyPart) {
     match part {
         KeyPart::Bytes(b) => encode_escaped(out, TAG_BYTES, b),
         KeyPart::Str(s) => encode_escaped(out, TAG_STR, s.as_bytes()),
-        KeyPart::Int(i) => {
-            out.push(TAG_INT);
-            out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
-        }
+        KeyPart::Int(i) => out.extend_from_slice(&int_part(*i)),
         KeyPart::Bool(false) => out.push(TAG_FALSE),
         KeyPart::Bool(true) => out.push(TAG_TRUE),
     }
@@ -376,6 +425,21 @@ mod tests {
             &[0x01, 0x01, b'a', 0x00, 0xFF],
         ] {
             assert!(matches!(Key::decode(bad), Err(Error::Corrupt { .. })), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn versionstamped_keys_end_in_two_ints() {
+        let prefix = key!["feed", "a"];
+        let key = Key::versionstamped(&prefix, Version(7), 2).unwrap();
+        assert_eq!(key, key!["feed", "a", 7, 2]);
+        assert_eq!(key.versionstamp(), Some((Version(7), 2)));
+        assert_eq!(int_part(-1).as_slice(), &key![-1].as_bytes()[1..]);
+        assert!(Key::versionstamped(&prefix, Version(7), 3).unwrap() > key);
+        assert!(Key::versionstamped(&prefix, Version(8), 0).unwrap() > key);
+        assert!(Key::versionstamped(&prefix, Version::PENDING, 0).is_err());
+        for no_stamp in [key!["a"], key!["a", 0, 1], key!["a", 1, -1], key!["a", "b", 1]] {
+            assert_eq!(no_stamp.versionstamp(), None, "{no_stamp}");
         }
     }
 

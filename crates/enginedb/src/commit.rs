@@ -1,6 +1,6 @@
 //! What a committed unit reports: its version and the guarantee it got (DESIGN §4).
 
-use crate::model::Version;
+use crate::version::Version;
 
 /// How a unit was run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -21,6 +21,7 @@ pub mod testing;
 mod tx;
 mod validate;
 mod value;
+mod version;
 
 pub use codec::KEY_FORMAT_V1;
 pub use commit::{Atomicity, Commit, Mode};
@@ -31,11 +32,12 @@ pub use db::transaction::Transaction;
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
 pub use key::{Key, KeyPart};
 pub use memory::MemoryDb;
-pub use model::{ByteRange, Cursor, Entry, Page, Selector, Version, Write};
+pub use model::{ByteRange, Cursor, Entry, Page, Selector, Write};
 pub use resolve::run_atomic_writes;
 pub use retry::RetryPolicy;
 pub use tx::{Transacted, Tx};
 pub use value::Value;
+pub use version::Version;
 
 /// Re-exported so adapters implement the port with the same macro version.
 #[doc(hidden)]

@@ -7,13 +7,14 @@ use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::error::Result;
 use crate::key::Key;
-use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::port::{
     AdapterInfo, BatchCapability, EncodedWrite, EngineDb, EngineTx, ListPlan, State, Stored, TransactionCapability,
     apply_unit, scan,
 };
 use crate::testing::RawRow;
 use crate::validate::validate_namespace;
+use crate::version::Version;
 
 /// An in-memory store: the reference semantics every adapter must match.
 ///
@@ -183,6 +184,7 @@ impl TransactionCapability for MemoryDb {
             _writer: writer,
             snapshot,
             written: BTreeSet::new(),
+            stamped: Vec::new(),
         }))
     }
 
@@ -198,6 +200,8 @@ struct MemoryTx {
     _writer: OwnedMutexGuard<()>,
     snapshot: State,
     written: BTreeSet<Vec<u8>>,
+    /// The versionstamped writes, made at commit (their keys hold its version).
+    stamped: Vec<EncodedWrite>,
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
@@ -217,7 +221,16 @@ impl EngineTx for MemoryTx {
     }
 
     async fn apply(&mut self, ops: &[Write]) -> Result<()> {
-        let written = apply_unit(&mut self.snapshot, &EncodedWrite::unit(ops)?, Version::PENDING)?;
+        let ops = EncodedWrite::unit(ops)?;
+        // The core sends a transaction's versionstamped writes in an `apply` of their own.
+        if ops
+            .iter()
+            .all(|op| matches!(op, EncodedWrite::SetVersionstamped { .. }))
+        {
+            self.stamped.extend(ops);
+            return Ok(());
+        }
+        let written = apply_unit(&mut self.snapshot, &ops, Version::PENDING)?;
         self.written.extend(written);
         Ok(())
     }
@@ -228,6 +241,7 @@ impl EngineTx for MemoryTx {
             _writer,
             mut snapshot,
             written,
+            stamped,
         } = *self;
         let mut data = db.data();
         let version = Version(data.last_version + 1);
@@ -236,6 +250,7 @@ impl EngineTx for MemoryTx {
                 stored.version = version;
             }
         }
+        apply_unit(&mut snapshot, &stamped, version)?;
         data.spaces.insert(db.namespace.clone(), snapshot);
         data.last_version = version.0;
         Ok(version)

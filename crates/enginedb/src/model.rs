@@ -1,4 +1,4 @@
-//! Versions, entries, write ops and the shapes of reads (DESIGN §3).
+//! Entries, write ops and the shapes of reads (DESIGN §3).
 
 use std::fmt;
 
@@ -6,43 +6,7 @@ use crate::error::{Error, Result};
 use crate::key::{Key, hex};
 use crate::limits::MAX_LIST_LIMIT;
 use crate::value::Value;
-
-/// The commit that last wrote a key. Versions increase in commit order per database: once a
-/// reader has seen `V`, no later commit gets a version `<= V`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version(pub u64);
-
-impl Version {
-    /// What a transaction reads back for a key it wrote itself and has not committed yet.
-    pub const PENDING: Version = Version(u64::MAX);
-    /// The version reported by a sequential unit that wrote nothing (it only checked).
-    pub const ZERO: Version = Version(0);
-
-    /// A version read back from storage.
-    ///
-    /// # Errors
-    /// `Corrupt` for 0: every commit's version is at least 1, so no stored row carries it.
-    pub fn stored(raw: u64) -> Result<Version> {
-        match raw {
-            0 => Err(Error::Corrupt {
-                message: "a stored row holds version 0, which no commit has".into(),
-            }),
-            raw => Ok(Version(raw)),
-        }
-    }
-
-    /// This stored version as a transaction writing `writing` reads it: its own uncommitted
-    /// writes read as [`Version::PENDING`].
-    pub fn as_seen_by(self, writing: Option<Version>) -> Version {
-        if Some(self) == writing { Version::PENDING } else { self }
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use crate::version::Version;
 
 /// A stored key with its value and the version of the commit that wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +47,18 @@ pub enum Write {
         /// The key written.
         key: Key,
         /// Its new value.
+        value: Value,
+    },
+    /// Upsert at a key known only at commit: `prefix` followed by the commit's version and `n`,
+    /// the number of versionstamped writes before this one in the same commit, as two `Int`
+    /// parts ([`Key::versionstamped`]). With versions in commit order, such keys list in commit
+    /// order, and a reader that has listed them up to version V never later finds one ≤ V.
+    /// A transaction does not read its own versionstamped writes (their keys are not known
+    /// before it commits).
+    SetVersionstamped {
+        /// The leading parts of the key written.
+        prefix: Key,
+        /// The value.
         value: Value,
     },
     /// Set if absent; if the key exists the unit fails with `CheckFailed`.
@@ -140,6 +116,13 @@ impl Write {
             value: value.into(),
         }
     }
+    /// `SetVersionstamped`: `value` at `prefix` + (commit version, n).
+    pub fn set_versionstamped(prefix: Key, value: impl Into<Value>) -> Self {
+        Write::SetVersionstamped {
+            prefix,
+            value: value.into(),
+        }
+    }
     /// `Insert` `value` at an absent `key`.
     pub fn insert(key: Key, value: impl Into<Value>) -> Self {
         Write::Insert {
@@ -178,7 +161,7 @@ impl Write {
             | Write::Sum { key, .. }
             | Write::Min { key, .. }
             | Write::Max { key, .. } => Some(key),
-            Write::CheckRange { .. } | Write::DeleteRange { .. } => None,
+            Write::CheckRange { .. } | Write::DeleteRange { .. } | Write::SetVersionstamped { .. } => None,
         }
     }
 

@@ -8,10 +8,11 @@ use crate::commit::{Commit, Mode};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::MAX_LIST_LIMIT;
-use crate::model::{ByteRange, Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{ByteRange, Entry, ListOptions, Page, Selector, Write};
 use crate::port::{CounterOp, EngineDb, ListPlan, successor, update_counter};
 use crate::validate::validate_unit;
 use crate::value::Value;
+use crate::version::Version;
 
 /// A span that was listed, and its fingerprint when read.
 struct RangeRead {
@@ -176,6 +177,8 @@ impl Optimistic {
             }
             Write::CheckRange { .. } => {}
             Write::Set { key, value } => self.put(key, Some(value.clone())),
+            // Its key is known at commit: nothing for this transaction's reads to see.
+            Write::SetVersionstamped { .. } => {}
             Write::Insert { key, value } => {
                 if self.get(key).await?.is_some() {
                     return Err(Error::check_failed(index));

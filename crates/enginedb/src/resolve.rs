@@ -6,10 +6,11 @@ use std::future::Future;
 use crate::commit::{Atomicity, Commit, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
-use crate::model::{ByteRange, ListOptions, Selector, Version, Write};
+use crate::model::{ByteRange, ListOptions, Selector, Write};
 use crate::port::{EncodedWrite, EngineDb, State, Stored, apply_unit};
 use crate::retry::RetryPolicy;
 use crate::validate::validate_unit;
+use crate::version::Version;
 
 /// Runs `ops` as one unit: in a transaction if the adapter has them, else as one atomic batch,
 /// else (unless `atomicity` is [`Atomicity::Require`]) sequentially. This is the resolver
@@ -164,7 +165,10 @@ async fn dry_run(db: &dyn EngineDb, ops: &[Write]) -> Result<()> {
         };
         load_span(db, &mut state, &selector, &range).await?;
     }
-    apply_unit(&mut state, &EncodedWrite::unit(ops)?, Version::PENDING).map(drop)
+    // A versionstamped key is not known before its commit, and no precondition can name it.
+    let mut unit = EncodedWrite::unit(ops)?;
+    unit.retain(|op| !matches!(op, EncodedWrite::SetVersionstamped { .. }));
+    apply_unit(&mut state, &unit, Version::PENDING).map(drop)
 }
 
 /// Copies the entries of `range` (read through `selector`, which covers it) into `state`.

@@ -34,6 +34,8 @@ pub struct Tx {
     read_only: Option<String>,
     /// Writes not yet sent to the engine.
     buffered: Vec<Write>,
+    /// Versionstamped writes, sent last, just before the commit (their keys need its version).
+    stamped: Vec<Write>,
     /// Writes made so far, sent or buffered: the index the next one gets.
     written: usize,
     /// The first error: the transaction fails with it at commit.
@@ -60,6 +62,7 @@ impl Tx {
             engine,
             read_only: read_only.map(str::to_owned),
             buffered: Vec::new(),
+            stamped: Vec::new(),
             written: 0,
             failed: None,
             sending: false,
@@ -170,9 +173,21 @@ impl Tx {
                 Some(adapter) => Err(Error::read_only(adapter)),
                 None => validate_op_at(&op, self.written),
             };
-            match valid {
-                Ok(()) => self.buffered.push(op),
-                Err(error) => self.failed = Some(error),
+            let valid = valid.and_then(|()| match op {
+                Write::SetVersionstamped { .. } if self.stamped.len() == MAX_OPS_PER_UNIT => {
+                    Err(Error::on_write(Error::LimitExceeded {
+                        what: "versionstamped writes per transaction",
+                        limit: MAX_OPS_PER_UNIT as u64,
+                        actual: MAX_OPS_PER_UNIT as u64 + 1,
+                        nothing_written: false,
+                    }))
+                }
+                _ => Ok(()),
+            });
+            match (valid, &op) {
+                (Ok(()), Write::SetVersionstamped { .. }) => self.stamped.push(op),
+                (Ok(()), _) => self.buffered.push(op),
+                (Err(error), _) => self.failed = Some(error),
             }
         }
         self.written += 1;
@@ -182,6 +197,13 @@ impl Tx {
     /// `Set` `key` to `value`.
     pub fn set(&mut self, key: Key, value: impl Into<Value>) -> &mut Self {
         self.write(Write::set(key, value))
+    }
+
+    /// `SetVersionstamped`: `value` at `prefix` + (commit version, n), `n` counting this
+    /// transaction's versionstamped writes from 0 (see [`Key::versionstamped`]). Written at
+    /// commit, after the transaction's other writes; its reads never see it.
+    pub fn set_versionstamped(&mut self, prefix: Key, value: impl Into<Value>) -> &mut Self {
+        self.write(Write::set_versionstamped(prefix, value))
     }
 
     /// `Insert` `value` at `key`, which must be absent.
@@ -217,6 +239,15 @@ impl Tx {
     /// Commits; the version every write of the transaction got.
     pub(crate) async fn commit(mut self) -> Result<Commit> {
         self.flush().await?;
+        if !self.stamped.is_empty() {
+            self.sending = true;
+            let applied = match &mut self.engine {
+                Engine::Native(tx) => tx.apply(&self.stamped).await,
+                Engine::Optimistic(o) => o.apply(&self.stamped).await,
+            };
+            self.sending = false;
+            self.note(applied)?;
+        }
         match self.engine {
             Engine::Native(tx) => tx.commit().await.map(|version| Commit {
                 version,

@@ -1,6 +1,7 @@
 //! Validation of everything that reaches an adapter: keys, units, namespaces. The core runs it
 //! once, before anything is read or written, so adapters never validate (DESIGN §5).
 
+use crate::codec::VERSIONSTAMP_LEN;
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::{
@@ -66,6 +67,7 @@ pub fn op_size(op: &Write) -> usize {
     match op {
         Write::Check { key, .. } | Write::Delete { key } => key.encoded_len(),
         Write::Set { key, value } | Write::Insert { key, value } => key.encoded_len() + value.size(),
+        Write::SetVersionstamped { prefix, value } => prefix.encoded_len() + VERSIONSTAMP_LEN + value.size(),
         Write::Sum { key, .. } | Write::Min { key, .. } | Write::Max { key, .. } => key.encoded_len() + 8,
         Write::DeleteRange { range } => selector_size(range),
         Write::CheckRange { range, .. } => range.start.len() + range.end.as_ref().map_or(0, Vec::len),
@@ -133,6 +135,17 @@ fn validate_op(op: &Write) -> Result<()> {
     }
     match op {
         Write::Set { value, .. } | Write::Insert { value, .. } => validate_value(value),
+        Write::SetVersionstamped { prefix, value } => {
+            let len = prefix.encoded_len() + VERSIONSTAMP_LEN;
+            if len > MAX_KEY_BYTES {
+                return Err(exceeded(
+                    "encoded key bytes (prefix and versionstamp)",
+                    MAX_KEY_BYTES,
+                    len,
+                ));
+            }
+            validate_value(value)
+        }
         Write::DeleteRange { range } => range.byte_range().map(drop),
         Write::CheckRange { range, .. } => {
             let longest = range.start.len().max(range.end.as_ref().map_or(0, Vec::len));
@@ -179,6 +192,18 @@ mod tests {
     #[case::key_at_limit(vec![Write::set(key_of_len(MAX_KEY_BYTES), 1)], None)]
     #[case::key_over_limit(vec![Write::set(key_of_len(MAX_KEY_BYTES + 1), 1)], Some(ErrorKind::LimitExceeded))]
     #[case::empty_key(vec![Write::delete(Key::default())], Some(ErrorKind::InvalidInput))]
+    #[case::stamped_key_at_limit(
+        vec![Write::set_versionstamped(key_of_len(MAX_KEY_BYTES - VERSIONSTAMP_LEN), 1)],
+        None
+    )]
+    #[case::stamped_key_over_limit(
+        vec![Write::set_versionstamped(key_of_len(MAX_KEY_BYTES - VERSIONSTAMP_LEN + 1), 1)],
+        Some(ErrorKind::LimitExceeded)
+    )]
+    #[case::stamped_value_over_limit(
+        vec![Write::set_versionstamped(Key::default(), vec![0; MAX_VALUE_BYTES + 1])],
+        Some(ErrorKind::LimitExceeded)
+    )]
     #[case::value_at_limit(vec![Write::set(key!["v"], vec![0; MAX_VALUE_BYTES])], None)]
     #[case::value_over_limit(vec![Write::insert(key!["v"], vec![0; MAX_VALUE_BYTES + 1])], Some(ErrorKind::LimitExceeded))]
     #[case::ops_at_limit(vec![Write::delete(key!["d"]); MAX_OPS_PER_UNIT], None)]

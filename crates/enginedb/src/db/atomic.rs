@@ -3,9 +3,10 @@
 use crate::commit::{Atomicity, Commit};
 use crate::error::Result;
 use crate::key::Key;
-use crate::model::{Selector, Version, Write};
+use crate::model::{Selector, Write};
 use crate::retry::RetryPolicy;
 use crate::value::Value;
+use crate::version::Version;
 
 use super::Db;
 
@@ -61,6 +62,12 @@ impl<'db> Atomic<'db> {
     /// Sets `key` to `value`.
     pub fn set(self, key: Key, value: impl Into<Value>) -> Self {
         self.op(Write::set(key, value))
+    }
+
+    /// Sets `value` at `prefix` + (commit version, n), `n` counting the unit's versionstamped
+    /// writes from 0: [`Key::versionstamped`] makes the key from the commit's version.
+    pub fn set_versionstamped(self, prefix: Key, value: impl Into<Value>) -> Self {
+        self.op(Write::set_versionstamped(prefix, value))
     }
 
     /// Sets `key` to `value` if it is absent; else the unit fails with `CheckFailed`.

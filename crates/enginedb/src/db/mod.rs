@@ -14,12 +14,13 @@ use tracing::Instrument;
 use crate::commit::{Atomicity, Commit};
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::port::{AdapterInfo, Capabilities, EngineDb, ListPlan};
 use crate::resolve::{resolve, write_one};
 use crate::retry::RetryPolicy;
 use crate::validate::{validate_key, validate_keys};
 use crate::value::Value;
+use crate::version::Version;
 
 /// A store, whichever adapter is behind it: a cheap [`Clone`] handle over one shared store.
 ///

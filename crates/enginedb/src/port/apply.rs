@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use super::plan::ListPlan;
+use crate::codec::versionstamp;
 use crate::error::{Error, Result, SumFailure};
-use crate::model::{ByteRange, Version, Write};
+use crate::model::{ByteRange, Write};
 use crate::value::Value;
+use crate::version::Version;
 
 /// A [`Write`] with its key encoded and its span resolved to bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,13 @@ pub enum EncodedWrite {
     Set {
         /// The encoded key.
         key: Vec<u8>,
+        /// The value.
+        value: Value,
+    },
+    /// [`Write::SetVersionstamped`]: written at `prefix` + [`versionstamp`]`(version, n)`.
+    SetVersionstamped {
+        /// The encoded prefix.
+        prefix: Vec<u8>,
         /// The value.
         value: Value,
     },
@@ -113,6 +122,10 @@ impl EncodedWrite {
                 key: key.encode(),
                 value: value.clone(),
             },
+            Write::SetVersionstamped { prefix, value } => EncodedWrite::SetVersionstamped {
+                prefix: prefix.encode(),
+                value: value.clone(),
+            },
             Write::Insert { key, value } => EncodedWrite::Insert {
                 key: key.encode(),
                 value: value.clone(),
@@ -185,17 +198,42 @@ pub trait OrderedKv {
     }
 }
 
-/// Applies `ops` in order, stamping `version` on every key written. Stops at the first failing
-/// op with an error naming its index; what earlier ops did is then still in `kv`, so the caller
-/// must discard it (abort its transaction, or [`UndoLog::undo`]).
+/// Applies `ops` in order, stamping `version` on every key written, as one commit: the `n`
+/// of its versionstamped writes counts them from 0 (see [`stamped_keys`]). Stops at the first
+/// failing op with an error naming its index; what earlier ops did is then still in `kv`, so
+/// the caller must discard it (abort its transaction, or [`UndoLog::undo`]).
 ///
 /// # Errors
 /// `CheckFailed`, `SumFailed`, or `kv`'s own errors.
 pub fn apply_ops(kv: &mut impl OrderedKv, ops: &[EncodedWrite], version: Version) -> Result<()> {
+    let mut stamped = stamped_keys(version);
     for (index, op) in ops.iter().enumerate() {
-        apply_op(kv, op, version, index)?;
+        if let EncodedWrite::SetVersionstamped { prefix, value } = op {
+            kv.put(&stamped(prefix)?, value, version)?;
+        } else {
+            apply_op(kv, op, version, index)?;
+        }
     }
     Ok(())
+}
+
+/// The keys of one commit's versionstamped writes, in order: each call appends the next
+/// [`versionstamp`]`(version, n)` (`n` = 0, 1, …) to the prefix given.
+///
+/// # Errors
+/// `InvalidInput` for a version beyond `i64::MAX` or more than `u32::MAX` stamped writes.
+pub fn stamped_keys(version: Version) -> impl FnMut(&[u8]) -> Result<Vec<u8>> {
+    let mut n: u32 = 0;
+    move |prefix| {
+        let stamp = versionstamp(version, n)?;
+        n = n
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid("too many versionstamped writes"))?;
+        let mut key = Vec::with_capacity(prefix.len() + stamp.len());
+        key.extend_from_slice(prefix);
+        key.extend_from_slice(&stamp);
+        Ok(key)
+    }
 }
 
 /// Which counter op: `Sum`, `Min` or `Max`.
@@ -255,6 +293,8 @@ fn apply_op(kv: &mut impl OrderedKv, op: &EncodedWrite, version: Version, index:
             }
         }
         EncodedWrite::Set { key, value } => drop(kv.put(key, value, version)?),
+        // Keyed by the commit: `apply_ops` writes it.
+        EncodedWrite::SetVersionstamped { .. } => {}
         EncodedWrite::Insert { key, value } => {
             if kv.get(key)?.is_some() {
                 return Err(Error::check_failed(index));

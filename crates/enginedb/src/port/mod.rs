@@ -18,6 +18,14 @@
 //! [`apply_ops`] is the one implementation of what the write ops mean, over any [`OrderedKv`]:
 //! adapters over a key-value engine run units through it; [`UndoLog`] undoes one unit inside
 //! a transaction that others share (group commit).
+//!
+//! A versionstamped write ([`EncodedWrite::SetVersionstamped`]) is a set whose key is its
+//! prefix followed by [`versionstamp`]`(version, n)`: the commit's version and `n`, the number
+//! of versionstamped writes before it in that commit ([`stamped_keys`] counts them). An adapter
+//! that knows the version before it writes (SQLite, redb) appends it there; one that draws the
+//! version at commit computes the key in the same statement. The core sends a transaction's
+//! versionstamped writes in its last `apply`, just before `commit`, so counting them per call
+//! counts them per commit.
 
 mod apply;
 mod plan;
@@ -29,17 +37,19 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub(crate) use apply::{CounterOp, State, apply_unit, scan, update_counter};
-pub use apply::{EncodedWrite, OrderedKv, Stored, UndoLog, apply_ops};
+pub use apply::{EncodedWrite, OrderedKv, Stored, UndoLog, apply_ops, stamped_keys};
 pub use plan::ListPlan;
 pub(crate) use plan::successor;
 
+pub use crate::codec::{VERSIONSTAMP_LEN, int_part, versionstamp};
 pub use crate::model::ListOptions;
 pub use crate::validate::{op_size, unit_size, validate_namespace};
 
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::Limits;
-use crate::model::{Entry, Page, Selector, Version, Write};
+use crate::model::{Entry, Page, Selector, Write};
+use crate::version::Version;
 
 /// `Send + Sync` off wasm32; nothing on wasm32, where futures stay on one thread.
 #[cfg(not(target_arch = "wasm32"))]

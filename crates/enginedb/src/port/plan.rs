@@ -4,8 +4,9 @@
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::limits::MAX_LIST_LIMIT;
-use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector, Version};
+use crate::model::{ByteRange, Cursor, Entry, ListOptions, Page, Selector};
 use crate::value::Value;
+use crate::version::Version;
 
 /// A validated `list` request: read the stored rows in `range`, in descending order if
 /// `reverse`, at most `fetch` of them (one more than the page holds, to know whether another

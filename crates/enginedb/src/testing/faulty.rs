@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::port::{AdapterInfo, BatchCapability, EngineDb, EngineTx, TransactionCapability};
+use crate::version::Version;
 
 /// The error a [`Faulty`] store injects, wrapped in `Error::Backend`.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::key::Key;
-use crate::model::{Entry, ListOptions, Page, Selector, Version, Write};
+use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::port::{AdapterInfo, BatchCapability, EngineDb, TransactionCapability};
+use crate::version::Version;
 
 /// Which capabilities a [`Masked`] store still shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
