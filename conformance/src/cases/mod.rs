@@ -8,6 +8,7 @@ pub mod concurrency;
 pub mod counters;
 pub mod crud;
 pub mod errors;
+pub mod feeds;
 pub mod limits;
 pub mod list;
 pub mod namespaces;
@@ -46,6 +47,11 @@ macro_rules! __with_cases {
             versionstamps: [
                 keys_list_in_commit_order, failed_unit_leaves_none,
                 transaction_stamps_at_commit(AtomicUnits), tail_never_finds_an_earlier_key,
+            ],
+            feeds: [
+                events_commit_with_their_unit, reads_resume_after_a_cursor,
+                consumers_apply_each_event_once(AtomicUnits), trim_removes_through_a_cursor,
+                sequential_emit_can_be_orphaned, library_keys_are_reserved,
             ],
             list: [
                 prefix_excludes_prefix_key, range_bounds, prefix_from, prefix_bounded_by_start_and_end,

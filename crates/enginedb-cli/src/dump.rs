@@ -46,6 +46,8 @@ const MAX_LINE: usize = 2 * (enginedb::limits::MAX_KEY_BYTES + enginedb::limits:
 /// (a batch-only store checks at the end that nothing it read changed); returns how many. The
 /// trailer is written only once every entry was read from that snapshot.
 pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &indicatif::ProgressBar) -> Result<u64> {
+    // A dump carries the library's own keys (feeds) too.
+    let db = &db.clone().with_library_keys();
     let io = |e: std::io::Error| Error::backend("export", e);
     writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
     let capabilities = db.capabilities();
@@ -257,6 +259,7 @@ pub(crate) async fn import_all(
     reader: Reader<impl BufRead>,
     progress: &indicatif::ProgressBar,
 ) -> Result<u64> {
+    let db = &db.clone().with_library_keys();
     let mut reader = Some(reader);
     let imported = db
         .transaction()
@@ -288,6 +291,7 @@ pub(crate) async fn import_partial(
     mut reader: Reader<impl BufRead>,
     progress: &indicatif::ProgressBar,
 ) -> (u64, Result<()>) {
+    let db = &db.clone().with_library_keys();
     let mut written = 0u64;
     let mut unit: Vec<Write> = Vec::with_capacity(UNIT);
     let mut bytes = 0;

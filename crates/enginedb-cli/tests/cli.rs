@@ -56,6 +56,44 @@ fn export_from_sqlite_import_into_redb_lists_the_same() {
 }
 
 #[test]
+fn a_dump_carries_feeds_and_list_does_not_show_them() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (from, to) = (
+        format!("sqlite://{}/from.sqlite3", dir.path().display()),
+        format!("redb://{}/to.redb", dir.path().display()),
+    );
+    futures::executor::block_on(async {
+        let db = enginedb_sqlite::SqliteDb::open_db(&from).await.expect("open");
+        db.atomic()
+            .set(enginedb::key!["msg", 1], "hi")
+            .emit("messages", "msg 1")
+            .commit()
+            .await
+            .expect("commit");
+        db.close().await.expect("close");
+    });
+    let listed = stdout(&enginedb(&["list", &from, "--json"]));
+    assert_eq!(
+        listed.lines().count(),
+        1,
+        "list shows the application's entries only: {listed}"
+    );
+    let dump = dir.path().join("dump.jsonl");
+    let dump = dump.to_str().expect("UTF-8 path");
+    assert!(enginedb(&["export", &from, "-o", dump]).status.success());
+    let text = std::fs::read_to_string(dump).expect("dump");
+    assert_eq!(text.lines().count(), 4, "header, two entries, trailer: {text}");
+    assert!(enginedb(&["import", &to, "-i", dump]).status.success());
+    futures::executor::block_on(async {
+        let db = enginedb_redb::RedbDb::open_db(&to).await.expect("open");
+        let events = db.feed("messages").read(None, 10).await.expect("read");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].payload.as_str(), Some("msg 1"));
+        db.close().await.expect("close");
+    });
+}
+
+#[test]
 fn a_truncated_dump_is_refused_and_nothing_is_imported() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let truncated = dir.path().join("truncated.jsonl");

@@ -295,7 +295,7 @@ impl Selector {
         let inverted = || Error::invalid(format!("{self} starts after its end"));
         match self {
             Selector::Prefix { prefix, start, end } => {
-                let (mut lo, mut hi) = if prefix.parts().is_empty() {
+                let (mut lo, mut hi) = if prefix.is_empty() {
                     (Vec::new(), None)
                 } else {
                     let (lo, hi) = prefix.prefix_range();

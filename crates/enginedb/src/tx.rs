@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::commit::{Commit, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
+use crate::library;
 use crate::limits::MAX_OPS_PER_UNIT;
 use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::optimistic::Optimistic;
@@ -32,6 +33,8 @@ pub struct Tx {
     engine: Engine,
     /// The adapter's name when the store was opened read-only: writes fail.
     read_only: Option<String>,
+    /// Whether it sees and writes the library's own keys ([`crate::Db::with_library_keys`]).
+    library: bool,
     /// Writes not yet sent to the engine.
     buffered: Vec<Write>,
     /// Versionstamped writes, sent last, just before the commit (their keys need its version).
@@ -47,7 +50,7 @@ pub struct Tx {
 impl Tx {
     /// Begins a transaction on `db`: native if it has transactions, else optimistic. On a store
     /// opened read-only (`read_only` names its adapter) every write fails it.
-    pub(crate) async fn begin(db: &Arc<dyn EngineDb>, read_only: Option<&str>) -> Result<Tx> {
+    pub(crate) async fn begin(db: &Arc<dyn EngineDb>, read_only: Option<&str>, library: bool) -> Result<Tx> {
         let engine = if let Some(transactions) = db.transactions() {
             Engine::Native(transactions.begin().await?)
         } else if db.batches().is_some() {
@@ -61,6 +64,7 @@ impl Tx {
         Ok(Tx {
             engine,
             read_only: read_only.map(str::to_owned),
+            library,
             buffered: Vec::new(),
             stamped: Vec::new(),
             written: 0,
@@ -168,10 +172,25 @@ impl Tx {
 
     /// Buffers `op`, or keeps the error of an invalid one for the next read or the commit.
     pub fn write(&mut self, op: Write) -> &mut Self {
+        let refused = if self.library { Ok(()) } else { library::refuse(&op) };
+        self.buffer(op, refused)
+    }
+
+    /// Whether it sees and writes the library's own keys.
+    pub(crate) fn sees_library(&self) -> bool {
+        self.library
+    }
+
+    /// Buffers an op the library makes (into its own keys).
+    pub(crate) fn library_write(&mut self, op: Write) -> &mut Self {
+        self.buffer(op, Ok(()))
+    }
+
+    fn buffer(&mut self, op: Write, refused: Result<()>) -> &mut Self {
         if self.failed.is_none() {
             let valid = match &self.read_only {
                 Some(adapter) => Err(Error::read_only(adapter)),
-                None => validate_op_at(&op, self.written),
+                None => refused.and_then(|()| validate_op_at(&op, self.written)),
             };
             let valid = valid.and_then(|()| match op {
                 Write::SetVersionstamped { .. } if self.stamped.len() == MAX_OPS_PER_UNIT => {

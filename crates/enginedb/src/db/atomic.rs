@@ -1,7 +1,7 @@
 //! [`Atomic`]: a unit of writes built op by op, in the manner of Deno KV's `atomic()`.
 
 use crate::commit::{Atomicity, Commit};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::model::{Selector, Write};
 use crate::retry::RetryPolicy;
@@ -25,6 +25,8 @@ pub struct Atomic<'db> {
     ops: Vec<Write>,
     atomicity: Atomicity,
     retry: Option<RetryPolicy>,
+    /// The first op refused (it wrote into the library's keys): `commit` fails with it.
+    refused: Option<Error>,
 }
 
 impl<'db> Atomic<'db> {
@@ -34,18 +36,27 @@ impl<'db> Atomic<'db> {
             ops: Vec::new(),
             atomicity: Atomicity::BestEffort,
             retry: None,
+            refused: None,
         }
     }
 
     /// Adds `op`.
     pub fn op(mut self, op: Write) -> Self {
+        if let (None, Err(error)) = (&self.refused, self.db.refuse_library(&op)) {
+            self.refused = Some(error);
+        }
         self.ops.push(op);
         self
     }
 
     /// Adds every op of `ops`, in order.
-    pub fn ops(mut self, ops: impl IntoIterator<Item = Write>) -> Self {
-        self.ops.extend(ops);
+    pub fn ops(self, ops: impl IntoIterator<Item = Write>) -> Self {
+        ops.into_iter().fold(self, Atomic::op)
+    }
+
+    /// Adds an op the library makes (into its own keys).
+    pub(crate) fn library_op(mut self, op: Write) -> Self {
+        self.ops.push(op);
         self
     }
 
@@ -135,6 +146,9 @@ impl<'db> Atomic<'db> {
     /// gave up, `Busy` when the store stayed locked, `Unsupported`, the store's errors. `PartialWrite` (op by op only) says
     /// what was applied; `OutcomeUnknown` that the commit may have happened.
     pub async fn commit(self) -> Result<Commit> {
+        if let Some(error) = self.refused {
+            return Err(error);
+        }
         let policy = self.retry.unwrap_or(self.db.retry);
         self.db.write_with(&self.ops, self.atomicity, &policy).await
     }

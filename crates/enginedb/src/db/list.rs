@@ -3,7 +3,9 @@
 use futures::{Stream, TryStreamExt, stream};
 
 use crate::error::{Error, Result};
+use crate::library;
 use crate::model::{Cursor, Entry, ListOptions, Page, Selector};
+use crate::port::ListPlan;
 use crate::tx::Tx;
 
 use super::Db;
@@ -14,11 +16,93 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    /// One page of `selector`, around the library's keys unless the source sees them.
     async fn page(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        let sees_library = match self {
+            Source::Db(db) => db.sees_library(),
+            Source::Tx(tx) => tx.sees_library(),
+        };
+        match library::around(selector).filter(|_| !sees_library) {
+            Some((below, above)) => {
+                ListPlan::new(selector, options)?;
+                self.page_around(below, above, options).await
+            }
+            None => self.read(selector, options).await,
+        }
+    }
+
+    async fn read(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
         match self {
             Source::Db(db) => db.page(selector, options).await,
             Source::Tx(tx) => tx.page(selector, options).await,
         }
+    }
+
+    /// One page of the keys of `below` and `above` (what a selector holds outside the
+    /// library's keys), in the order `options` asks: the cursor, which lies in one of them,
+    /// says where to resume.
+    async fn page_around(&mut self, below: Selector, above: Selector, options: &ListOptions) -> Result<Page> {
+        let (first, second) = if options.reverse {
+            (above, below)
+        } else {
+            (below, above)
+        };
+        let in_second = match &options.cursor {
+            Some(cursor) => second.byte_range()?.contains(cursor.position()?.0),
+            None => false,
+        };
+        let second_options = |limit| ListOptions {
+            limit,
+            cursor: None,
+            reverse: options.reverse,
+        };
+        if in_second || first.byte_range()?.is_empty() {
+            let options = if in_second {
+                options.clone()
+            } else {
+                second_options(options.limit)
+            };
+            return self.read_unless_empty(&second, &options).await;
+        }
+        let mut page = self.read(&first, options).await?;
+        if page.cursor.is_some() {
+            return Ok(page);
+        }
+        // `first` is done: fill the page from `second`, or peek there for the cursor.
+        let room = options.limit.saturating_sub(page.entries.len());
+        let rest = self.read_unless_empty(&second, &second_options(room.max(1))).await?;
+        match (room, page.entries.last()) {
+            (0, Some(last)) if !rest.entries.is_empty() => {
+                page.cursor = Some(Cursor::after_key(last.key.as_bytes(), options.reverse));
+            }
+            (0, _) => {}
+            _ => {
+                page.entries.extend(rest.entries);
+                page.cursor = rest.cursor;
+            }
+        }
+        Ok(page)
+    }
+
+    async fn read_unless_empty(&mut self, selector: &Selector, options: &ListOptions) -> Result<Page> {
+        if selector.byte_range()?.is_empty() {
+            return Ok(Page {
+                entries: Vec::new(),
+                cursor: None,
+            });
+        }
+        self.read(selector, options).await
+    }
+}
+
+/// Whether `next` lies past `previous` in the listing's direction (a store that answers
+/// otherwise would have a stream page for ever).
+fn advances(previous: Option<&Cursor>, next: &Cursor, reverse: bool) -> bool {
+    let position = |cursor: &Cursor| cursor.position().ok().map(|(key, _)| key.to_vec());
+    match previous.map(position) {
+        None => true,
+        Some(previous) if reverse => position(next) < previous,
+        Some(previous) => position(next) > previous,
     }
 }
 
@@ -99,9 +183,9 @@ impl<'a> List<'a> {
                 };
                 let page = source.page(&selector, &options).await?;
                 let next = match page.cursor {
-                    Some(cursor) if options.cursor.as_ref() == Some(&cursor) => {
+                    Some(cursor) if !advances(options.cursor.as_ref(), &cursor, options.reverse) => {
                         return Err(Error::Corrupt {
-                            message: format!("listing {selector} returned the same cursor twice"),
+                            message: format!("listing {selector} returned a cursor that does not move on"),
                         });
                     }
                     Some(cursor) => {

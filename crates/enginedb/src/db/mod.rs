@@ -3,6 +3,7 @@
 //! adapter.
 
 pub(crate) mod atomic;
+pub(crate) mod feed;
 pub(crate) mod list;
 pub(crate) mod transaction;
 
@@ -14,6 +15,7 @@ use tracing::Instrument;
 use crate::commit::{Atomicity, Commit};
 use crate::error::{Error, Result};
 use crate::key::Key;
+use crate::library;
 use crate::model::{Entry, ListOptions, Page, Selector, Write};
 use crate::port::{AdapterInfo, Capabilities, EngineDb, ListPlan};
 use crate::resolve::{resolve, write_one};
@@ -54,6 +56,8 @@ use crate::version::Version;
 pub struct Db {
     shared: Arc<Shared>,
     retry: RetryPolicy,
+    /// Whether this handle sees and writes the library's own keys.
+    library: bool,
 }
 
 struct Shared {
@@ -95,6 +99,7 @@ impl Db {
                 closing: futures::lock::Mutex::new(false),
             }),
             retry: RetryPolicy::default(),
+            library: false,
         }
     }
 
@@ -103,6 +108,25 @@ impl Db {
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Db {
         self.retry = policy;
         self
+    }
+
+    /// This handle, for dump and restore tools: its lists include the keys the library keeps
+    /// for its own data (feeds: first part starting with `"\0enginedb"`), and its writes may go
+    /// there. Applications never need it; other clones keep skipping those keys.
+    #[must_use]
+    pub fn with_library_keys(mut self) -> Db {
+        self.library = true;
+        self
+    }
+
+    /// Refuses, unless this handle may, an application's write into the library's keys.
+    pub(crate) fn refuse_library(&self, op: &Write) -> Result<()> {
+        if self.library { Ok(()) } else { library::refuse(op) }
+    }
+
+    /// Whether this handle sees and writes the library's own keys.
+    pub(crate) fn sees_library(&self) -> bool {
+        self.library
     }
 
     /// The retry policy of this handle.
@@ -189,6 +213,7 @@ impl Db {
     /// # Errors
     /// As [`crate::Atomic::commit`].
     pub async fn write(&self, ops: &[Write], atomicity: Atomicity) -> Result<Commit> {
+        ops.iter().try_for_each(|op| self.refuse_library(op))?;
         self.write_with(ops, atomicity, &self.retry).await
     }
 
@@ -221,6 +246,7 @@ impl Db {
     /// As [`crate::Atomic::commit`].
     pub async fn write_one(&self, op: Write) -> Result<Version> {
         let store = self.writable()?;
+        self.refuse_library(&op)?;
         write_one(&**store, &op, &self.retry)
             .instrument(self.span("write"))
             .await
