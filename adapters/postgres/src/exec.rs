@@ -75,7 +75,12 @@ type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// `sql` with a unit's op arrays bound as `$1`..`$6`.
 fn with_ops<'q>(sql: &'static str, arrays: &'q UnitArrays) -> Query<'q> {
-    sqlx::query(sql)
+    bind_ops(sqlx::query(sql), arrays)
+}
+
+/// `query` with a unit's op arrays bound as its next six parameters.
+fn bind_ops<'q>(query: Query<'q>, arrays: &'q UnitArrays) -> Query<'q> {
+    query
         .bind(&arrays.kind)
         .bind(&arrays.key)
         .bind(&arrays.end)
@@ -134,18 +139,11 @@ pub(crate) async fn stamp<'e>(
     written: &[Vec<u8>],
     stamped: &UnitArrays,
 ) -> Result<Version> {
-    let drawn: i64 = sqlx::query_scalar(postgres::STAMP)
-        .bind(written)
-        .bind(&stamped.kind)
-        .bind(&stamped.key)
-        .bind(&stamped.end)
-        .bind(&stamped.blob)
-        .bind(&stamped.num)
-        .bind(&stamped.num2)
+    let row = bind_ops(sqlx::query(postgres::STAMP).bind(written), stamped)
         .fetch_one(executor)
         .await
         .map_err(map_err)?;
-    version(drawn)
+    version(row.try_get(0).map_err(map_err)?)
 }
 
 /// Where a read runs: a row of version 0 is the reading transaction's own write, and can be

@@ -32,7 +32,7 @@ pub async fn events_commit_with_their_unit(cx: &Ctx<'_>) -> CaseResult {
         .commit()
         .await;
     ensure!(failed.is_err(), "the check cannot hold");
-    let events = cx.db().feed(&topic).read(None, 10).await?;
+    let events = cx.db().feed(&topic).since(None).read().await?;
     ensure_eq!(payloads(&events), vec![Value::from("sent")], "one event");
     let written = cx.db().get(&cx.key("msg")).await?.map(|e| e.version);
     let event_version = events.first().map(|e| e.cursor.version);
@@ -52,20 +52,20 @@ pub async fn reads_resume_after_a_cursor(cx: &Ctx<'_>) -> CaseResult {
         cx.db().atomic().emit(&topic, i).emit(&topic, i * 10).commit().await?;
     }
     let feed = cx.db().feed(&topic);
-    let first = feed.read(None, 4).await?;
+    let first = feed.since(None).limit(4).read().await?;
     ensure_eq!(
         payloads(&first),
         vec![0.into(), 0.into(), 1.into(), 10.into()],
         "first four"
     );
-    let rest = feed.read(first.last().map(|e| e.cursor), 10).await?;
+    let rest = feed.since(first.last().map(|e| e.cursor)).read().await?;
     ensure_eq!(payloads(&rest), vec![2.into(), 20.into()], "after the cursor");
     let cursors: Vec<_> = first.iter().chain(&rest).map(|e| e.cursor).collect();
     ensure!(cursors.is_sorted_by(|a, b| a < b), "cursors increase: {cursors:?}");
-    let streamed: Vec<Event> = futures::TryStreamExt::try_collect(feed.stream(None)).await?;
+    let streamed: Vec<Event> = futures::TryStreamExt::try_collect(feed.since(None).limit(4).stream()).await?;
     ensure_eq!(streamed.len(), 6, "the stream holds every event");
     ensure!(
-        feed.read(rest.last().map(|e| e.cursor), 10).await?.is_empty(),
+        feed.since(rest.last().map(|e| e.cursor)).read().await?.is_empty(),
         "nothing after the last"
     );
     Ok(())
@@ -107,7 +107,7 @@ pub async fn consumers_apply_each_event_once(cx: &Ctx<'_>) -> CaseResult {
     );
     let sum = cx.db().get(&total).await?.and_then(|e| e.value.as_i64());
     ensure_eq!(sum, Some(21), "each effect applied once");
-    let last = feed.read(None, 10).await?.last().map(|e| e.cursor);
+    let last = feed.since(None).read().await?.last().map(|e| e.cursor);
     ensure_eq!(feed.position("indexer").await?, last, "the position is the last event");
     ensure_eq!(
         feed.position("other").await?,
@@ -124,14 +124,14 @@ pub async fn trim_removes_through_a_cursor(cx: &Ctx<'_>) -> CaseResult {
         cx.db().atomic().emit(&topic, i).commit().await?;
     }
     let feed = cx.db().feed(&topic);
-    let events = feed.read(None, 10).await?;
+    let events = feed.since(None).read().await?;
     ensure_eq!(events.len(), 3, "three events");
     let second = events.get(1).map(|e| e.cursor);
     if let Some(second) = second {
         feed.trim(second).await?;
     }
     ensure_eq!(
-        payloads(&feed.read(None, 10).await?),
+        payloads(&feed.since(None).read().await?),
         vec![2.into()],
         "only the third is left"
     );
@@ -149,7 +149,7 @@ pub async fn sequential_emit_can_be_orphaned(cx: &Ctx<'_>) -> CaseResult {
         .emit(&topic, "sent")
         .commit()
         .await;
-    let events = cx.db().feed(&topic).read(None, 10).await?;
+    let events = cx.db().feed(&topic).since(None).read().await?;
     let msg = cx.db().get(&cx.key("msg")).await?;
     match result {
         Err(Error::PartialWrite { applied, failed_at, .. }) => {

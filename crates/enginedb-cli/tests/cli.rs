@@ -86,7 +86,7 @@ fn a_dump_carries_feeds_and_list_does_not_show_them() {
     assert!(enginedb(&["import", &to, "-i", dump]).status.success());
     futures::executor::block_on(async {
         let db = enginedb_redb::RedbDb::open_db(&to).await.expect("open");
-        let events = db.feed("messages").read(None, 10).await.expect("read");
+        let events = db.feed("messages").since(None).read().await.expect("read");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].payload.as_str(), Some("msg 1"));
         db.close().await.expect("close");

@@ -28,7 +28,7 @@ pub use codec::KEY_FORMAT_V1;
 pub use commit::{Atomicity, Commit, Mode};
 pub use db::Db;
 pub use db::atomic::Atomic;
-pub use db::feed::{Event, Feed, FeedCursor};
+pub use db::feed::{Event, Feed, FeedCursor, Since};
 pub use db::list::List;
 pub use db::transaction::Transaction;
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};

@@ -130,9 +130,9 @@ impl Db {
     /// let db = Db::from(MemoryDb::new());
     /// db.atomic().set(key!["msg", 1], "hi").emit("messages", "msg 1").commit().await?;
     /// let feed = db.feed("messages");
-    /// let events = feed.read(None, 100).await?;
+    /// let events = feed.since(None).read().await?;
     /// assert_eq!(events[0].payload.as_str(), Some("msg 1"));
-    /// assert!(feed.read(Some(events[0].cursor), 100).await?.is_empty());
+    /// assert!(feed.since(events[0].cursor).read().await?.is_empty());
     /// # Ok::<(), enginedb::Error>(())
     /// # }).unwrap();
     /// ```
@@ -154,36 +154,14 @@ impl<'db> Feed<'db> {
         })
     }
 
-    /// Up to `limit` events after `since` (from the first for `None`), in commit order.
-    ///
-    /// # Errors
-    /// `InvalidInput` for a limit of 0 or over [`crate::limits::MAX_LIST_LIMIT`]; `Corrupt`
-    /// for a stored event that is no event; the store's errors.
-    pub async fn read(&self, since: Option<FeedCursor>, limit: usize) -> Result<Vec<Event>> {
-        let page = self.db.page(&self.after(since)?, &ListOptions::limit(limit)).await?;
-        page.entries.into_iter().map(event).collect()
-    }
-
-    /// Every event after `since`, page after page, as a stream that ends after the last one
-    /// committed by then (or after the first error).
-    pub fn stream(&self, since: Option<FeedCursor>) -> impl Stream<Item = Result<Event>> + 'db {
-        let (db, topic) = (self.db, self.topic.clone());
-        let pages = stream::try_unfold(Some(since), move |state| {
-            let feed = Feed {
-                db,
-                topic: topic.clone(),
-            };
-            async move {
-                let Some(since) = state else { return Ok(None) };
-                let events = feed.read(since, MAX_LIST_LIMIT).await?;
-                let next = match events.last() {
-                    Some(last) if events.len() == MAX_LIST_LIMIT => Some(Some(last.cursor)),
-                    _ => None,
-                };
-                Ok(Some((stream::iter(events.into_iter().map(Ok)), next)))
-            }
-        });
-        pages.try_flatten()
+    /// The events after `cursor` (from the first for `None`), in commit order: read a page
+    /// with [`Since::read`] or all of them with [`Since::stream`].
+    pub fn since(&self, cursor: impl Into<Option<FeedCursor>>) -> Since<'db> {
+        Since {
+            feed: self.clone(),
+            cursor: cursor.into(),
+            limit: MAX_LIST_LIMIT,
+        }
     }
 
     /// The position `consumer` saved (`None`: it has handled nothing yet).
@@ -217,7 +195,7 @@ impl<'db> Feed<'db> {
             // never change), so emitters never conflict with it and it holds no connection
             // while reading.
             let at = self.position(consumer).await?;
-            let events = self.read(at, limit).await?;
+            let events = self.since(at).limit(limit).read().await?;
             let Some(last) = events.last() else { return Ok(0) };
             let handled = self
                 .db
@@ -257,6 +235,50 @@ impl<'db> Feed<'db> {
         let end = through.next_key(&prefix)?;
         let range = Selector::prefix(prefix).end(end);
         self.db.atomic().library_op(Write::delete_range(range)).commit().await
+    }
+}
+
+/// The events of a feed after a cursor: see [`Feed::since`].
+#[must_use = "nothing is read until `read` or `stream` is called"]
+pub struct Since<'db> {
+    feed: Feed<'db>,
+    cursor: Option<FeedCursor>,
+    limit: usize,
+}
+
+impl<'db> Since<'db> {
+    /// At most `limit` events a read (1 to [`crate::limits::MAX_LIST_LIMIT`], the default).
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The first events after the cursor, up to the limit; resume after the last one's cursor.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a limit of 0 or over the maximum; `Corrupt` for a stored event that
+    /// is no event; the store's errors.
+    pub async fn read(self) -> Result<Vec<Event>> {
+        let Since { feed, cursor, limit } = self;
+        let selector = feed.after(cursor)?;
+        let page = feed.db.page(&selector, &ListOptions::limit(limit)).await?;
+        page.entries.into_iter().map(event).collect()
+    }
+
+    /// Every event after the cursor, a read of the limit's size after another, as a stream
+    /// that ends after the last one committed by then (or after the first error).
+    pub fn stream(self) -> impl Stream<Item = Result<Event>> + 'db {
+        let reads = stream::try_unfold(Some(self), |state| async move {
+            let Some(since) = state else { return Ok(None) };
+            let (feed, limit) = (since.feed.clone(), since.limit);
+            let events = since.read().await?;
+            let next = match events.last() {
+                Some(last) if events.len() == limit => Some(feed.since(last.cursor).limit(limit)),
+                _ => None,
+            };
+            Ok(Some((stream::iter(events.into_iter().map(Ok)), next)))
+        });
+        reads.try_flatten()
     }
 }
 
