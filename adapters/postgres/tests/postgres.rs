@@ -112,6 +112,31 @@ fn report_hot_key_race() {
     });
 }
 
+/// A feed tailed while 16 tasks commit events for 3 s, natively and over batches (group
+/// commit and versions drawn at COMMIT included): no event appears behind the tail.
+#[test]
+fn report_feed_tail() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for mask in [Mask::Native, Mask::BatchOnly] {
+            let store = pool(
+                common::PgServer::shared().expect("a PostgreSQL server"),
+                &common::unique_namespace(),
+                16,
+            )
+            .await;
+            let db = Db::from(Masked::new(store, mask));
+            let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(3)).await;
+            eprintln!("\npostgres {}: {tail}", mask.name());
+            assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");
+        }
+    });
+}
+
 /// Two transactions each keep "x + y >= 1" by reading both and zeroing their own; run
 /// concurrently again and again, they never break it together.
 #[test]
