@@ -105,6 +105,29 @@ pub async fn transaction_stamps_at_commit(cx: &Ctx<'_>) -> CaseResult {
     Ok(())
 }
 
+/// A write's error names its index among the transaction's writes, versionstamped writes
+/// (which are sent last) counted where they were made.
+pub async fn transaction_errors_count_stamped_writes(cx: &Ctx<'_>) -> CaseResult {
+    let taken = cx.key("taken");
+    cx.db().set(taken.clone(), 1).await?;
+    let failed = cx
+        .db()
+        .transact(async |tx| {
+            tx.insert(taken.clone(), 2);
+            tx.set_versionstamped(cx.key("events"), "after");
+            tx.get(&taken).await?;
+            Ok::<_, Error>(())
+        })
+        .await;
+    match failed {
+        Err(Error::CheckFailed { index, key }) => {
+            ensure_eq!((index, key), (0, Some(taken)), "the insert is write 0");
+        }
+        other => ensure!(false, "the insert must fail its check: {other:?}"),
+    }
+    Ok(())
+}
+
 /// A tail that has read up to a stamp never later finds a key at or below it: 8 committers
 /// stamp 10 keys each while a reader lists from just past the last key it saw; at the end a
 /// full list holds exactly what the tail saw, in the same order.

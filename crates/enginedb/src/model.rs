@@ -53,8 +53,9 @@ pub enum Write {
     /// the number of versionstamped writes before this one in the same commit, as two `Int`
     /// parts ([`Key::versionstamped`]). With versions in commit order, such keys list in commit
     /// order, and a reader that has listed them up to version V never later finds one ≤ V.
-    /// A transaction does not read its own versionstamped writes (their keys are not known
-    /// before it commits).
+    /// In a unit it applies in its place among the ops; a transaction makes its versionstamped
+    /// writes at commit, after its other writes, and does not read them (their keys are not
+    /// known before it commits).
     SetVersionstamped {
         /// The leading parts of the key written.
         prefix: Key,

@@ -36,9 +36,12 @@ pub struct Tx {
     /// Whether it sees and writes the library's own keys ([`crate::Db::with_library_keys`]).
     library: bool,
     /// Writes not yet sent to the engine.
-    buffered: Vec<Write>,
+    buffered: Pending,
     /// Versionstamped writes, sent last, just before the commit (their keys need its version).
-    stamped: Vec<Write>,
+    stamped: Pending,
+    /// The index of every write sent so far, in the order sent (versionstamped writes are sent
+    /// out of order): how an engine's error at a place among them is named.
+    sent_at: Vec<usize>,
     /// Writes made so far, sent or buffered: the index the next one gets.
     written: usize,
     /// The first error: the transaction fails with it at commit.
@@ -65,8 +68,9 @@ impl Tx {
             engine,
             read_only: read_only.map(str::to_owned),
             library,
-            buffered: Vec::new(),
-            stamped: Vec::new(),
+            buffered: Pending::default(),
+            stamped: Pending::default(),
+            sent_at: Vec::new(),
             written: 0,
             failed: None,
             sending: false,
@@ -112,22 +116,35 @@ impl Tx {
     /// or the store's; the transaction then cannot commit.
     pub async fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
-        let mut first = self.written - self.buffered.len();
-        while !self.buffered.is_empty() {
-            let n = self.buffered.len().min(MAX_OPS_PER_UNIT);
-            let chunk = self.buffered.get(..n).unwrap_or_default();
-            self.sending = true;
-            let applied = match &mut self.engine {
-                Engine::Native(tx) => tx.apply(chunk).await,
-                Engine::Optimistic(o) => o.apply(chunk).await,
-            };
-            self.sending = false;
-            let applied = applied.map_err(|error| name_op(error, chunk, first));
-            self.note(applied)?;
-            self.buffered.drain(..n);
-            first += n;
+        while !self.buffered.ops.is_empty() {
+            let n = self.buffered.ops.len().min(MAX_OPS_PER_UNIT);
+            self.send(false, n).await?;
         }
         Ok(())
+    }
+
+    /// Sends the first `n` buffered writes (the versionstamped ones if `stamped`).
+    async fn send(&mut self, stamped: bool, n: usize) -> Result<()> {
+        let mut pending = std::mem::take(self.pending(stamped));
+        let chunk = pending.ops.get(..n).unwrap_or_default();
+        self.sending = true;
+        let applied = match &mut self.engine {
+            Engine::Native(tx) => tx.apply(chunk).await,
+            Engine::Optimistic(o) => o.apply(chunk).await,
+        };
+        self.sending = false;
+        let at = pending.at.get(..n).unwrap_or_default();
+        let applied = applied.map_err(|error| renumber(name_op(error, chunk, 0), at));
+        if applied.is_ok() {
+            pending.ops.drain(..n);
+            self.sent_at.extend(pending.at.drain(..n));
+        }
+        *self.pending(stamped) = pending;
+        self.note(applied)
+    }
+
+    fn pending(&mut self, stamped: bool) -> &mut Pending {
+        if stamped { &mut self.stamped } else { &mut self.buffered }
     }
 
     /// The entry at `key`, as this transaction sees it.
@@ -193,7 +210,7 @@ impl Tx {
                 None => refused.and_then(|()| validate_op_at(&op, self.written)),
             };
             let valid = valid.and_then(|()| match op {
-                Write::SetVersionstamped { .. } if self.stamped.len() == MAX_OPS_PER_UNIT => {
+                Write::SetVersionstamped { .. } if self.stamped.ops.len() == MAX_OPS_PER_UNIT => {
                     Err(Error::on_write(Error::LimitExceeded {
                         what: "versionstamped writes per transaction",
                         limit: MAX_OPS_PER_UNIT as u64,
@@ -204,8 +221,8 @@ impl Tx {
                 _ => Ok(()),
             });
             match (valid, &op) {
-                (Ok(()), Write::SetVersionstamped { .. }) => self.stamped.push(op),
-                (Ok(()), _) => self.buffered.push(op),
+                (Ok(()), Write::SetVersionstamped { .. }) => self.stamped.push(self.written, op),
+                (Ok(()), _) => self.buffered.push(self.written, op),
                 (Err(error), _) => self.failed = Some(error),
             }
         }
@@ -258,21 +275,16 @@ impl Tx {
     /// Commits; the version every write of the transaction got.
     pub(crate) async fn commit(mut self) -> Result<Commit> {
         self.flush().await?;
-        if !self.stamped.is_empty() {
-            self.sending = true;
-            let applied = match &mut self.engine {
-                Engine::Native(tx) => tx.apply(&self.stamped).await,
-                Engine::Optimistic(o) => o.apply(&self.stamped).await,
-            };
-            self.sending = false;
-            self.note(applied)?;
+        if !self.stamped.ops.is_empty() {
+            self.send(true, self.stamped.ops.len()).await?;
         }
         match self.engine {
             Engine::Native(tx) => tx.commit().await.map(|version| Commit {
                 version,
                 mode: Mode::Transaction,
             }),
-            Engine::Optimistic(o) => o.commit().await,
+            // Its errors name a write by its place among those sent.
+            Engine::Optimistic(o) => o.commit().await.map_err(|error| renumber(error, &self.sent_at)),
         }
     }
 
@@ -281,6 +293,38 @@ impl Tx {
         if let Engine::Native(tx) = self.engine {
             let _ = tx.rollback().await;
         }
+    }
+}
+
+/// Writes waiting to be sent, with the index each got in the transaction.
+#[derive(Default)]
+struct Pending {
+    ops: Vec<Write>,
+    at: Vec<usize>,
+}
+
+impl Pending {
+    fn push(&mut self, index: usize, op: Write) {
+        self.ops.push(op);
+        self.at.push(index);
+    }
+}
+
+/// `error` of the write at place `i` among some sent, named as the transaction's write
+/// `indexes[i]`.
+fn renumber(error: Error, indexes: &[usize]) -> Error {
+    let named = |index: usize| indexes.get(index).copied().unwrap_or(index);
+    match error {
+        Error::CheckFailed { index, key } => Error::CheckFailed {
+            index: named(index),
+            key,
+        },
+        Error::SumFailed { index, key, reason } => Error::SumFailed {
+            index: named(index),
+            key,
+            reason,
+        },
+        other => other,
     }
 }
 

@@ -23,9 +23,11 @@
 //! prefix followed by [`versionstamp`]`(version, n)`: the commit's version and `n`, the number
 //! of versionstamped writes before it in that commit ([`stamped_keys`] counts them). An adapter
 //! that knows the version before it writes (SQLite, redb) appends it there; one that draws the
-//! version at commit computes the key in the same statement. The core sends a transaction's
-//! versionstamped writes in its last `apply`, just before `commit`, so counting them per call
-//! counts them per commit.
+//! version at commit computes the key in the same statement. The core's `Tx` sends a
+//! transaction's versionstamped writes in an `apply` of their own, its last, just before
+//! `commit`, so counting them per call counts them per commit. [`TransactionCapability::run_unit`]'s
+//! default applies a whole unit, versionstamped writes among the others, in one `apply`: an
+//! adapter whose transactions learn their version only at commit overrides it.
 
 mod apply;
 mod plan;
@@ -194,7 +196,8 @@ pub trait TransactionCapability: MaybeSendSync {
     async fn begin(&self) -> Result<Box<dyn EngineTx>>;
 
     /// Runs prebuilt `ops` as one serializable transaction that reads nothing on the caller's
-    /// behalf; returns its version. By default: `begin`, `apply`, `commit`. An adapter may
+    /// behalf; returns its version. By default: `begin`, `apply` (of every op, versionstamped
+    /// writes included: see the [module docs](self)), `commit`. An adapter may
     /// override it with a shorter path of the same guarantee (e.g. its group-commit queue).
     async fn run_unit(&self, ops: &[Write]) -> Result<Version> {
         let mut tx = self.begin().await?;
