@@ -86,29 +86,15 @@ fn report_round_trips_per_unit() {
 /// gives up.
 #[test]
 fn report_hot_key_race() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        for mask in [Mask::Native, Mask::BatchOnly] {
-            let store = pool(
-                common::PgServer::shared().expect("a PostgreSQL server"),
-                &common::unique_namespace(),
-                16,
-            )
-            .await;
-            let db = Db::from(Masked::new(store, mask));
-            let optimistic_rounds = std::env::var("ENGINEDB_HOT_KEY_ROUNDS")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(50);
-            let rounds = if mask == Mask::Native { 200 } else { optimistic_rounds };
-            let race = enginedb_testkit::hot_key_race(&db, 64, rounds).await;
-            eprintln!("\npostgres {}: {race}", mask.name());
-            assert_eq!((race.total, race.gave_up), (64 * rounds as i64, 0), "{mask:?}: {race}");
-        }
+    on_each_mask(async |db, mask| {
+        let optimistic_rounds = std::env::var("ENGINEDB_HOT_KEY_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(50);
+        let rounds = if mask == Mask::Native { 200 } else { optimistic_rounds };
+        let race = enginedb_testkit::hot_key_race(&db, 64, rounds).await;
+        eprintln!("\npostgres {}: {race}", mask.name());
+        assert_eq!((race.total, race.gave_up), (64 * rounds as i64, 0), "{mask:?}: {race}");
     });
 }
 
@@ -116,6 +102,16 @@ fn report_hot_key_race() {
 /// commit and versions drawn at COMMIT included): no event appears behind the tail.
 #[test]
 fn report_feed_tail() {
+    on_each_mask(async |db, mask| {
+        let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(3)).await;
+        eprintln!("\npostgres {}: {tail}", mask.name());
+        assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");
+    });
+}
+
+/// Runs `work` natively and over batches, each on a fresh namespace of the shared server (a
+/// pool of 16), on a two-thread runtime.
+fn on_each_mask(mut work: impl AsyncFnMut(Db, Mask)) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -123,16 +119,9 @@ fn report_feed_tail() {
         .expect("runtime");
     runtime.block_on(async {
         for mask in [Mask::Native, Mask::BatchOnly] {
-            let store = pool(
-                common::PgServer::shared().expect("a PostgreSQL server"),
-                &common::unique_namespace(),
-                16,
-            )
-            .await;
-            let db = Db::from(Masked::new(store, mask));
-            let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(3)).await;
-            eprintln!("\npostgres {}: {tail}", mask.name());
-            assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");
+            let server = common::PgServer::shared().expect("a PostgreSQL server");
+            let store = pool(server, &common::unique_namespace(), 16).await;
+            work(Db::from(Masked::new(store, mask)), mask).await;
         }
     });
 }

@@ -9,18 +9,23 @@ use enginedb::Db;
 use enginedb::testing::{Mask, Masked};
 use enginedb_sqlite::{Durability, SqliteConfig, SqliteDb};
 
+/// Runs `work` on a fresh store (relaxed durability) seen through `mask`, then closes it.
+fn on_fresh_store<T>(mask: Mask, work: impl AsyncFnOnce(&Db) -> T) -> T {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = SqliteConfig::file(dir.path().join("store"));
+    config.durability = Durability::Relaxed;
+    futures::executor::block_on(async {
+        let db = Db::from(Masked::new(SqliteDb::open(config).await.expect("open"), mask));
+        let outcome = work(&db).await;
+        db.close().await.expect("close");
+        outcome
+    })
+}
+
 #[test]
 fn report_hot_key_race() {
     for mask in [Mask::Native, Mask::BatchOnly] {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = SqliteConfig::file(dir.path().join("hot"));
-        config.durability = Durability::Relaxed;
-        let race = futures::executor::block_on(async {
-            let db = Db::from(Masked::new(SqliteDb::open(config).await.expect("open"), mask));
-            let race = enginedb_testkit::hot_key_race(&db, 64, 200).await;
-            db.close().await.expect("close");
-            race
-        });
+        let race = on_fresh_store(mask, async |db| enginedb_testkit::hot_key_race(db, 64, 200).await);
         eprintln!("sqlite {}: {race}", mask.name());
         assert_eq!((race.total, race.gave_up), (64 * 200, 0), "{mask:?}: {race}");
     }
@@ -29,14 +34,8 @@ fn report_hot_key_race() {
 #[test]
 fn report_feed_tail() {
     for mask in [Mask::Native, Mask::BatchOnly] {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = SqliteConfig::file(dir.path().join("tail"));
-        config.durability = Durability::Relaxed;
-        let tail = futures::executor::block_on(async {
-            let db = Db::from(Masked::new(SqliteDb::open(config).await.expect("open"), mask));
-            let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(3)).await;
-            db.close().await.expect("close");
-            tail
+        let tail = on_fresh_store(mask, async |db| {
+            enginedb_testkit::feed_tail(db, 16, std::time::Duration::from_secs(3)).await
         });
         eprintln!("sqlite {}: {tail}", mask.name());
         assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");
