@@ -239,6 +239,15 @@ impl EngineDb for D1Db {
         self.commit_unit(std::slice::from_ref(op)).await
     }
 
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let advance = Statement::new(sqlite::ADVANCE_VERSION, vec![Param::Int(past.0.into())]);
+        self.db
+            .batch(vec![self.prepare(&advance)?])
+            .await
+            .map_err(map_err)
+            .map(drop)
+    }
+
     fn batches(&self) -> Option<&dyn BatchCapability> {
         Some(self)
     }

@@ -231,6 +231,17 @@ impl EngineDb for PgDb {
         self.commit_unit(std::slice::from_ref(op)).await
     }
 
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let past = i64::try_from(past.0).map_err(|_| Error::invalid("a version above i64::MAX"))?;
+        let mut connection = self.shared.connector.acquire().await?;
+        sqlx::query(postgres::ADVANCE_VERSION)
+            .bind(past)
+            .execute(&mut *connection)
+            .await
+            .map_err(map_err)
+            .map(drop)
+    }
+
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         Some(self)
     }

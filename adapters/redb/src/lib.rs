@@ -288,6 +288,23 @@ impl EngineDb for RedbDb {
         self.commit_unit(std::slice::from_ref(op)).await
     }
 
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let durability = self.shared.durability;
+        self.shared
+            .writer
+            .run(move |db| {
+                let mut tx = db.begin_write()?;
+                tx.set_durability(durability).map_err(|e| Error::backend("redb", e))?;
+                {
+                    let mut meta = tx.open_table(store::META).map_err(map_err)?;
+                    let last = store::last_version(&meta)?;
+                    meta.insert("last_version", last.max(past.0)).map_err(map_err)?;
+                }
+                db.commit(tx)
+            })
+            .await
+    }
+
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         Some(self)
     }

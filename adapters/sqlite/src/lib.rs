@@ -19,6 +19,7 @@ use enginedb::{Db, Entry, Error, Key, Page, Result, Selector, Version, Write};
 use enginedb_kit::blocking::{Worker, open_on_thread};
 use enginedb_kit::group::{CommitQueue, Unit};
 use enginedb_kit::packed::PackedKeys;
+use enginedb_sql::sqlite;
 use rusqlite::Connection;
 
 pub use config::{Durability, Location, SqliteConfig};
@@ -223,6 +224,22 @@ impl EngineDb for SqliteDb {
 
     async fn write(&self, op: &Write) -> Result<Version> {
         self.commit_unit(std::slice::from_ref(op)).await
+    }
+
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let past = i64::try_from(past.0).map_err(|_| Error::invalid("a version above i64::MAX"))?;
+        self.shared
+            .writer
+            .run(move |connection| {
+                let changed = connection.execute(sqlite::ADVANCE_VERSION, [past]).map_err(map_err)?;
+                match changed {
+                    1 => Ok(()),
+                    _ => Err(Error::Corrupt {
+                        message: "the version counter (last_version) is missing".into(),
+                    }),
+                }
+            })
+            .await
     }
 
     fn transactions(&self) -> Option<&dyn TransactionCapability> {

@@ -47,7 +47,7 @@ macro_rules! __with_cases {
             versionstamps: [
                 keys_list_in_commit_order, failed_unit_leaves_none,
                 transaction_stamps_at_commit(AtomicUnits), transaction_errors_count_stamped_writes(AtomicUnits),
-                tail_never_finds_an_earlier_key,
+                tail_never_finds_an_earlier_key, advanced_versions_stamp_past_it,
             ],
             feeds: [
                 events_commit_with_their_unit, reads_resume_after_a_cursor,

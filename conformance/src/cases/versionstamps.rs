@@ -178,3 +178,34 @@ pub async fn tail_never_finds_an_earlier_key(cx: &Ctx<'_>) -> CaseResult {
     ensure_eq!(seen, all, "the tail saw every key, in order, none appearing behind it");
     Ok(())
 }
+
+/// After `advance_version(past)` every commit, and every key it stamps, is past `past` (what a
+/// restored dump needs); advancing to an earlier version changes nothing, and one above
+/// `i64::MAX` is refused.
+pub async fn advanced_versions_stamp_past_it(cx: &Ctx<'_>) -> CaseResult {
+    let before = cx.db().set(cx.key("before"), 1).await?;
+    let past = Version(before.0 + 1_000);
+    cx.db().advance_version(past).await?;
+    let prefix = cx.key("events");
+    let commit = cx.unit(&[Write::set_versionstamped(prefix.clone(), "after")]).await?;
+    ensure!(commit.version > past, "{} is past {past}", commit.version);
+    let entries = stamped(cx, &prefix).await?;
+    let stamp = entries.first().and_then(|e| e.key.versionstamp());
+    ensure!(
+        stamp.is_some_and(|(v, _)| v > past),
+        "the stamp {stamp:?} is past {past}"
+    );
+    cx.db().advance_version(Version(1)).await?;
+    let later = cx.db().set(cx.key("later"), 1).await?;
+    ensure!(
+        later > commit.version,
+        "advancing backwards moved nothing: {later} after {}",
+        commit.version
+    );
+    ensure_err!(
+        cx.db().advance_version(Version(u64::MAX)).await,
+        enginedb::ErrorKind::InvalidInput,
+        "a version no store holds"
+    );
+    Ok(())
+}

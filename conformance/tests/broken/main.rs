@@ -121,6 +121,14 @@ fn stamps_outside_the_unit_are_caught() {
 }
 
 #[test]
+fn versions_not_advanced_are_caught() {
+    assert_caught(
+        Flaw::VersionNotAdvanced,
+        &["versionstamps::advanced_versions_stamp_past_it"],
+    );
+}
+
+#[test]
 fn swallowed_read_error_is_caught() {
     assert_caught(Flaw::SwallowedReadError, &["errors::read_failure_mid_scan_is_an_error"]);
 }

@@ -59,6 +59,8 @@ pub(crate) enum Flaw {
     EarlyStamps,
     /// A versionstamped write is committed by itself, before the rest of its unit.
     StampsOutsideTheUnit,
+    /// `advance_version` answers `Ok` and changes nothing.
+    VersionNotAdvanced,
     /// A failed `Check` or `Insert` is reported one op too late (it counts a statement of its
     /// own before the unit's ops).
     CheckIndexShifted,
@@ -153,6 +155,7 @@ impl Flaw {
         Flaw::CheckIndexShifted,
         Flaw::EarlyStamps,
         Flaw::StampsOutsideTheUnit,
+        Flaw::VersionNotAdvanced,
         Flaw::PhantomDefault,
         Flaw::ZeroVersions,
         Flaw::ValueHashVersions,
@@ -601,6 +604,13 @@ impl EngineDb for Broken {
             }),
             (Flaw::WriteReturnsStaleVersion, Ok(v)) => Ok(Version(v.0.saturating_sub(1))),
             (_, result) => self.shift_check_index(result),
+        }
+    }
+
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        match self.flaw {
+            Flaw::VersionNotAdvanced => Ok(()),
+            _ => self.inner.advance_version(past).await,
         }
     }
 

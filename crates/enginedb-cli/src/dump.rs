@@ -4,13 +4,16 @@
 //! {"enginedb-dump":1}
 //! {"k":["users",42],"v":{"bytes":"616461"}}
 //! {"k":["visits"],"v":{"i64":"7"}}
-//! {"end":2}
+//! {"end":2,"version":9}
 //! ```
 //!
 //! A header naming the format version, one entry per line in strictly ascending key order (so
-//! no key twice), and a trailer with the entry count, so a truncated dump is detected; nothing
-//! may follow the trailer. Keys and values are preserved; versions are not (the importing
-//! store stamps its own).
+//! no key twice), and a trailer with the entry count, so a truncated dump is detected, and the
+//! largest version among the entries; nothing may follow the trailer. Keys and values are
+//! preserved; versions are not (the importing store stamps its own), but an import advances
+//! the store's versions past the trailer's, so keys stamped with versions afterwards (feed
+//! events) sort after the restored ones. A trailer without `version` (older dumps) advances
+//! nothing.
 //!
 //! Export reads one snapshot: the whole listing runs in one transaction that writes nothing
 //! and is rolled back (SQLite and redb hold their writer meanwhile; PostgreSQL reads one
@@ -26,7 +29,7 @@ use std::io::{BufRead, Read as _};
 use std::pin::pin;
 
 use enginedb::port::op_size;
-use enginedb::{Atomicity, Db, Error, Key, Result, RetryPolicy, Selector, Value, Write};
+use enginedb::{Atomicity, Db, Error, Key, Result, RetryPolicy, Selector, Value, Version, Write};
 use futures::TryStreamExt;
 use serde_json::{Value as Json, json};
 
@@ -51,7 +54,7 @@ pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &ind
     let io = |e: std::io::Error| Error::backend("export", e);
     writeln!(out, "{}", json!({ "enginedb-dump": VERSION })).map_err(io)?;
     let capabilities = db.capabilities();
-    let count = if capabilities.transactions {
+    let (count, version) = if capabilities.transactions {
         // The body always "fails", so the transaction is rolled back: it wrote nothing.
         let mut out = Some(out);
         let listed = db
@@ -67,8 +70,8 @@ pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &ind
             })
             .await;
         match listed {
-            Err(Listed::Done(count, out)) => {
-                writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
+            Err(Listed::Done((count, version), out)) => {
+                writeln!(out, "{}", json!({ "end": count, "version": version.0 })).map_err(io)?;
                 out.flush().map_err(io)?;
                 return Ok(count);
             }
@@ -86,14 +89,14 @@ pub(crate) async fn export(db: &Db, out: &mut dyn std::io::Write, progress: &ind
         eprintln!("enginedb: warning: this store has no transactions: the dump is not one snapshot");
         write_entries(db.list(Selector::prefix(Key::default())).stream(), out, progress).await?
     };
-    writeln!(out, "{}", json!({ "end": count })).map_err(io)?;
+    writeln!(out, "{}", json!({ "end": count, "version": version.0 })).map_err(io)?;
     out.flush().map_err(io)?;
     Ok(count)
 }
 
 /// How the listing of a native snapshot ended (as the body's "error", so it is rolled back).
 enum Listed<'o> {
-    Done(u64, &'o mut dyn std::io::Write),
+    Done((u64, Version), &'o mut dyn std::io::Write),
     Failed(Error),
 }
 
@@ -103,22 +106,23 @@ impl From<Error> for Listed<'_> {
     }
 }
 
-/// Writes the entries, one line each; returns how many.
+/// Writes the entries, one line each; returns how many, and the largest version among them.
 async fn write_entries(
     entries: impl futures::Stream<Item = Result<enginedb::Entry>>,
     out: &mut dyn std::io::Write,
     progress: &indicatif::ProgressBar,
-) -> Result<u64> {
+) -> Result<(u64, Version)> {
     let io = |e: std::io::Error| Error::backend("export", e);
     let mut entries = pin!(entries);
-    let mut count = 0u64;
+    let (mut count, mut version) = (0u64, Version(0));
     while let Some(entry) = entries.try_next().await? {
+        version = version.max(entry.version);
         let line = json!({ "k": syntax::key_json(&entry.key), "v": syntax::value_json(&entry.value) });
         writeln!(out, "{line}").map_err(io)?;
         count += 1;
         progress.set_position(count);
     }
-    Ok(count)
+    Ok((count, version))
 }
 
 /// A line of a dump that is not what it must be.
@@ -134,6 +138,8 @@ pub(crate) struct Reader<R> {
     line: usize,
     count: u64,
     last: Option<Vec<u8>>,
+    /// The trailer's version, once read.
+    version: Version,
     done: bool,
 }
 
@@ -148,6 +154,7 @@ impl<R: BufRead> Reader<R> {
             line: 0,
             count: 0,
             last: None,
+            version: Version(0),
             done: false,
         };
         let header = reader
@@ -166,6 +173,12 @@ impl<R: BufRead> Reader<R> {
     /// Entries read so far.
     pub(crate) fn count(&self) -> u64 {
         self.count
+    }
+
+    /// The largest version among the dump's entries, as its trailer says (0 before the trailer
+    /// or when it does not say).
+    pub(crate) fn version(&self) -> Version {
+        self.version
     }
 
     /// The next line, its end (`\n` or `\r\n`) cut, or `None` at the end of the input.
@@ -215,7 +228,12 @@ impl<R: BufRead> Reader<R> {
         };
         let n = self.line;
         let fields = json.as_object().map_or(0, serde_json::Map::len);
-        if let (Some(end), 1) = (json.get("end"), fields) {
+        let version = json.get("version");
+        if let (Some(end), true) = (json.get("end"), fields == 1 + usize::from(version.is_some())) {
+            if let Some(version) = version {
+                let version = version.as_u64().filter(|v| i64::try_from(*v).is_ok());
+                self.version = Version(version.ok_or_else(|| bad(n, "the trailer's version is not a version"))?);
+            }
             if end.as_u64() != Some(self.count) {
                 return Err(bad(
                     n,
@@ -229,7 +247,10 @@ impl<R: BufRead> Reader<R> {
             return Ok(None);
         }
         let (Some(k), Some(v), 2) = (json.get("k"), json.get("v"), fields) else {
-            return Err(bad(n, "a line is an entry {\"k\", \"v\"} or the trailer {\"end\"}"));
+            return Err(bad(
+                n,
+                "a line is an entry {\"k\", \"v\"} or the trailer {\"end\", \"version\"}",
+            ));
         };
         let key = syntax::key_from_json(k).map_err(|e| bad(n, e))?;
         let value = syntax::value_from_json(v).map_err(|e| bad(n, e))?;
@@ -252,8 +273,8 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-/// Imports the whole dump in one transaction: all of it, or nothing. Returns how many
-/// entries.
+/// Imports the whole dump in one transaction: all of it, or nothing; then advances the store's
+/// versions past the dump's. Returns how many entries.
 pub(crate) async fn import_all(
     db: &Db,
     reader: Reader<impl BufRead>,
@@ -277,11 +298,13 @@ pub(crate) async fn import_all(
                     progress.set_position(reader.count());
                 }
             }
-            Ok::<_, Error>(reader.count())
+            Ok::<_, Error>((reader.count(), reader.version()))
         })
         .await?;
-    progress.set_position(imported.value);
-    Ok(imported.value)
+    let (count, version) = imported.value;
+    progress.set_position(count);
+    advance_past(db, count, version).await?;
+    Ok(count)
 }
 
 /// Imports units of at most [`UNIT`] entries and [`UNIT_BYTES`] as the dump is read; at the
@@ -319,10 +342,24 @@ pub(crate) async fn import_partial(
                 unit.push(op);
                 bytes += size;
             }
-            Ok(None) => return (written, Ok(())),
+            Ok(None) => return (written, advance_past(db, written, reader.version()).await),
             Err(error) => return (written, Err(error)),
         }
     }
+}
+
+/// Advances `db`'s versions past `version`, once `written` entries of a dump are in.
+async fn advance_past(db: &Db, written: u64, version: Version) -> Result<()> {
+    db.advance_version(version).await.map_err(|error| {
+        Error::backend(
+            "import",
+            format!(
+                "the {written} entries were written, but the store's versions could not be \
+                 advanced past the dump's ({version}), so events emitted from now on may sort \
+                 before restored ones: {error}; import the dump again"
+            ),
+        )
+    })
 }
 
 #[cfg(test)]

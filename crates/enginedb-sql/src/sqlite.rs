@@ -20,6 +20,10 @@ pub const BUMP_VERSION: &str =
 /// The last version drawn, as text (a read-only transaction's commit reports it).
 pub const LAST_VERSION: &str = "SELECT CAST(value AS TEXT) AS v FROM enginedb_meta WHERE name = 'last_version'";
 
+/// Makes the counter at least `?1` (an integer), so later units draw versions above it.
+pub const ADVANCE_VERSION: &str =
+    "UPDATE enginedb_meta SET value = max(value, CAST(?1 AS INTEGER)) WHERE name = 'last_version'";
+
 /// The version being written: parameter `$p` if bound, else the one [`BUMP_VERSION`] drew in
 /// this transaction (SQLite's `coalesce` reads the table only when the parameter is NULL).
 macro_rules! version_param {

@@ -155,6 +155,12 @@ impl EngineDb for MemoryDb {
         self.commit_unit(ops)
     }
 
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let mut data = self.data();
+        data.last_version = data.last_version.max(past.0);
+        Ok(())
+    }
+
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         Some(self)
     }

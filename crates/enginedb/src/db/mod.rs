@@ -252,6 +252,27 @@ impl Db {
             .await
     }
 
+    /// Makes every later commit's version larger than `past`: for restore tools, after
+    /// writing a dump whose versionstamped keys (feed events, queued messages) carry the
+    /// versions of the store it came from, so what is written afterwards sorts after them.
+    /// Nothing changes when versions are already past it.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a version above `i64::MAX` (no store holds one); `Unsupported` on a
+    /// read-only store or an adapter without it; the store's errors.
+    pub async fn advance_version(&self, past: Version) -> Result<()> {
+        let store = self.writable()?;
+        if i64::try_from(past.0).is_err() {
+            return Err(Error::invalid(format!(
+                "version {past} is above i64::MAX: no store holds one"
+            )));
+        }
+        store
+            .advance_version(past)
+            .instrument(self.span("advance_version"))
+            .await
+    }
+
     /// Flushes and shuts the store down cleanly (SQLite checkpoints its WAL; redb needs no
     /// repair on the next open). Every clone of this handle is closed with it: later calls fail
     /// with `Closed`. Closing twice is fine; a second call made while the first is under way

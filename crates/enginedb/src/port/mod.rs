@@ -158,6 +158,18 @@ pub trait EngineDb: MaybeSendSync {
     /// one-op unit would; on failure nothing was written (or `OutcomeUnknown`).
     async fn write(&self, op: &Write) -> Result<Version>;
 
+    /// Makes every later commit's version larger than `past` (nothing changes when they
+    /// already are), as one atomic step ordered with commits: for restoring a dump, whose
+    /// versionstamped keys carry the versions of the store it came from. The core refuses it
+    /// on a read-only store and for a `past` above `i64::MAX`. By default `Unsupported`.
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        let _ = past;
+        Err(Error::Unsupported {
+            operation: "advance_version",
+            adapter: self.info().name,
+        })
+    }
+
     /// Interactive transactions, if the adapter has them.
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         None
@@ -368,6 +380,9 @@ macro_rules! forward_engine_db {
             }
             async fn write(&self, op: &Write) -> Result<Version> {
                 (**self).write(op).await
+            }
+            async fn advance_version(&self, past: Version) -> Result<()> {
+                (**self).advance_version(past).await
             }
             fn transactions(&self) -> Option<&dyn TransactionCapability> {
                 (**self).transactions()

@@ -156,6 +156,9 @@ impl<D: EngineDb> EngineDb for Faulty<D> {
             None => self.inner.write(op).await,
         }
     }
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        self.inner.advance_version(past).await
+    }
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         self.inner.transactions().map(|_| self as &dyn TransactionCapability)
     }

@@ -75,6 +75,9 @@ impl<D: EngineDb> EngineDb for Masked<D> {
     async fn write(&self, op: &Write) -> Result<Version> {
         self.inner.write(op).await
     }
+    async fn advance_version(&self, past: Version) -> Result<()> {
+        self.inner.advance_version(past).await
+    }
     fn transactions(&self) -> Option<&dyn TransactionCapability> {
         match self.mask {
             Mask::Native => self.inner.transactions(),
