@@ -13,6 +13,7 @@ pub mod limits;
 pub mod list;
 pub mod namespaces;
 pub mod persistence;
+pub mod queues;
 pub mod stored;
 pub mod transact;
 pub mod tx;
@@ -53,6 +54,14 @@ macro_rules! __with_cases {
                 events_commit_with_their_unit, reads_resume_after_a_cursor,
                 consumers_apply_each_event_once(AtomicUnits), trim_removes_through_a_cursor,
                 sequential_emit_can_be_orphaned, library_keys_are_reserved,
+            ],
+            queues: [
+                messages_enqueue_with_their_unit, ready_messages_come_in_enqueue_order,
+                delayed_messages_wait, unacknowledged_messages_return_after_lease_and_backoff,
+                acknowledgement_commits_with_the_consumers_writes(AtomicUnits),
+                spent_messages_become_dead_letters,
+                concurrent_receivers_take_each_message_once(AtomicUnits),
+                drain_acknowledges_what_its_handler_handled,
             ],
             list: [
                 prefix_excludes_prefix_key, range_bounds, prefix_from, prefix_bounded_by_start_and_end,

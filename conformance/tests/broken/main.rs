@@ -121,6 +121,31 @@ fn stamps_outside_the_unit_are_caught() {
 }
 
 #[test]
+fn queue_bugs_are_caught() {
+    // A stale lease acknowledged.
+    assert_caught(
+        Flaw::ChecksIgnored,
+        &["queues::unacknowledged_messages_return_after_lease_and_backoff"],
+    );
+    // An acknowledgement without its unit; a message moved by two receivers whose checks
+    // both passed before either wrote.
+    assert_caught(
+        Flaw::NonAtomicBatch,
+        &[
+            "queues::acknowledgement_commits_with_the_consumers_writes",
+            "queues::concurrent_receivers_take_each_message_once",
+        ],
+    );
+    // A message without its unit.
+    assert_caught(
+        Flaw::StampsOutsideTheUnit,
+        &["queues::messages_enqueue_with_their_unit"],
+    );
+    // Delayed messages received early.
+    assert_caught(Flaw::PrefixEndIgnored, &["queues::delayed_messages_wait"]);
+}
+
+#[test]
 fn versions_not_advanced_are_caught() {
     assert_caught(
         Flaw::VersionNotAdvanced,

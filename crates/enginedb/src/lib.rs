@@ -5,6 +5,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+mod clock;
 mod codec;
 mod commit;
 mod db;
@@ -24,12 +25,14 @@ mod validate;
 mod value;
 mod version;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::KEY_FORMAT_V1;
 pub use commit::{Atomicity, Commit, Mode};
 pub use db::Db;
 pub use db::atomic::Atomic;
 pub use db::feed::{Event, Feed, FeedCursor, Since};
 pub use db::list::List;
+pub use db::queue::{Message, MessageId, Queue, QueueOptions};
 pub use db::transaction::Transaction;
 pub use error::{BoxedSource, Error, ErrorKind, Result, SumFailure};
 pub use key::{Key, KeyPart};

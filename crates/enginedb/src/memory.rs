@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 
@@ -153,6 +154,17 @@ impl EngineDb for MemoryDb {
         let ops = std::slice::from_ref(op);
         let _writer = self.shared.writer.lock().await;
         self.commit_unit(ops)
+    }
+
+    /// Sleeps on a timer thread (off wasm32; there it only yields).
+    async fn pause(&self, duration: Duration) {
+        #[cfg(not(target_arch = "wasm32"))]
+        futures_timer::Delay::new(duration).await;
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = duration;
+            crate::port::YieldNow::default().await;
+        }
     }
 
     async fn advance_version(&self, past: Version) -> Result<()> {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::commit::{Commit, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
@@ -35,6 +36,8 @@ pub struct Tx {
     read_only: Option<String>,
     /// Whether it sees and writes the library's own keys ([`crate::Db::with_library_keys`]).
     library: bool,
+    /// The clock of the handle that began it.
+    clock: Arc<dyn Clock>,
     /// Writes not yet sent to the engine.
     buffered: Pending,
     /// Versionstamped writes, sent last, just before the commit (their keys need its version).
@@ -53,7 +56,12 @@ pub struct Tx {
 impl Tx {
     /// Begins a transaction on `db`: native if it has transactions, else optimistic. On a store
     /// opened read-only (`read_only` names its adapter) every write fails it.
-    pub(crate) async fn begin(db: &Arc<dyn EngineDb>, read_only: Option<&str>, library: bool) -> Result<Tx> {
+    pub(crate) async fn begin(
+        db: &Arc<dyn EngineDb>,
+        read_only: Option<&str>,
+        library: bool,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<Tx> {
         let engine = if let Some(transactions) = db.transactions() {
             Engine::Native(transactions.begin().await?)
         } else if db.batches().is_some() {
@@ -68,6 +76,7 @@ impl Tx {
             engine,
             read_only: read_only.map(str::to_owned),
             library,
+            clock: clock.clone(),
             buffered: Pending::default(),
             stamped: Pending::default(),
             sent_at: Vec::new(),
@@ -199,6 +208,11 @@ impl Tx {
     }
 
     /// Buffers an op the library makes (into its own keys).
+    /// The clock of the handle that began it.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
     pub(crate) fn library_write(&mut self, op: Write) -> &mut Self {
         self.buffer(op, Ok(()))
     }

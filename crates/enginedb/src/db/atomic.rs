@@ -60,6 +60,16 @@ impl<'db> Atomic<'db> {
         self
     }
 
+    /// Adds ops the library makes, in order.
+    pub(crate) fn library_ops(self, ops: impl IntoIterator<Item = Write>) -> Self {
+        ops.into_iter().fold(self, Atomic::library_op)
+    }
+
+    /// The handle this unit commits on.
+    pub(crate) fn db(&self) -> &'db Db {
+        self.db
+    }
+
     /// Precondition: `key` is at `version`; else the unit fails with `CheckFailed`.
     pub fn check(self, key: Key, version: Version) -> Self {
         self.op(Write::check(key, Some(version)))

@@ -5,13 +5,16 @@
 pub(crate) mod atomic;
 pub(crate) mod feed;
 pub(crate) mod list;
+pub(crate) mod queue;
 pub(crate) mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tracing::Instrument;
 
+use crate::clock::{Clock, SystemClock};
 use crate::commit::{Atomicity, Commit};
 use crate::error::{Error, Result};
 use crate::key::Key;
@@ -58,6 +61,8 @@ pub struct Db {
     retry: RetryPolicy,
     /// Whether this handle sees and writes the library's own keys.
     library: bool,
+    /// What queues read the time from.
+    clock: Arc<dyn Clock>,
 }
 
 struct Shared {
@@ -100,6 +105,7 @@ impl Db {
             }),
             retry: RetryPolicy::default(),
             library: false,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -117,6 +123,25 @@ impl Db {
     pub fn with_library_keys(mut self) -> Db {
         self.library = true;
         self
+    }
+
+    /// This handle, reading the time from `clock` (queues: when a message is ready, when a
+    /// lease ends) instead of the machine's; other clones keep theirs. For tests and
+    /// simulations ([`crate::ManualClock`]).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Db {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The clock this handle reads.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Waits about `duration` as the store's runtime does (the core has no timer).
+    pub(crate) async fn pause(&self, duration: Duration) {
+        self.shared.store.pause(duration).await;
     }
 
     /// Refuses, unless this handle may, an application's write into the library's keys.

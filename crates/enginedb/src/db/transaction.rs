@@ -118,7 +118,14 @@ impl<'db> Transaction<'db> {
             if attempt > 1 {
                 store.pause(self.retry.backoff(attempt)).await;
             }
-            let mut tx = match Tx::begin(store, self.db.read_only_adapter(), self.db.sees_library()).await {
+            let mut tx = match Tx::begin(
+                store,
+                self.db.read_only_adapter(),
+                self.db.sees_library(),
+                self.db.clock(),
+            )
+            .await
+            {
                 Ok(tx) => tx,
                 Err(error) if error.kind() == ErrorKind::Conflict => {
                     last = Some(error);
