@@ -98,12 +98,12 @@ fn report_hot_key_race() {
     });
 }
 
-/// A feed tailed while 16 tasks commit events for 3 s, natively and over batches (group
+/// A feed tailed while 16 tasks commit events for 10 s, natively and over batches (group
 /// commit and versions drawn at COMMIT included): no event appears behind the tail.
 #[test]
 fn report_feed_tail() {
     on_each_mask(async |db, mask| {
-        let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(3)).await;
+        let tail = enginedb_testkit::feed_tail(&db, 16, std::time::Duration::from_secs(10)).await;
         eprintln!("\npostgres {}: {tail}", mask.name());
         assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");
     });

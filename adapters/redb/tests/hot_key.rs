@@ -1,6 +1,6 @@
 //! The hot-key race through `transact` under the default retry policy: 64 tasks × 200
 //! increments of one key, natively and optimistically over batches; every increment lands
-//! and no task gives up. And a feed tailed while 16 tasks commit events for 3 s, natively and
+//! and no task gives up. And a feed tailed while 16 tasks commit events for 10 s, natively and
 //! over batches: no event appears behind the tail.
 
 #![allow(clippy::expect_used)] // test helpers fail loudly
@@ -35,7 +35,7 @@ fn report_hot_key_race() {
 fn report_feed_tail() {
     for mask in [Mask::Native, Mask::BatchOnly] {
         let tail = on_fresh_store(mask, async |db| {
-            enginedb_testkit::feed_tail(db, 16, std::time::Duration::from_secs(3)).await
+            enginedb_testkit::feed_tail(db, 16, std::time::Duration::from_secs(10)).await
         });
         eprintln!("redb {}: {tail}", mask.name());
         assert!(tail.held() && tail.committed > 0, "{mask:?}: {tail}");

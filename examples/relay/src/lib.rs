@@ -13,6 +13,11 @@
 //!
 //! Each action returns the [`Commit`] it got, so callers see whether it was atomic.
 //!
+//! With [`Relay::with_outbox`], a send or reply also enqueues its webhook on the queue
+//! [`WEBHOOKS`] and emits an event on the feed [`EVENTS`], **in the same unit**: a message
+//! exists exactly when its webhook is due and its event is published, whatever crashes when.
+//! The server's delivery loop (`webhooks`, native only) posts the webhooks.
+//!
 //! | key                                   | value                                          |
 //! |---------------------------------------|------------------------------------------------|
 //! | `("relay", "msg", id)`                | JSON `{"from", "thread", "body"}` (serde)      |
@@ -31,6 +36,8 @@ pub mod api;
 pub mod selftest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod webhooks;
 
 use enginedb::{Atomic, Atomicity, Commit, Db, Key, KeyPart, Selector, Value, Write, key};
 use serde::{Deserialize, Serialize};
@@ -41,11 +48,34 @@ pub const MAX_USER_BYTES: usize = 256;
 /// Most recipients of one message (each is a write of the send's unit).
 pub const MAX_RECIPIENTS: usize = 100;
 
+/// The queue of webhooks due: one per sent message, its payload a [`Webhook`] as JSON.
+pub const WEBHOOKS: &str = "relay-webhooks";
+
+/// The feed of sent messages: one event per message, its payload the message id.
+pub const EVENTS: &str = "relay-messages";
+
 /// The engine: a store and the atomicity its caller demands. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Relay {
     db: Db,
     atomicity: Atomicity,
+    outbox: bool,
+}
+
+/// What a message's webhook posts (as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// The message's id.
+    pub id: i64,
+    /// `sent` or `replied`.
+    pub what: String,
+    /// Who sent it.
+    pub from: String,
+    /// Who it was delivered to.
+    pub to: Vec<String>,
+    /// Its thread.
+    pub thread: i64,
 }
 
 /// What a relay action can fail with.
@@ -131,7 +161,19 @@ impl Relay {
     /// An engine on `db`. With [`Atomicity::Require`] a store that cannot write a unit
     /// atomically refuses the actions instead of half-doing them.
     pub fn new(db: Db, atomicity: Atomicity) -> Self {
-        Relay { db, atomicity }
+        Relay {
+            db,
+            atomicity,
+            outbox: false,
+        }
+    }
+
+    /// This engine, enqueueing each message's webhook ([`WEBHOOKS`]) and emitting its event
+    /// ([`EVENTS`]) in the message's own unit.
+    #[must_use]
+    pub fn with_outbox(mut self) -> Self {
+        self.outbox = true;
+        self
     }
 
     /// The store.
@@ -151,8 +193,10 @@ impl Relay {
     }
 
     /// Adds to `unit` the writes of message `id`: the message, its attachments, one delivery
-    /// per recipient, the thread index and the log entry.
+    /// per recipient, the thread index and the log entry (and, with the outbox, its webhook
+    /// and event).
     fn message_unit<'u>(
+        &self,
         unit: Atomic<'u>,
         id: i64,
         record: &Record,
@@ -160,6 +204,19 @@ impl Relay {
         attachments: &[Vec<u8>],
         what: &str,
     ) -> Result<Atomic<'u>> {
+        let unit = match self.outbox {
+            true => {
+                let webhook = Webhook {
+                    id,
+                    what: what.to_owned(),
+                    from: record.from.clone(),
+                    to: to.iter().map(|&user| user.to_owned()).collect(),
+                    thread: record.thread,
+                };
+                unit.enqueue(WEBHOOKS, Value::json(&webhook)?).emit(EVENTS, id)
+            }
+            false => unit,
+        };
         Ok(unit
             .insert(msg(id), Value::json(record)?)
             .ops(
@@ -205,7 +262,8 @@ impl Relay {
             thread: id,
             body: body.to_owned(),
         };
-        let commit = Relay::message_unit(self.unit(), id, &record, &recipients, attachments, "sent")?
+        let commit = self
+            .message_unit(self.unit(), id, &record, &recipients, attachments, "sent")?
             .commit()
             .await?;
         Ok(Sent { id, commit })
@@ -247,7 +305,8 @@ impl Relay {
             body: body.to_owned(),
         };
         let unit = self.unit().check(msg(parent), found.version);
-        let commit = Relay::message_unit(unit, id, &record, &people, &[], "replied")?
+        let commit = self
+            .message_unit(unit, id, &record, &people, &[], "replied")?
             .commit()
             .await?;
         Ok(Sent { id, commit })

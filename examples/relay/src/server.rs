@@ -25,6 +25,12 @@ use crate::{Delivery, Message, Relay};
 /// The relay API's routes on `db`, logged, with the body limit of [`api::MAX_REQUEST_BYTES`].
 /// Writes require atomic units.
 pub fn router(db: Db) -> Router {
+    router_for(Relay::new(db, Atomicity::Require))
+}
+
+/// The relay API's routes on `relay`, as [`router`] (for a relay configured otherwise, e.g.
+/// [`Relay::with_outbox`]).
+pub fn router_for(relay: Relay) -> Router {
     Router::new()
         .route("/messages", post(send))
         .route("/messages/{id}", get(message))
@@ -35,7 +41,7 @@ pub fn router(db: Db) -> Router {
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(api::MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(log))
-        .with_state(Relay::new(db, Atomicity::Require))
+        .with_state(relay)
 }
 
 /// Serves the relay API for `db` on `listener` until the task is dropped.

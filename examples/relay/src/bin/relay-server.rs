@@ -1,11 +1,16 @@
 //! `relay-server`: the relay API over HTTP (see `relay::api`), on any store `enginedb-open`
-//! opens. Logs each request to standard error; `RUST_LOG` chooses what is logged (default
-//! `info`).
+//! opens, and with `--webhook-url` the loop that posts each message's webhook. Logs each
+//! request to standard error; `RUST_LOG` chooses what is logged (default `info`).
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use enginedb::{Atomicity, QueueOptions};
+use futures::TryFutureExt as _;
+use relay::Relay;
+use relay::webhooks::{self, Delivery};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -21,6 +26,14 @@ struct Args {
     /// The address to listen on (port 0: any free port; the log says which).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Post each message's webhook (JSON, header `idempotency-key`: the message id) to this
+    /// http:// URL, at least once. Each send enqueues its webhook in its own unit.
+    #[arg(long)]
+    webhook_url: Option<hyper::Uri>,
+    /// Seconds a webhook post is leased: one not acknowledged by then (its server died, or
+    /// the post failed) is posted again after a backoff.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_lease: u64,
 }
 
 fn main() -> ExitCode {
@@ -49,24 +62,52 @@ fn run(args: &Args) -> Result<(), String> {
         let db = enginedb_open::open(&args.url)
             .await
             .map_err(|e| format!("cannot open the store: {e}"))?;
+        let mut relay = Relay::new(db.clone(), Atomicity::Require);
+        if args.webhook_url.is_some() {
+            relay = relay.with_outbox();
+        }
+        // Interrupted (Ctrl-C): stop serving and delivering, finish what is in hand.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            // Without a signal handler, run until killed.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("interrupted: closing the store");
+                let _ = stop.send(true);
+            }
+        });
+        let interrupted = || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
         let served = async {
             let listener = tokio::net::TcpListener::bind(&args.listen).await?;
             let address = listener.local_addr()?;
             tracing::info!(store = %db.info().name, "listening on http://{address}");
-            axum::serve(listener, relay::server::router(db.clone()))
-                .with_graceful_shutdown(async {
-                    // Without a signal handler, run until killed.
-                    if tokio::signal::ctrl_c().await.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                    tracing::info!("interrupted: closing the store");
-                })
+            axum::serve(listener, relay::server::router_for(relay))
+                .with_graceful_shutdown(interrupted())
                 .await
         }
-        .await;
+        .map_err(|e| format!("cannot serve on {}: {e}", args.listen));
+        let delivered = async {
+            let Some(url) = &args.webhook_url else { return Ok(()) };
+            let delivery = Delivery {
+                url: url.clone(),
+                options: QueueOptions {
+                    visibility: Duration::from_secs(args.webhook_lease),
+                    ..QueueOptions::default()
+                },
+            };
+            tracing::info!("posting webhooks to {url}");
+            webhooks::deliver(&db, &delivery, interrupted()).await
+        }
+        .map_err(|e| format!("webhook delivery stopped: {e}"));
+        // Either failing ends both.
+        let ran = tokio::try_join!(served, delivered);
         // Flushes the store (SQLite's WAL, redb) before the process ends.
         let closed = db.close().await;
-        served.map_err(|e| format!("cannot serve on {}: {e}", args.listen))?;
+        ran?;
         closed.map_err(|e| format!("the store did not close cleanly: {e}"))
     })
 }

@@ -1,0 +1,94 @@
+//! The delivery loop: posts each message's webhook (enqueued by its send, see
+//! [`Relay::with_outbox`](crate::Relay::with_outbox)) to a configured URL.
+//!
+//! Delivery is at least once: a webhook whose post fails (no answer within
+//! [`POST_TIMEOUT`], an answer other than 2xx) or whose process dies before it is acknowledged
+//! is posted again after its lease, with backoff; receivers deduplicate by the
+//! `idempotency-key` header (the message id). The acknowledgement commits with a count of
+//! the message's acknowledged deliveries (`("relay", "webhook", id)`), so that count is exactly
+//! 1 per message however often the post was made.
+
+use std::time::Duration;
+
+use enginedb::{Db, Message, QueueOptions, Write, key};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::{WEBHOOKS, Webhook};
+
+/// How long a post may take before it counts as failed.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Webhooks posted at the same time.
+pub const CONCURRENCY: usize = 4;
+
+/// Why one delivery failed (it is tried again after its backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The post did not get a 2xx answer in time.
+    #[error("posting webhook {id} to {url}: {reason}")]
+    Post {
+        /// The message id.
+        id: i64,
+        /// Where it was posted.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The store's error.
+    #[error(transparent)]
+    Store(#[from] enginedb::Error),
+}
+
+/// Where and how webhooks are delivered.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The URL each webhook is posted to.
+    pub url: hyper::Uri,
+    /// The queue's lease, attempts and backoff.
+    pub options: QueueOptions,
+}
+
+/// The count of acknowledged deliveries of message `id`.
+pub fn delivered(id: i64) -> enginedb::Key {
+    key!["relay", "webhook", id]
+}
+
+/// Posts webhooks from `db`'s queue as they become due, [`CONCURRENCY`] at a time, until
+/// `shutdown` completes; then finishes the posts in hand.
+///
+/// # Errors
+/// `Closed` when the store is closed under it.
+pub async fn deliver(db: &Db, delivery: &Delivery, shutdown: impl Future<Output = ()>) -> enginedb::Result<()> {
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let post = async |message: &Message| {
+        let webhook: Webhook = message.payload.decode()?;
+        let failed = |reason: String| DeliveryError::Post {
+            id: webhook.id,
+            url: delivery.url.to_string(),
+            reason,
+        };
+        let body = serde_json::to_vec(&webhook).map_err(|e| failed(e.to_string()))?;
+        let request = hyper::Request::post(delivery.url.clone())
+            .header("content-type", "application/json")
+            .header("idempotency-key", webhook.id.to_string())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| failed(e.to_string()))?;
+        let answer = tokio::time::timeout(POST_TIMEOUT, client.request(request))
+            .await
+            .map_err(|_| failed(format!("no answer within {POST_TIMEOUT:?}")))?
+            .map_err(|e| failed(e.to_string()))?;
+        if !answer.status().is_success() {
+            return Err(failed(format!("answered {}", answer.status())));
+        }
+        tracing::info!(id = webhook.id, attempt = message.attempts, "webhook delivered");
+        Ok::<_, DeliveryError>(vec![Write::sum(delivered(webhook.id), 1)])
+    };
+    db.queue(WEBHOOKS)
+        .options(delivery.options)
+        .listen(CONCURRENCY, shutdown, post)
+        .await
+}
