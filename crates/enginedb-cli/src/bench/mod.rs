@@ -17,14 +17,14 @@ mod work;
 use std::path::Path;
 use std::sync::Arc;
 
-use enginedb::{Db, Error, MemoryDb, Result, Selector, key};
+use enginedb::{Db, Error, FeedCursor, MemoryDb, Result, Selector, Version, key};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) use chart::svg;
 pub(crate) use one_core::pin as pin_to_one_core;
 pub(crate) use report::markdown;
 use stats::Stats;
-use store::{Adapter, Batch, Store};
+use store::{Adapter, Batch, Events, Store, TOPIC, Units};
 pub(crate) use work::Plan;
 use work::{Inputs, Work};
 
@@ -83,7 +83,7 @@ pub(crate) struct Results {
 }
 
 impl Results {
-    fn find(&self, backend: Backend, work: Work) -> Option<&Measured> {
+    pub(crate) fn find(&self, backend: Backend, work: Work) -> Option<&Measured> {
         self.rows.iter().find(|m| m.backend == backend && m.work == work)
     }
 
@@ -187,7 +187,7 @@ impl std::fmt::Display for Target {
 /// A backend that cannot be opened (e.g. no PostgreSQL server), any failed operation, or a
 /// store that returned fewer results than the work asked for.
 pub(crate) async fn run(backends: &[Backend], plan: Plan, dir: &Path, one_core: bool) -> Result<Results> {
-    let progress = ProgressBar::new((backends.len() * Work::ALL.len()) as u64);
+    let progress = ProgressBar::new((backends.len() * (Work::ALL.len() + Work::FEEDS.len())) as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
         progress.set_style(style);
     }
@@ -253,6 +253,7 @@ async fn measure(
     raw: &Arc<dyn Store>,
     progress: &ProgressBar,
 ) -> Result<Vec<Measured>> {
+    let adapter_db = adapter;
     let adapter: Arc<dyn Store> = Arc::new(Adapter(adapter.clone()));
     let inline: Option<Arc<dyn Store>> = inline.map(|db| Arc::new(Adapter(db.clone())) as Arc<dyn Store>);
     let data = plan.data();
@@ -299,6 +300,30 @@ async fn measure(
         });
         progress.inc(1);
     }
+    // The feed's costs: the adapter against itself, with and without events.
+    let db = |events| Arc::new(Units(adapter_db.clone(), events)) as Arc<dyn Store>;
+    for (work, with) in [(Work::Emit, Events::One), (Work::Events, Events::Instead)] {
+        progress.set_message(format!("{}: {}", backend.name(), work.label()));
+        let (with, without) = (db(with), db(Events::No));
+        let (mut on_with, mut on_without) = (Vec::new(), Vec::new());
+        for sample in 0..plan.samples {
+            let prepared = inputs.prepare(work);
+            let mut sides = [(&with, &mut on_with), (&without, &mut on_without)];
+            sides.rotate_left(sample % 2);
+            for (store, samples) in sides {
+                samples.push(work::time(store, work, &prepared).await?);
+            }
+        }
+        rows.push(Measured {
+            backend,
+            work,
+            adapter: Stats::of(on_with),
+            raw: Stats::of(on_without),
+            raw_on_thread: None,
+            adapter_inline: None,
+        });
+        progress.inc(1);
+    }
     Ok(rows)
 }
 
@@ -309,5 +334,11 @@ async fn clean_up(adapter: &Db, raw: &Arc<dyn Store>) -> Result<()> {
         .delete_range(Selector::prefix(key!["bench"]))
         .commit()
         .await?;
+    // Every event: the last cursor a version can make.
+    let end = FeedCursor {
+        version: Version(i64::MAX.unsigned_abs() - 1),
+        index: u32::MAX,
+    };
+    adapter.feed(TOPIC).trim(end).await?;
     raw.clean_up().await
 }

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::stats::Stats;
-use super::work::Work;
-use super::{Backend, Results, Target};
+use super::work::{FEED_UNIT, Work};
+use super::{Backend, Measured, Results, Target};
 
 /// The speed-ups reported: (what is slow, what is fast, how the row reads).
 pub(crate) const SPEEDUPS: [(Work, Work, &str); 5] = [
@@ -82,13 +82,14 @@ pub(crate) fn markdown(results: &Results) -> String {
     }
 
     targets(&mut out, results);
+    feeds(&mut out, results);
 
     let _ = writeln!(out, "\n### Every figure\n");
     let _ = writeln!(
         out,
         "| backend | work | adapter | raw driver | adapter ÷ raw |\n|---|---|---|---|---|"
     );
-    for m in &results.rows {
+    for m in results.rows.iter().filter(|m| !Work::FEEDS.contains(&m.work)) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.2} |",
@@ -145,6 +146,53 @@ fn on_thread(out: &mut String, results: &Results) {
          thread (the raw driver's get as a job on an `enginedb_kit::blocking::Worker`, as the adapters' reads are) \
          and inline (a handle with `inline_reads()`, which reads on the caller's thread): {}.",
         gets.join("; ")
+    );
+}
+
+/// The feed's costs, the adapter against itself: one emit added to a unit, and a unit of
+/// emits against one of as many sets.
+fn feeds(out: &mut String, results: &Results) {
+    let backends = results.backends();
+    if !backends.iter().any(|&b| results.ratio(b, Work::Emit).is_some()) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Feeds (the adapter against itself)\n\nUnits built as an application builds them (`db.atomic()…`): \
+         one `emit` added to a unit of {FEED_UNIT} sets, and a unit of {FEED_UNIT} `emit`s against one of {FEED_UNIT} sets.\n"
+    );
+    header(out, "work", &backends);
+    let cell = |work: Work, text: &dyn Fn(&Measured) -> String| {
+        backends
+            .iter()
+            .map(|&b| results.find(b, work).map_or("–".into(), text))
+            .collect::<Vec<_>>()
+    };
+    let emit = |m: &Measured| {
+        format!(
+            "{:+.2} ({} → {})",
+            m.adapter.median / m.raw.median - 1.0,
+            duration(m.raw.median),
+            duration(m.adapter.median)
+        )
+    };
+    row(
+        out,
+        "one emit: added time, as a share of the unit",
+        cell(Work::Emit, &emit).into_iter(),
+    );
+    let events = |m: &Measured| {
+        format!(
+            "{:.0} ±{:.0}% ({:.2}× the sets' time)",
+            FEED_UNIT as f64 / m.adapter.median,
+            m.adapter.spread() * 100.0,
+            m.adapter.median / m.raw.median
+        )
+    };
+    row(
+        out,
+        &format!("events/s in units of {FEED_UNIT} emits"),
+        cell(Work::Events, &events).into_iter(),
     );
 }
 
@@ -333,6 +381,36 @@ mod tests {
         assert!(
             text.contains("**Targets: 0 of 1 met.** Missed: redb unit of 100 ops."),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn feeds_are_the_adapter_against_itself() {
+        let measured = |work, adapter, raw| Measured {
+            backend: Backend::Sqlite,
+            work,
+            adapter: stats(adapter),
+            raw: stats(raw),
+            raw_on_thread: None,
+            adapter_inline: None,
+        };
+        let results = Results {
+            plan: Plan::QUICK,
+            one_core: false,
+            rows: vec![measured(Work::Emit, 1.1e-3, 1e-3), measured(Work::Events, 2e-3, 1e-3)],
+        };
+        let text = markdown(&results);
+        assert!(
+            text.contains("| one emit: added time, as a share of the unit | +0.10 (1.00 ms → 1.10 ms) |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| events/s in units of 100 emits | 50000 ±10% (2.00× the sets' time) |"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("| sqlite | unit of 100 emits"),
+            "not against a raw driver: {text}"
         );
     }
 

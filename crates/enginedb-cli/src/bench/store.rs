@@ -90,3 +90,53 @@ impl Store for Adapter {
         self.0.write(&batch.sets, Atomicity::Require).await.map(drop)
     }
 }
+
+/// The topic of the bench's feed events.
+pub(crate) const TOPIC: &str = "bench";
+
+/// Where a unit's feed events go ([`Units`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Events {
+    /// None: the batch's sets.
+    No,
+    /// The batch's sets and one event.
+    One,
+    /// One event per key of the batch, in place of its sets.
+    Instead,
+}
+
+/// An adapter's units built as an application builds them (`db.atomic()…`), with or without
+/// feed events: the two sides of the feed's costs. Only `unit` is measured.
+pub(crate) struct Units(pub(crate) Db, pub(crate) Events);
+
+#[async_trait::async_trait]
+impl Store for Units {
+    async fn get(&self, item: &Item) -> Result<bool> {
+        Adapter(self.0.clone()).get(item).await
+    }
+
+    async fn get_many(&self, batch: &Batch) -> Result<usize> {
+        Adapter(self.0.clone()).get_many(batch).await
+    }
+
+    async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize> {
+        Adapter(self.0.clone()).list(start, end, limit).await
+    }
+
+    async fn put(&self, item: &Item, value: &[u8]) -> Result<()> {
+        Adapter(self.0.clone()).put(item, value).await
+    }
+
+    async fn unit(&self, batch: &Batch) -> Result<()> {
+        let unit = self.0.atomic().require_atomic();
+        let unit = match self.1 {
+            Events::No => unit.ops(batch.sets.iter().cloned()),
+            Events::One => unit.ops(batch.sets.iter().cloned()).emit(TOPIC, batch.value.as_slice()),
+            Events::Instead => batch
+                .items
+                .iter()
+                .fold(unit, |unit, _| unit.emit(TOPIC, batch.value.as_slice())),
+        };
+        unit.commit().await.map(drop)
+    }
+}

@@ -25,6 +25,10 @@ pub(crate) enum Work {
     Singles(usize),
     /// This many tasks committing 3-op units at once.
     Committers(usize),
+    /// A unit of [`FEED_UNIT`] ops and one feed event, against the same unit without it.
+    Emit,
+    /// A unit of [`FEED_UNIT`] feed events, against a unit of as many sets.
+    Events,
 }
 
 impl Work {
@@ -45,6 +49,9 @@ impl Work {
         Work::Committers(64),
     ];
 
+    /// The feed's costs, measured on the adapter against itself.
+    pub(crate) const FEEDS: [Work; 2] = [Work::Emit, Work::Events];
+
     /// What the row is called.
     pub(crate) fn label(self) -> String {
         match self {
@@ -56,12 +63,16 @@ impl Work {
             Work::Singles(n) => format!("{n} single writes"),
             Work::Committers(1) => "1 committer".into(),
             Work::Committers(n) => format!("{n} committers"),
+            Work::Emit => format!("unit of {FEED_UNIT} ops + 1 emit"),
+            Work::Events => format!("unit of {FEED_UNIT} emits"),
         }
     }
 }
 
 /// Keys per `get_many` and entries per `list`.
 const MANY: usize = 100;
+/// Ops per unit of the feed's works.
+pub(crate) const FEED_UNIT: usize = 100;
 /// Ops per unit of a committer.
 const COMMITTER_UNIT: usize = 3;
 /// Bytes per value.
@@ -159,11 +170,8 @@ impl<'a> Inputs<'a> {
                     .collect(),
             ),
             Work::Write => Prepared::Puts(self.fresh(plan.writes)),
-            Work::Unit(n) => Prepared::Units(
-                (0..calls(plan.unit_ops, n))
-                    .map(|_| Batch::new(self.fresh(n), &VALUE))
-                    .collect(),
-            ),
+            Work::Unit(n) => self.units(n),
+            Work::Emit | Work::Events => self.units(FEED_UNIT),
             Work::Singles(n) => Prepared::Puts(self.fresh(n)),
             Work::Committers(tasks) => Prepared::Committers(
                 tasks,
@@ -174,6 +182,15 @@ impl<'a> Inputs<'a> {
                 ),
             ),
         }
+    }
+
+    /// A sample's budget of units of `n` fresh keys.
+    fn units(&mut self, n: usize) -> Prepared {
+        Prepared::Units(
+            (0..calls(self.plan.unit_ops, n))
+                .map(|_| Batch::new(self.fresh(n), &VALUE))
+                .collect(),
+        )
     }
 
     /// A random entry of the data set, at least `room` before its end.
