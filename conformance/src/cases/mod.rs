@@ -59,7 +59,7 @@ macro_rules! __with_cases {
                 messages_enqueue_with_their_unit, ready_messages_come_in_enqueue_order,
                 delayed_messages_wait, unacknowledged_messages_return_after_lease_and_backoff,
                 acknowledgement_commits_with_the_consumers_writes(AtomicUnits),
-                spent_messages_become_dead_letters,
+                spent_messages_become_dead_letters, released_messages_come_back,
                 concurrent_receivers_take_each_message_once(AtomicUnits),
                 drain_acknowledges_what_its_handler_handled,
             ],

@@ -216,6 +216,41 @@ pub async fn spent_messages_become_dead_letters(cx: &Ctx<'_>) -> CaseResult {
     Ok(())
 }
 
+/// A message released — even at the very end of its lease, when its next place is the one
+/// it holds — comes back after the backoff; a released dead letter stays one.
+pub async fn released_messages_come_back(cx: &Ctx<'_>) -> CaseResult {
+    let (db, clock, name) = setup(cx);
+    db.atomic().enqueue(&name, "job").commit().await?;
+    let queue = queue(&db, &name);
+    let message = ensure_some!(queue.receive().await?, "delivered");
+    // The lease ends 30 s + 1 s of backoff from now; released then, its next place is the same.
+    clock.advance(Duration::from_secs(30));
+    queue.release(&message).await?;
+    clock.advance(Duration::from_secs(1));
+    let again = ensure_some!(queue.receive().await?, "released at the lease's end: delivered again");
+    ensure_eq!(
+        (again.id, again.attempts),
+        (message.id, 2),
+        "the same message, second attempt"
+    );
+    clock.advance(Duration::from_secs(60));
+    let last = ensure_some!(queue.receive().await?, "third attempt");
+    queue.release(&last).await?;
+    let dead = queue.dead_letters(10).await?;
+    ensure_eq!(dead.len(), 1, "spent: a dead letter");
+    for letter in &dead {
+        queue.release(letter).await?;
+    }
+    ensure_eq!(
+        queue.dead_letters(10).await?.len(),
+        1,
+        "a released dead letter stays one"
+    );
+    clock.advance(Duration::from_secs(3_600));
+    ensure!(queue.receive().await?.is_none(), "and is not delivered");
+    Ok(())
+}
+
 /// Four consumers racing over 20 messages receive each exactly once.
 pub async fn concurrent_receivers_take_each_message_once(cx: &Ctx<'_>) -> CaseResult {
     let (db, _clock, name) = setup(cx);

@@ -29,7 +29,7 @@ use std::io::{BufRead, Read as _};
 use std::pin::pin;
 
 use enginedb::port::op_size;
-use enginedb::{Atomicity, Db, Error, Key, Result, RetryPolicy, Selector, Value, Version, Write};
+use enginedb::{Atomicity, Db, Error, ErrorKind, Key, Result, RetryPolicy, Selector, Value, Version, Write};
 use futures::TryStreamExt;
 use serde_json::{Value as Json, json};
 
@@ -348,18 +348,30 @@ pub(crate) async fn import_partial(
     }
 }
 
-/// Advances `db`'s versions past `version`, once `written` entries of a dump are in.
+/// Advances `db`'s versions past `version` (0: the dump does not say), once `written` entries
+/// of a dump are in.
 async fn advance_past(db: &Db, written: u64, version: Version) -> Result<()> {
-    db.advance_version(version).await.map_err(|error| {
-        Error::backend(
+    if version == Version(0) {
+        return Ok(());
+    }
+    match db.advance_version(version).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Unsupported => {
+            eprintln!(
+                "enginedb: warning: this store cannot advance its versions past the dump's ({version}): \
+                 events emitted from now on may sort before restored ones ({error})"
+            );
+            Ok(())
+        }
+        Err(error) => Err(Error::backend(
             "import",
             format!(
-                "the {written} entries were written, but the store's versions could not be \
-                 advanced past the dump's ({version}), so events emitted from now on may sort \
-                 before restored ones: {error}; import the dump again"
+                "the {written} entries were written, but the store's versions could not be advanced \
+                 past the dump's ({version}), so events emitted from now on may sort before restored \
+                 ones: {error}; import the dump again (it writes the same entries)"
             ),
-        )
-    })
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -205,10 +205,13 @@ pub const CREATE: &[&str] = &[
     $fn$"#,
 ];
 
-/// Makes the sequence's next value larger than `$1` (a BIGINT), under the commit lock, so no
-/// commit draws a version between the read of the sequence and its setting.
+/// Makes the sequence's next value larger than `$1` (a BIGINT), under the commit lock that
+/// every version draw holds, so no commit draws a version between the read of the sequence
+/// and its setting. As in [`SETS`], the functions of the outer row run per row of `locked`,
+/// so only once the lock is held (`pg_sequence_last_value` is NULL for a sequence never
+/// drawn from, which `greatest` skips).
 pub const ADVANCE_VERSION: &str = "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(7308892947790259298)) \
-     SELECT setval('enginedb_version', greatest($1, (SELECT last_value FROM enginedb_version))) FROM locked";
+     SELECT setval('enginedb_version', greatest($1, pg_sequence_last_value('enginedb_version'))) FROM locked";
 
 /// A whole unit as one statement (`$1`..`$6` the arrays); returns its version. It fails with
 /// `lock_not_available` (55P03), nothing written, when a row it writes is held by an open

@@ -207,12 +207,12 @@ impl Tx {
         self.library
     }
 
-    /// Buffers an op the library makes (into its own keys).
     /// The clock of the handle that began it.
     pub(crate) fn clock(&self) -> &dyn Clock {
         &*self.clock
     }
 
+    /// Buffers an op the library makes (into its own keys).
     pub(crate) fn library_write(&mut self, op: Write) -> &mut Self {
         self.buffer(op, Ok(()))
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use enginedb::{Db, Error, MemoryDb, Message, Selector, Write, key};
+use enginedb::{Db, Error, MemoryDb, Message, QueueOptions, Selector, Write, key};
 
 /// In flight now, and the most ever.
 #[derive(Default)]
@@ -98,4 +98,62 @@ async fn shutdown_lets_the_messages_in_hand_finish() {
         queue.receive().await.expect("receive").is_none(),
         "and was acknowledged"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_seen_under_a_steady_backlog() {
+    let db = Db::from(MemoryDb::new());
+    for chunk in 0..5 {
+        let unit = (0..100).fold(db.atomic(), |unit, i| unit.enqueue("jobs", chunk * 100 + i));
+        unit.commit().await.expect("enqueue");
+    }
+    let handled = AtomicUsize::new(0);
+    // Handlers that finish at once, so a message in hand is always done.
+    let handler = async |message: &Message| {
+        handled.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, Error>(vec![Write::set(
+            key!["handled", message.payload.as_i64().unwrap_or(-1)],
+            "yes",
+        )])
+    };
+    let shutdown = async {
+        while handled.load(Ordering::SeqCst) < 10 {
+            tokio::task::yield_now().await;
+        }
+    };
+    let queue = db.queue("jobs");
+    tokio::time::timeout(Duration::from_secs(30), queue.listen(4, shutdown, handler))
+        .await
+        .expect("the listener stops")
+        .expect("listen");
+    let handled = handled.load(Ordering::SeqCst);
+    assert!(
+        (10..100).contains(&handled),
+        "stopped soon after the shutdown: {handled} of 500 handled"
+    );
+}
+
+#[test]
+fn options_no_queue_can_work_with_are_refused() {
+    futures::executor::block_on(async {
+        let db = Db::from(MemoryDb::new());
+        for options in [
+            QueueOptions {
+                visibility: Duration::ZERO,
+                ..QueueOptions::default()
+            },
+            QueueOptions {
+                max_attempts: 0,
+                ..QueueOptions::default()
+            },
+            QueueOptions {
+                poll: Duration::from_micros(10),
+                ..QueueOptions::default()
+            },
+        ] {
+            let queue = db.queue("jobs").options(options);
+            let error = queue.receive().await.expect_err("refused");
+            assert_eq!(error.kind(), enginedb::ErrorKind::InvalidInput, "{options:?}: {error}");
+        }
+    });
 }

@@ -29,7 +29,7 @@
 //! | 503    | `Busy`, `Unavailable`                  | the store is busy or unreachable: try again                                              |
 //! | 500    | the store's other kinds (`Backend`, `Decode`, `Unsupported`, …), or `Internal` | a fault of the server or its store                        |
 
-use enginedb::{Atomicity, Commit, Db, ErrorKind};
+use enginedb::{Commit, ErrorKind};
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -354,18 +354,18 @@ impl<T: Serialize> Success<T> {
     }
 }
 
-/// Answers one request on `db`, for hosts without axum (the Worker): `path` without the query,
-/// `body` as received (ignored by `GET` routes). The same answers as the axum server's.
-pub async fn handle(db: &Db, method: &str, path: &str, body: &str) -> Answer {
-    let relay = Relay::new(db.clone(), Atomicity::Require);
+/// Answers one request on `relay`, for hosts without axum (the Worker): `path` without the
+/// query, `body` as received (ignored by `GET` routes). The same answers as the axum server's
+/// (whose relay requires atomic units: `Relay::new(db, Atomicity::Require)`).
+pub async fn handle(relay: &Relay, method: &str, path: &str, body: &str) -> Answer {
     let body = body.as_bytes();
     let answered = async {
         Ok::<_, ApiError>(match Route::parse(method, path)? {
-            Route::Send => send(&relay, parse_body(body)?).await?.answer(),
-            Route::Reply(parent) => reply(&relay, parent, parse_body(body)?).await?.answer(),
-            Route::Read(id) => read(&relay, id, parse_body(body)?).await?.answer(),
-            Route::Message(id) => message(&relay, id).await?.answer(),
-            Route::Inbox(user) => inbox(&relay, &user).await?.answer(),
+            Route::Send => send(relay, parse_body(body)?).await?.answer(),
+            Route::Reply(parent) => reply(relay, parent, parse_body(body)?).await?.answer(),
+            Route::Read(id) => read(relay, id, parse_body(body)?).await?.answer(),
+            Route::Message(id) => message(relay, id).await?.answer(),
+            Route::Inbox(user) => inbox(relay, &user).await?.answer(),
         })
     };
     answered.await.unwrap_or_else(|error| error.answer())

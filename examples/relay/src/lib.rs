@@ -78,6 +78,34 @@ pub struct Webhook {
     pub thread: i64,
 }
 
+impl Webhook {
+    /// The webhook a message of the [`WEBHOOKS`] queue carries.
+    ///
+    /// # Errors
+    /// `Decode` for a payload that is not one.
+    pub fn of(message: &enginedb::Message) -> enginedb::Result<Webhook> {
+        message.payload.decode()
+    }
+
+    /// What is posted: the webhook as JSON.
+    pub fn body(&self) -> String {
+        // A struct of strings and integers always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The writes that commit with the acknowledgement of its delivery: one more delivery
+    /// counted at [`delivered`]. Acknowledged in the same unit, the count is exactly 1 per
+    /// message however often the post was made.
+    pub fn acknowledged(&self) -> Vec<Write> {
+        vec![Write::sum(delivered(self.id), 1)]
+    }
+}
+
+/// The count of acknowledged webhook deliveries of message `id`.
+pub fn delivered(id: i64) -> Key {
+    key!["relay", "webhook", id]
+}
+
 /// What a relay action can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

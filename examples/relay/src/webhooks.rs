@@ -1,16 +1,16 @@
 //! The delivery loop: posts each message's webhook (enqueued by its send, see
 //! [`Relay::with_outbox`](crate::Relay::with_outbox)) to a configured URL.
 //!
-//! Delivery is at least once: a webhook whose post fails (no answer within
+//! Delivery is at least once: a webhook whose post fails (no answer in time, see
 //! [`POST_TIMEOUT`], an answer other than 2xx) or whose process dies before it is acknowledged
 //! is posted again after its lease, with backoff; receivers deduplicate by the
-//! `idempotency-key` header (the message id). The acknowledgement commits with a count of
-//! the message's acknowledged deliveries (`("relay", "webhook", id)`), so that count is exactly
-//! 1 per message however often the post was made.
+//! `idempotency-key` header (the message id). The acknowledgement commits with
+//! [`Webhook::acknowledged`], so each message's delivery is counted exactly once however often
+//! the post was made. (The Worker posts them from its scheduled handler.)
 
 use std::time::Duration;
 
-use enginedb::{Db, Message, QueueOptions, Write, key};
+use enginedb::{Db, Message, QueueOptions};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -19,7 +19,8 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::{WEBHOOKS, Webhook};
 
-/// How long a post may take before it counts as failed.
+/// How long a post may take before it counts as failed, at most (and at most half the lease,
+/// so a slow post is given up before its message is delivered again).
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Webhooks posted at the same time.
@@ -52,11 +53,6 @@ pub struct Delivery {
     pub options: QueueOptions,
 }
 
-/// The count of acknowledged deliveries of message `id`.
-pub fn delivered(id: i64) -> enginedb::Key {
-    key!["relay", "webhook", id]
-}
-
 /// Posts webhooks from `db`'s queue as they become due, [`CONCURRENCY`] at a time, until
 /// `shutdown` completes; then finishes the posts in hand.
 ///
@@ -64,28 +60,28 @@ pub fn delivered(id: i64) -> enginedb::Key {
 /// `Closed` when the store is closed under it.
 pub async fn deliver(db: &Db, delivery: &Delivery, shutdown: impl Future<Output = ()>) -> enginedb::Result<()> {
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let timeout = POST_TIMEOUT.min(delivery.options.visibility / 2);
     let post = async |message: &Message| {
-        let webhook: Webhook = message.payload.decode()?;
+        let webhook = Webhook::of(message)?;
         let failed = |reason: String| DeliveryError::Post {
             id: webhook.id,
             url: delivery.url.to_string(),
             reason,
         };
-        let body = serde_json::to_vec(&webhook).map_err(|e| failed(e.to_string()))?;
         let request = hyper::Request::post(delivery.url.clone())
             .header("content-type", "application/json")
             .header("idempotency-key", webhook.id.to_string())
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(webhook.body())))
             .map_err(|e| failed(e.to_string()))?;
-        let answer = tokio::time::timeout(POST_TIMEOUT, client.request(request))
+        let answer = tokio::time::timeout(timeout, client.request(request))
             .await
-            .map_err(|_| failed(format!("no answer within {POST_TIMEOUT:?}")))?
+            .map_err(|_| failed(format!("no answer within {timeout:?}")))?
             .map_err(|e| failed(e.to_string()))?;
         if !answer.status().is_success() {
             return Err(failed(format!("answered {}", answer.status())));
         }
         tracing::info!(id = webhook.id, attempt = message.attempts, "webhook delivered");
-        Ok::<_, DeliveryError>(vec![Write::sum(delivered(webhook.id), 1)])
+        Ok::<_, DeliveryError>(webhook.acknowledged())
     };
     db.queue(WEBHOOKS)
         .options(delivery.options)

@@ -402,7 +402,7 @@ async fn no_accepted_request_is_later_answered_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workers_entry_answers_exactly_as_the_server() {
     let server = Server::start(Db::from(MemoryDb::new())).await;
-    let worker = Db::from(MemoryDb::new());
+    let worker = relay::Relay::new(Db::from(MemoryDb::new()), enginedb::Atomicity::Require);
     let huge = serde_json::json!({"from": "ada", "to": ["bob"], "body": "x".repeat(3_000_000)}).to_string();
     let requests: Vec<(&str, String, String)> = vec![
         (

@@ -20,8 +20,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use relay::api::Committed;
-use relay::webhooks::delivered;
-use relay::{EVENTS, WEBHOOKS};
+use relay::{EVENTS, WEBHOOKS, delivered};
 
 /// The webhook receiver: counts the posts that arrived and those it answered, per message.
 /// Until told to answer, it holds every post unanswered (a slow endpoint).
@@ -156,7 +155,6 @@ async fn every_webhook_survives_a_sigkill_and_counts_once() {
     // Some webhooks are in flight (posted, unanswered), the others not yet posted.
     until("webhooks in flight", || receiver.arrived() >= 1).await;
     drop(server); // SIGKILL
-    assert!(receiver.answered().is_empty(), "nothing was delivered before the kill");
 
     receiver.answering.send_replace(true);
     let server = Server::start(&store, hook);

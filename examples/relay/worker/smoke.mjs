@@ -2,11 +2,15 @@
 // starts one on an empty local D1 whose schema `wrangler d1 migrations apply` created):
 //   node smoke.mjs URL              send, reply, read, mark read, inboxes; GET /selftest is 404
 //   node smoke.mjs URL --selftest   GET /selftest passes (the Worker runs with ENGINEDB_SELFTEST=1)
+//   node smoke.mjs URL --webhooks PORT
+//                                   a send's webhook is posted to http://127.0.0.1:PORT/hook by a
+//                                   scheduled run, once (the Worker runs with WEBHOOK_URL set to
+//                                   that URL and --test-scheduled)
 // Needs Node >= 18 (fetch). Exits non-zero, saying which expectations failed, unless all hold.
 
-const [base, mode] = process.argv.slice(2);
+const [base, mode, hookPort] = process.argv.slice(2);
 if (!base) {
-  console.error("usage: node smoke.mjs URL [--selftest]");
+  console.error("usage: node smoke.mjs URL [--selftest | --webhooks PORT]");
   process.exit(2);
 }
 
@@ -32,7 +36,42 @@ const expect = (holds, what) => {
   if (!holds) failed.push(what);
 };
 
-if (mode === "--selftest") {
+/// Runs a scheduled event (`wrangler dev --test-scheduled`).
+const scheduled = () => call("GET", "/__scheduled?cron=*+*+*+*+*");
+
+if (mode === "--webhooks") {
+  const { createServer } = await import("node:http");
+  const hooks = [];
+  const receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      hooks.push({ key: request.headers["idempotency-key"], body });
+      response.end("ok");
+    });
+  });
+  await new Promise((ready) => receiver.listen(Number(hookPort), "127.0.0.1", ready));
+  const sent = await call("POST", "/messages", { from: "ada", to: ["bob"], body: "with a webhook" });
+  expect(sent.status === 201, "the send is answered 201");
+  expect(hooks.length === 0, "no webhook before a scheduled run");
+  const first = await scheduled();
+  expect(first.status === 200, "the scheduled run succeeds");
+  const posted = hooks.filter((h) => h.key === String(sent.json?.id));
+  expect(posted.length === 1, `the scheduled run posted the send's webhook once (${JSON.stringify(hooks)})`);
+  let webhook;
+  try {
+    webhook = JSON.parse(posted[0]?.body);
+  } catch {
+    webhook = undefined;
+  }
+  expect(
+    webhook?.id === sent.json?.id && webhook?.what === "sent" && webhook?.from === "ada" && webhook?.to?.[0] === "bob",
+    "the webhook names the message, its sender and its recipient",
+  );
+  await scheduled();
+  expect(hooks.length === 1, "acknowledged: a second run posts nothing");
+  receiver.close();
+} else if (mode === "--selftest") {
   const selftest = await call("GET", "/selftest");
   expect(selftest.status === 200, "GET /selftest answers 200 when ENGINEDB_SELFTEST is 1");
 } else {

@@ -8,7 +8,9 @@
 //! 4. `wrangler dev --local` serves it (running the `[build]` command of `wrangler.toml`
 //!    itself, as for users), and `smoke.mjs` drives it over HTTP: send, reply, read, mark read,
 //!    inboxes, and `GET /selftest` answered 404;
-//! 5. a second `wrangler dev`, with `--var ENGINEDB_SELFTEST:1`, must pass `GET /selftest`.
+//! 5. a second `wrangler dev`, with `--var ENGINEDB_SELFTEST:1`, must pass `GET /selftest`;
+//! 6. a third, with `--var WEBHOOK_URL:…` and `--test-scheduled`, must post a send's webhook
+//!    to a receiver `smoke.mjs` runs, once, from a scheduled run.
 //!
 //! wrangler's state, logs and registry live under `target/relay-worker`; each `wrangler dev`
 //! is stopped, with everything it started, when its run ends, failed or not.
@@ -27,7 +29,7 @@ use crate::{Step, root};
 /// How long `wrangler dev` may take to build and serve the Worker.
 const READY_WITHIN: Duration = Duration::from_secs(600);
 
-/// Runs the five steps above.
+/// Runs the six steps above.
 pub(super) fn test(tools: &Tools) -> Result<(), String> {
     Step::cargo(
         "relay worker: migration holds the schema",
@@ -55,6 +57,20 @@ pub(super) fn test(tools: &Tools) -> Result<(), String> {
         tools,
         "relay worker: GET /selftest with ENGINEDB_SELFTEST=1",
         &["--selftest"],
+    )?;
+    drop(flagged);
+    let hook = free_port()?.to_string();
+    let webhook_var = format!("WEBHOOK_URL:http://127.0.0.1:{hook}/hook");
+    let hooked = Dev::start(
+        tools,
+        &work,
+        "dev-webhooks",
+        &["--var", &webhook_var, "--test-scheduled"],
+    )?;
+    hooked.smoke(
+        tools,
+        "relay worker: webhooks posted by a scheduled run",
+        &["--webhooks", &hook],
     )
 }
 

@@ -301,16 +301,17 @@ async fn measure(
         progress.inc(1);
     }
     // The feed's costs: the adapter against itself, with and without events.
-    let db = |events| Arc::new(Units(adapter_db.clone(), events)) as Arc<dyn Store>;
+    let db = |events| Arc::new(Units(Adapter(adapter_db.clone()), events)) as Arc<dyn Store>;
     for (work, with) in [(Work::Emit, Events::One), (Work::Events, Events::Instead)] {
         progress.set_message(format!("{}: {}", backend.name(), work.label()));
         let (with, without) = (db(with), db(Events::No));
         let (mut on_with, mut on_without) = (Vec::new(), Vec::new());
         for sample in 0..plan.samples {
-            let prepared = inputs.prepare(work);
             let mut sides = [(&with, &mut on_with), (&without, &mut on_without)];
             sides.rotate_left(sample % 2);
             for (store, samples) in sides {
+                // Fresh keys for each side: both insert.
+                let prepared = inputs.prepare(work);
                 samples.push(work::time(store, work, &prepared).await?);
             }
         }

@@ -107,28 +107,28 @@ pub(crate) enum Events {
 
 /// An adapter's units built as an application builds them (`db.atomic()…`), with or without
 /// feed events: the two sides of the feed's costs. Only `unit` is measured.
-pub(crate) struct Units(pub(crate) Db, pub(crate) Events);
+pub(crate) struct Units(pub(crate) Adapter, pub(crate) Events);
 
 #[async_trait::async_trait]
 impl Store for Units {
     async fn get(&self, item: &Item) -> Result<bool> {
-        Adapter(self.0.clone()).get(item).await
+        self.0.get(item).await
     }
 
     async fn get_many(&self, batch: &Batch) -> Result<usize> {
-        Adapter(self.0.clone()).get_many(batch).await
+        self.0.get_many(batch).await
     }
 
     async fn list(&self, start: &Item, end: &Item, limit: usize) -> Result<usize> {
-        Adapter(self.0.clone()).list(start, end, limit).await
+        self.0.list(start, end, limit).await
     }
 
     async fn put(&self, item: &Item, value: &[u8]) -> Result<()> {
-        Adapter(self.0.clone()).put(item, value).await
+        self.0.put(item, value).await
     }
 
     async fn unit(&self, batch: &Batch) -> Result<()> {
-        let unit = self.0.atomic().require_atomic();
+        let unit = self.0.0.atomic().require_atomic();
         let unit = match self.1 {
             Events::No => unit.ops(batch.sets.iter().cloned()),
             Events::One => unit.ops(batch.sets.iter().cloned()).emit(TOPIC, batch.value.as_slice()),

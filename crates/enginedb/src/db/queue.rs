@@ -9,6 +9,7 @@
 //! Receiving moves it, under a check of its version, to the time its lease ends (plus the
 //! backoff); acknowledging deletes it, under a check of the version the move gave it.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::pin::pin;
 use std::time::Duration;
@@ -57,6 +58,21 @@ impl Default for QueueOptions {
 }
 
 impl QueueOptions {
+    /// Refuses options no queue can work with.
+    fn validate(&self) -> Result<()> {
+        let refuse = |what: &str| Err(Error::invalid(format!("QueueOptions: {what}")));
+        if self.visibility < Duration::from_millis(1) {
+            return refuse("the visibility timeout must be at least 1 ms");
+        }
+        if self.max_attempts == 0 {
+            return refuse("max_attempts must be at least 1");
+        }
+        if self.poll < Duration::from_millis(1) {
+            return refuse("the poll interval must be at least 1 ms");
+        }
+        Ok(())
+    }
+
     /// The wait added after the lease of delivery number `attempt` (from 1).
     fn backoff(&self, attempt: u32) -> Duration {
         let doubled = self.backoff.saturating_mul(1 << attempt.saturating_sub(1).min(20));
@@ -97,13 +113,37 @@ pub struct Message {
 }
 
 impl Message {
+    /// Its entry is still the one read (the lease is this delivery's).
+    fn check(&self) -> Write {
+        Write::check(self.lease.clone(), Some(self.lease_version))
+    }
+
     /// The ops that acknowledge it: it is still leased to this delivery, and it goes.
     fn ack_ops(&self) -> [Write; 2] {
-        [
-            Write::check(self.lease.clone(), Some(self.lease_version)),
-            Write::delete(self.lease.clone()),
-        ]
+        [self.check(), Write::delete(self.lease.clone())]
     }
+
+    /// The ops that move it to `to`, counting `attempts`: it is still where it was read, it
+    /// is written at `to` (first: in sequential mode a failure then leaves two copies, never
+    /// none), and it leaves its old place — unless that is `to`.
+    fn move_ops(&self, to: Key, attempts: u32) -> Vec<Write> {
+        let stays = to == self.lease;
+        let mut ops = vec![self.check(), Write::set(to, record(attempts, &self.payload))];
+        if !stays {
+            ops.push(Write::delete(self.lease.clone()));
+        }
+        ops
+    }
+}
+
+/// What became of a message a receive found.
+enum Taken {
+    /// Leased to this receive.
+    Leased(Message),
+    /// Its attempts were spent: moved to the dead letters.
+    Dead,
+    /// Another consumer moved it first.
+    Lost,
 }
 
 /// One queue of a [`Db`]: see [`Db::queue`].
@@ -125,6 +165,16 @@ fn dead_prefix(queue: &str) -> Key {
 /// The key of message `id` in `queue`, ready at `at` (ms).
 fn ready_key(queue: &str, at: u64, id: MessageId) -> Result<Key> {
     Key::versionstamped(&ready_prefix(queue).with(at_part(at)), id.version, id.index)
+}
+
+/// The key of message `id` among `queue`'s dead letters.
+fn dead_key(queue: &str, id: MessageId) -> Result<Key> {
+    Key::versionstamped(&dead_prefix(queue), id.version, id.index)
+}
+
+/// The write that enqueues `payload` on `queue`, ready at `at` (ms).
+fn enqueue_op(queue: &str, payload: &Value, at: u64) -> Write {
+    Write::set_versionstamped(ready_prefix(queue).with(at_part(at)), record(0, payload))
 }
 
 /// A time as a key part (ms; beyond `i64::MAX` reads as the end of time).
@@ -176,8 +226,11 @@ fn message(entry: Entry) -> Result<Message> {
 
 /// How many messages a receive looks at before it reads again.
 const RECEIVE_PAGE: usize = 16;
-/// How many reads a receive makes when others keep taking what it found.
-const RECEIVE_READS: usize = 8;
+/// How many reads in a row a receive makes when others keep taking what it found.
+const RECEIVE_RACES: usize = 8;
+/// How many reads a receive makes at most (each page of spent messages it moves to the dead
+/// letters takes one).
+const RECEIVE_READS: usize = 64;
 
 impl Db {
     /// The queue `name`, with the default [`QueueOptions`]. Messages are enqueued with
@@ -233,10 +286,9 @@ impl Queue<'_> {
     /// `Conflict` when other consumers took every ready message found, read after read; the
     /// store's errors.
     pub async fn receive(&self) -> Result<Option<Message>> {
-        if self.options.visibility.is_zero() {
-            return Err(Error::invalid("a queue's visibility timeout must be longer than zero"));
-        }
+        self.options.validate()?;
         let prefix = ready_prefix(&self.name);
+        let (mut races, mut dead) = (0, 0);
         for _ in 0..RECEIVE_READS {
             let now = self.now();
             let ready = Selector::prefix(prefix.clone()).end(prefix.clone().with(at_part(now.saturating_add(1))));
@@ -244,53 +296,55 @@ impl Queue<'_> {
             if page.entries.is_empty() {
                 return Ok(None);
             }
+            let mut raced = false;
             for entry in page.entries {
-                if let Some(message) = self.take(message(entry)?, now).await? {
-                    return Ok(Some(message));
+                match self.take(message(entry)?, now).await? {
+                    Taken::Leased(message) => return Ok(Some(message)),
+                    Taken::Dead => dead += 1,
+                    Taken::Lost => raced = true,
                 }
+            }
+            races = if raced { races + 1 } else { 0 };
+            if races == RECEIVE_RACES {
+                return Err(Error::Conflict {
+                    message: format!(
+                        "other consumers of queue {:?} took every ready message found, {RECEIVE_RACES} reads in a row",
+                        self.name
+                    ),
+                });
             }
         }
         Err(Error::Conflict {
             message: format!(
-                "other consumers of queue {:?} took every ready message found",
+                "this receive set {dead} spent messages of queue {:?} aside as dead letters and found none to \
+                 deliver yet: receive again",
                 self.name
             ),
         })
     }
 
-    /// Leases `found` (or sets it aside, when its attempts are spent); `None` when another
-    /// consumer moved it first or it became a dead letter.
-    async fn take(&self, found: Message, now: u64) -> Result<Option<Message>> {
-        let check = Write::check(found.lease.clone(), Some(found.lease_version));
+    /// Leases `found`, or sets it aside when its attempts are spent.
+    async fn take(&self, found: Message, now: u64) -> Result<Taken> {
         if found.attempts >= self.options.max_attempts {
-            let dead = Key::versionstamped(&dead_prefix(&self.name), found.id.version, found.id.index)?;
-            let unit = [
-                check,
-                Write::set(dead, record(found.attempts, &found.payload)),
-                Write::delete(found.lease),
-            ];
-            return self.moved(unit).await.map(|_| None);
+            let dead = dead_key(&self.name, found.id)?;
+            let moved = self.moved(found.move_ops(dead, found.attempts)).await?;
+            return Ok(if moved.is_some() { Taken::Dead } else { Taken::Lost });
         }
         let attempts = found.attempts.saturating_add(1);
         let wait = self.options.visibility.saturating_add(self.options.backoff(attempts));
         let lease = ready_key(&self.name, now.saturating_add(millis(wait)), found.id)?;
-        let unit = [
-            check,
-            Write::set(lease.clone(), record(attempts, &found.payload)),
-            Write::delete(found.lease),
-        ];
-        let Some(commit) = self.moved(unit).await? else {
-            return Ok(None);
+        let Some(commit) = self.moved(found.move_ops(lease.clone(), attempts)).await? else {
+            return Ok(Taken::Lost);
         };
         let lease_version = match commit.mode {
             // The set was a commit of its own, before the delete's.
             Mode::Sequential => match self.db.get(&lease).await? {
                 Some(entry) => entry.version,
-                None => return Ok(None),
+                None => return Ok(Taken::Lost),
             },
             Mode::Transaction | Mode::Batch => commit.version,
         };
-        Ok(Some(Message {
+        Ok(Taken::Leased(Message {
             attempts,
             lease,
             lease_version,
@@ -299,8 +353,8 @@ impl Queue<'_> {
     }
 
     /// Runs a move of a message; `None` when its check failed (another consumer moved it).
-    async fn moved(&self, unit: [Write; 3]) -> Result<Option<Commit>> {
-        match self.db.atomic().library_ops(unit).commit().await {
+    async fn moved(&self, ops: Vec<Write>) -> Result<Option<Commit>> {
+        match self.db.atomic().library_ops(ops).commit().await {
             Ok(commit) => Ok(Some(commit)),
             Err(Error::CheckFailed { .. }) => Ok(None),
             Err(error) => Err(error),
@@ -322,17 +376,17 @@ impl Queue<'_> {
     /// # Errors
     /// `CheckFailed` when its lease ended and another delivery took it; as [`Atomic::commit`].
     pub async fn release(&self, message: &Message) -> Result<Commit> {
-        let [check, delete] = message.ack_ops();
+        self.options.validate()?;
         let again = if message.attempts >= self.options.max_attempts {
-            Key::versionstamped(&dead_prefix(&self.name), message.id.version, message.id.index)?
+            dead_key(&self.name, message.id)?
         } else {
             let at = self
                 .now()
                 .saturating_add(millis(self.options.backoff(message.attempts)));
             ready_key(&self.name, at, message.id)?
         };
-        let set = Write::set(again, record(message.attempts, &message.payload));
-        self.db.atomic().library_ops([check, set, delete]).commit().await
+        let ops = message.move_ops(again, message.attempts);
+        self.db.atomic().library_ops(ops).commit().await
     }
 
     /// The first `limit` dead letters, oldest first: messages whose attempts were spent.
@@ -370,36 +424,42 @@ impl Queue<'_> {
     }
 
     /// Runs `handler` on a received `message` and commits its writes with the
-    /// acknowledgement; releases the message when either fails.
+    /// acknowledgement; releases the message when either fails — unless its lease ended and
+    /// another delivery has it.
     async fn deliver<E, F>(&self, message: &Message, handler: &F) -> Result<(), E>
     where
         F: AsyncFn(&Message) -> Result<Vec<Write>, E>,
         E: From<Error>,
     {
-        let handled = match handler(message).await {
-            // The lease's check first: in sequential mode a stale delivery then writes nothing.
+        let failed = match handler(message).await {
             Ok(writes) => {
+                // The lease's check first: in sequential mode a stale delivery then writes nothing.
                 let [check, delete] = message.ack_ops();
                 let unit = self.db.atomic().library_op(check).ops(writes).library_op(delete);
-                unit.commit().await.map(drop).map_err(E::from)
+                match unit.commit().await {
+                    Ok(_) => return Ok(()),
+                    Err(lost @ Error::CheckFailed { index: 0, .. }) => {
+                        tracing::warn!(queue = %self.name, id = %message.id, "the lease ended before the acknowledgement: another delivery has the message");
+                        return Err(lost.into());
+                    }
+                    Err(error) => error.into(),
+                }
             }
-            Err(error) => Err(error),
+            Err(error) => error,
         };
-        if handled.is_err()
-            && let Err(error) = self.release(message).await
-        {
-            tracing::warn!(queue = %self.name, id = %message.id, %error, "a failed message could not be released: it is delivered again when its lease ends");
+        if let Err(error) = self.release(message).await {
+            tracing::warn!(queue = %self.name, id = %message.id, %error, "a message whose delivery failed could not be released: it is delivered again when its lease ends");
         }
-        handled
+        Err(failed)
     }
 
     /// Handles up to `max` ready messages, one after another (as [`Queue::handle`]), and returns
     /// how many were acknowledged: the way to consume where nothing runs for long, such as a
-    /// Cloudflare Worker's scheduled handler. A handler's failure is logged (`tracing`) and
-    /// its message released; the others go on.
+    /// Cloudflare Worker's scheduled handler. A failed delivery (the handler's error, or its
+    /// unit's) is logged (`tracing`) and its message released; the others go on.
     ///
     /// # Errors
-    /// The store's, as [`Queue::handle`]; a handler's error never ends the drain.
+    /// `InvalidInput` for options no queue can work with; the store's errors while receiving.
     pub async fn drain<E, F>(&self, max: usize, handler: F) -> Result<usize>
     where
         F: AsyncFn(&Message) -> Result<Vec<Write>, E>,
@@ -407,11 +467,17 @@ impl Queue<'_> {
     {
         let mut acknowledged = 0;
         for _ in 0..max {
-            let Some(message) = self.receive().await? else { break };
+            let message = match self.receive().await {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                // Others took what it found, or it set spent messages aside: look again.
+                Err(error) if error.kind() == ErrorKind::Conflict => continue,
+                Err(error) => return Err(error),
+            };
             match self.deliver(&message, &handler).await {
                 Ok(()) => acknowledged += 1,
                 Err(error) => {
-                    tracing::warn!(queue = %self.name, id = %message.id, %error, "a message's handler failed");
+                    tracing::warn!(queue = %self.name, id = %message.id, %error, "delivering a message failed");
                 }
             }
         }
@@ -419,75 +485,83 @@ impl Queue<'_> {
     }
 
     /// Handles messages as they become ready (as [`Queue::handle`]), up to `concurrency` at a
-    /// time, until `shutdown`
-    /// completes; then receives no more and returns once the messages in hand are done. When
-    /// nothing is ready it looks again every [`QueueOptions::poll`]. A handler's failure is
-    /// logged (`tracing`) and its message released; so is a store error of a receive, after
-    /// which the listener waits a poll interval and goes on.
+    /// time, until `shutdown` completes; then receives no more and returns once the messages in
+    /// hand are done. When nothing is ready it looks again every [`QueueOptions::poll`] (the
+    /// store's `pause`: adapters that run on a runtime sleep). A failed delivery is logged
+    /// (`tracing`) and its message released; a store error of a receive is logged, and the
+    /// listener waits a poll interval and goes on.
     ///
     /// # Errors
-    /// `Closed` once the store is closed (after the messages in hand are done).
+    /// `InvalidInput` for options no queue can work with; `Closed` once the store is closed
+    /// (after the messages in hand are done).
     pub async fn listen<E, F>(&self, concurrency: usize, shutdown: impl Future<Output = ()>, handler: F) -> Result<()>
     where
         F: AsyncFn(&Message) -> Result<Vec<Write>, E>,
         E: From<Error> + fmt::Display,
     {
+        self.options.validate()?;
         let concurrency = concurrency.max(1);
-        let mut shutdown = pin!(shutdown);
-        let mut stopping = false;
-        let mut closed = false;
         let handler = &handler;
+        let mut shutdown = pin!(shutdown);
+        // `idle`: the last receive found nothing ready; look again after a poll interval.
+        let (mut stopping, mut closed, mut idle) = (false, false, false);
         let mut running = FuturesUnordered::new();
         loop {
-            // Fill the free places with ready messages.
-            let mut idle = false;
-            while !stopping && running.len() < concurrency {
-                match self.receive().await {
-                    Ok(Some(message)) => running.push(async move {
-                        if let Err(error) = self.deliver(&message, handler).await {
-                            tracing::warn!(queue = %self.name, id = %message.id, %error, "a message's handler failed");
-                        }
-                    }),
-                    Ok(None) => {
-                        idle = true;
-                        break;
-                    }
-                    Err(error) if error.kind() == ErrorKind::Closed => {
-                        (stopping, closed) = (true, true);
-                    }
-                    Err(error) => {
-                        tracing::warn!(queue = %self.name, %error, "receiving failed; trying again");
-                        idle = true;
-                        break;
-                    }
-                }
+            if !stopping && futures::poll!(shutdown.as_mut()).is_ready() {
+                stopping = true;
             }
             if stopping && running.is_empty() {
                 return if closed { Err(Error::Closed) } else { Ok(()) };
             }
-            // Wait for a handler to finish, for the shutdown, or (idle) for the next look.
-            let (waits, listens) = (idle && !stopping, !stopping);
-            let finished = async {
-                match running.is_empty() {
-                    true => future::pending::<()>().await,
-                    false => drop(running.next().await),
+            if !stopping && !idle && running.len() < concurrency {
+                // Receive while the messages in hand go on.
+                let in_hand = async {
+                    while running.next().await.is_some() {}
+                    future::pending::<Infallible>().await
+                };
+                let received = match future::select(pin!(self.receive()), pin!(in_hand)).await {
+                    Either::Left((received, _)) => received,
+                    Either::Right((never, _)) => match never {},
+                };
+                match received {
+                    Ok(Some(message)) => running.push(async move {
+                        if let Err(error) = self.deliver(&message, handler).await {
+                            tracing::warn!(queue = %self.name, id = %message.id, %error, "delivering a message failed");
+                        }
+                    }),
+                    Ok(None) => idle = true,
+                    Err(error) if error.kind() == ErrorKind::Closed => (stopping, closed) = (true, true),
+                    Err(error) => {
+                        tracing::warn!(queue = %self.name, %error, "receiving failed; trying again");
+                        idle = true;
+                    }
                 }
-            };
+                continue;
+            }
+            // Wait for the shutdown, a message in hand to finish, or (idle) the next look.
+            let (listens, looks) = (!stopping, idle && !stopping);
             let stop = async {
                 match listens {
                     true => shutdown.as_mut().await,
                     false => future::pending::<()>().await,
                 }
             };
+            let finished = async {
+                match running.is_empty() {
+                    true => future::pending::<()>().await,
+                    false => drop(running.next().await),
+                }
+            };
             let tick = async {
-                match waits {
+                match looks {
                     true => self.db.pause(self.options.poll).await,
                     false => future::pending::<()>().await,
                 }
             };
-            if let Either::Right(_) = future::select(pin!(future::select(pin!(finished), pin!(tick))), pin!(stop)).await
-            {
-                stopping = true;
+            match future::select(pin!(stop), pin!(future::select(pin!(finished), pin!(tick)))).await {
+                Either::Left(_) => stopping = true,
+                Either::Right((Either::Left(_), _)) => {}
+                Either::Right((Either::Right(_), _)) => idle = false,
             }
         }
     }
@@ -508,11 +582,7 @@ impl Atomic<'_> {
     /// Enqueues `payload` on `queue`, ready `delay` from now (by the handle's clock).
     pub fn enqueue_in(self, queue: &str, payload: impl Into<Value>, delay: Duration) -> Self {
         let at = self.db().clock().now_ms().saturating_add(millis(delay));
-        let payload = record(0, &payload.into());
-        self.library_op(Write::set_versionstamped(
-            ready_prefix(queue).with(at_part(at)),
-            payload,
-        ))
+        self.library_op(enqueue_op(queue, &payload.into(), at))
     }
 
     /// Acknowledges `message` in this unit: the unit fails with `CheckFailed` when its lease
@@ -533,11 +603,7 @@ impl Tx {
     /// this transaction commits.
     pub fn enqueue_in(&mut self, queue: &str, payload: impl Into<Value>, delay: Duration) -> &mut Self {
         let at = self.clock().now_ms().saturating_add(millis(delay));
-        let payload = record(0, &payload.into());
-        self.library_write(Write::set_versionstamped(
-            ready_prefix(queue).with(at_part(at)),
-            payload,
-        ))
+        self.library_write(enqueue_op(queue, &payload.into(), at))
     }
 
     /// Acknowledges `message` with this transaction: its commit fails with `CheckFailed` when

@@ -28,10 +28,11 @@ struct Args {
     listen: String,
     /// Post each message's webhook (JSON, header `idempotency-key`: the message id) to this
     /// http:// URL, at least once. Each send enqueues its webhook in its own unit.
-    #[arg(long)]
+    #[arg(long, value_parser = http_url)]
     webhook_url: Option<hyper::Uri>,
     /// Seconds a webhook post is leased: one not acknowledged by then (its server died, or
-    /// the post failed) is posted again after a backoff.
+    /// the post failed) is posted again after a backoff. A post gets at most 10 s, or half the
+    /// lease if that is shorter, to be answered.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     webhook_lease: u64,
 }
@@ -56,6 +57,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// An `http://` URL (the delivery loop speaks plain HTTP).
+fn http_url(text: &str) -> Result<hyper::Uri, String> {
+    let url: hyper::Uri = text.parse().map_err(|e| format!("not a URL: {e}"))?;
+    match (url.scheme_str(), url.host()) {
+        (Some("http"), Some(_)) => Ok(url),
+        _ => Err("webhooks are posted over plain HTTP: give an http://host… URL".into()),
+    }
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
@@ -69,11 +79,12 @@ fn run(args: &Args) -> Result<(), String> {
         // Interrupted (Ctrl-C): stop serving and delivering, finish what is in hand.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            // Without a signal handler, run until killed.
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!("interrupted: closing the store");
-                let _ = stop.send(true);
+            if tokio::signal::ctrl_c().await.is_err() {
+                // Without a signal handler, run until killed (`stop` kept: nothing stops).
+                std::future::pending::<()>().await;
             }
+            tracing::info!("interrupted: closing the store");
+            let _ = stop.send(true);
         });
         let interrupted = || {
             let mut stopped = stopped.clone();
