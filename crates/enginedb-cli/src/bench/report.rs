@@ -291,16 +291,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ratios_speedups_and_targets() {
-        let measured = |work, adapter, raw| Measured {
+    /// A SQLite measurement.
+    fn measured(work: Work, adapter: f64, raw: f64) -> Measured {
+        Measured {
             backend: Backend::Sqlite,
             work,
             adapter: stats(adapter),
             raw: stats(raw),
             raw_on_thread: None,
             adapter_inline: None,
-        };
+        }
+    }
+
+    #[test]
+    fn ratios_speedups_and_targets() {
         let results = Results {
             plan: Plan::QUICK,
             one_core: false,
@@ -386,14 +390,6 @@ mod tests {
 
     #[test]
     fn feeds_are_the_adapter_against_itself() {
-        let measured = |work, adapter, raw| Measured {
-            backend: Backend::Sqlite,
-            work,
-            adapter: stats(adapter),
-            raw: stats(raw),
-            raw_on_thread: None,
-            adapter_inline: None,
-        };
         let results = Results {
             plan: Plan::QUICK,
             one_core: false,
