@@ -5,6 +5,9 @@
 pub const MAX_KEY_BYTES: usize = 2_048;
 /// Largest `Bytes` value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 512 * 1024;
+/// Largest `Bytes` payload of a queue message: a message's stored value adds its attempts
+/// and a tag (5 bytes) to its payload.
+pub const MAX_QUEUE_PAYLOAD_BYTES: usize = MAX_VALUE_BYTES - 5;
 /// Most ops in one atomic unit.
 pub const MAX_OPS_PER_UNIT: usize = 1_000;
 /// Most bytes in one atomic unit, as counted by [`crate::port::unit_size`]: encoded keys and

@@ -60,6 +60,17 @@ impl<'db> Atomic<'db> {
         self
     }
 
+    /// Adds an op the library makes, or keeps the error of making it for `commit`.
+    pub(crate) fn try_library_op(mut self, op: Result<Write>) -> Self {
+        match op {
+            Ok(op) => self.library_op(op),
+            Err(error) => {
+                self.refused.get_or_insert(error);
+                self
+            }
+        }
+    }
+
     /// Adds ops the library makes, in order.
     pub(crate) fn library_ops(self, ops: impl IntoIterator<Item = Write>) -> Self {
         ops.into_iter().fold(self, Atomic::library_op)

@@ -21,6 +21,7 @@ use crate::commit::{Commit, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{Key, KeyPart};
 use crate::library;
+use crate::limits::MAX_QUEUE_PAYLOAD_BYTES;
 use crate::model::{Entry, ListOptions, Selector, Write};
 use crate::tx::Tx;
 use crate::value::Value;
@@ -173,8 +174,24 @@ fn dead_key(queue: &str, id: MessageId) -> Result<Key> {
 }
 
 /// The write that enqueues `payload` on `queue`, ready at `at` (ms).
-fn enqueue_op(queue: &str, payload: &Value, at: u64) -> Write {
-    Write::set_versionstamped(ready_prefix(queue).with(at_part(at)), record(0, payload))
+///
+/// # Errors
+/// `LimitExceeded` for a payload over [`MAX_QUEUE_PAYLOAD_BYTES`].
+fn enqueue_op(queue: &str, payload: &Value, at: u64) -> Result<Write> {
+    if let Value::Bytes(bytes) = payload
+        && bytes.len() > MAX_QUEUE_PAYLOAD_BYTES
+    {
+        return Err(Error::on_write(Error::LimitExceeded {
+            what: "queue payload bytes",
+            limit: MAX_QUEUE_PAYLOAD_BYTES as u64,
+            actual: bytes.len() as u64,
+            nothing_written: true,
+        }));
+    }
+    Ok(Write::set_versionstamped(
+        ready_prefix(queue).with(at_part(at)),
+        record(0, payload),
+    ))
 }
 
 /// A time as a key part (ms; beyond `i64::MAX` reads as the end of time).
@@ -390,7 +407,8 @@ impl Queue<'_> {
     }
 
     /// The first `limit` dead letters, oldest first: messages whose attempts were spent.
-    /// Acknowledging one ([`Queue::ack`]) deletes it.
+    /// Acknowledging one ([`Queue::ack`]) deletes it; to have one delivered again, acknowledge
+    /// it and enqueue its payload in one unit (`db.atomic().ack(&dead).enqueue(…)`).
     ///
     /// # Errors
     /// As [`Queue::receive`]'s reads.
@@ -575,6 +593,8 @@ fn millis(duration: Duration) -> u64 {
 impl Atomic<'_> {
     /// Enqueues `payload` on `queue`, ready now, as part of this unit: the message exists
     /// exactly when the unit's other writes do (in sequential mode it is a write of its own).
+    /// A `Bytes` payload holds at most [`MAX_QUEUE_PAYLOAD_BYTES`]; a larger one fails the
+    /// commit with `LimitExceeded`, nothing written.
     pub fn enqueue(self, queue: &str, payload: impl Into<Value>) -> Self {
         self.enqueue_in(queue, payload, Duration::ZERO)
     }
@@ -582,7 +602,7 @@ impl Atomic<'_> {
     /// Enqueues `payload` on `queue`, ready `delay` from now (by the handle's clock).
     pub fn enqueue_in(self, queue: &str, payload: impl Into<Value>, delay: Duration) -> Self {
         let at = self.db().clock().now_ms().saturating_add(millis(delay));
-        self.library_op(enqueue_op(queue, &payload.into(), at))
+        self.try_library_op(enqueue_op(queue, &payload.into(), at))
     }
 
     /// Acknowledges `message` in this unit: the unit fails with `CheckFailed` when its lease
@@ -603,7 +623,7 @@ impl Tx {
     /// this transaction commits.
     pub fn enqueue_in(&mut self, queue: &str, payload: impl Into<Value>, delay: Duration) -> &mut Self {
         let at = self.clock().now_ms().saturating_add(millis(delay));
-        self.library_write(enqueue_op(queue, &payload.into(), at))
+        self.try_library_write(enqueue_op(queue, &payload.into(), at))
     }
 
     /// Acknowledges `message` with this transaction: its commit fails with `CheckFailed` when
@@ -647,6 +667,54 @@ mod tests {
             };
             assert_eq!(message(entry).unwrap_err().kind(), ErrorKind::Corrupt, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn payloads_at_the_limit_enqueue_and_larger_ones_write_nothing() {
+        futures::executor::block_on(async {
+            let db = Db::from(crate::MemoryDb::new());
+            let payload = |len| vec![7u8; len];
+            db.atomic()
+                .enqueue("q", payload(MAX_QUEUE_PAYLOAD_BYTES))
+                .commit()
+                .await
+                .unwrap();
+            let over = db
+                .atomic()
+                .set(crate::key!["a"], 1)
+                .enqueue("q", payload(MAX_QUEUE_PAYLOAD_BYTES + 1))
+                .commit()
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    over,
+                    Error::LimitExceeded {
+                        what: "queue payload bytes",
+                        nothing_written: true,
+                        ..
+                    }
+                ),
+                "{over:?}"
+            );
+            let in_tx = db
+                .transact(async |tx| {
+                    tx.set(crate::key!["a"], 1)
+                        .enqueue("q", payload(MAX_QUEUE_PAYLOAD_BYTES + 1));
+                    Ok::<_, Error>(())
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(in_tx.kind(), ErrorKind::LimitExceeded, "{in_tx:?}");
+            assert_eq!(db.get(&crate::key!["a"]).await.unwrap(), None);
+            let queue = db.queue("q");
+            let message = queue.receive().await.unwrap().unwrap();
+            assert_eq!(
+                message.payload.as_bytes().map(<[u8]>::len),
+                Some(MAX_QUEUE_PAYLOAD_BYTES)
+            );
+            assert!(queue.receive().await.unwrap().is_none());
+        });
     }
 
     #[test]
