@@ -93,15 +93,12 @@ fn bind_ops<'q>(query: Query<'q>, arrays: &'q UnitArrays) -> Query<'q> {
 /// A row held by an open transaction is a `Conflict` (nothing was written; the unit may be
 /// re-run).
 pub(crate) async fn unit<'e>(executor: impl PgExecutor<'e>, arrays: &UnitArrays) -> Result<Version> {
-    let statement = if arrays.only_sets() {
-        sqlx::query(postgres::SETS)
-            .bind(&arrays.key)
-            .bind(&arrays.blob)
-            .bind(&arrays.num)
+    let sql = if arrays.only_sets() {
+        postgres::SETS
     } else {
-        with_ops(postgres::UNIT, arrays)
+        postgres::UNIT
     };
-    let row = statement.fetch_one(executor).await.map_err(unit_error)?;
+    let row = with_ops(sql, arrays).fetch_one(executor).await.map_err(unit_error)?;
     // The unit committed with its statement: a version that does not read back leaves the
     // caller not knowing it, not with nothing written.
     row.try_get(0)

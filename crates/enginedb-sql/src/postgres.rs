@@ -218,15 +218,22 @@ pub const ADVANCE_VERSION: &str = "WITH locked AS MATERIALIZED (SELECT pg_adviso
 /// transaction: re-run it.
 pub const UNIT: &str = "SELECT enginedb_unit($1, $2, $3, $4, $5, $6)";
 
-/// A unit of plain sets as one plain statement, without the function call (`$1` table keys,
-/// `$2` bytes values, `$3` counter values); returns its version. As [`UNIT`]: `drawn` reads
+/// A unit of sets, plain and versionstamped, as one plain statement without the function call
+/// (`$1`..`$6` the arrays, as [`UNIT`]); returns its version. As [`UNIT`]: `drawn` reads
 /// `locked`, so the commit lock is held before the version is drawn and the lock timeout set;
-/// the upsert reads `drawn`, and the last write of a key wins.
+/// a versionstamped set's key is made from `drawn` as `enginedb_apply` makes it (tag 3, the
+/// version's 8 big-endian bytes with the sign bit flipped, then `Int(n)`); the upsert reads
+/// `drawn`, and the last write of a key wins.
 pub const SETS: &str = "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(7308892947790259298)), \
      drawn AS MATERIALIZED (SELECT nextval('enginedb_version') AS ver, set_config('lock_timeout', '5ms', true) FROM locked), \
      written AS (INSERT INTO enginedb_entries (k, v, n, ver) \
-         SELECT DISTINCT ON (u.k) u.k, u.v, u.n, drawn.ver \
-         FROM unnest($1::bytea[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS u (k, v, n, o) CROSS JOIN drawn \
+         SELECT DISTINCT ON (u.k) u.k, u.v, u.n, u.ver FROM ( \
+             SELECT CASE WHEN s.kind = 11 \
+                     THEN s.k || '\\x03'::bytea || int8send(drawn.ver # (-9223372036854775807 - 1)) || s.e \
+                     ELSE s.k END AS k, \
+                 s.v, s.n, s.o, drawn.ver \
+             FROM unnest($1::smallint[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bigint[], $6::bigint[]) \
+                 WITH ORDINALITY AS s (kind, k, e, v, n, n2, o) CROSS JOIN drawn) AS u \
          ORDER BY u.k, u.o DESC \
          ON CONFLICT (k) DO UPDATE SET v = excluded.v, n = excluded.n, ver = excluded.ver) \
      SELECT ver FROM drawn";
@@ -357,9 +364,9 @@ impl UnitArrays {
         keys + ends + blobs + 32 * self.kind.len()
     }
 
-    /// Whether every op is a plain set (such a unit can run as [`SETS`]).
+    /// Whether every op is a set, plain or versionstamped (such a unit can run as [`SETS`]).
     pub fn only_sets(&self) -> bool {
-        self.kind.iter().all(|&kind| kind == 4)
+        self.kind.iter().all(|&kind| kind == 4 || kind == STAMPED)
     }
 
     /// The table keys the ops write (an interactive transaction stamps them at commit).
@@ -455,6 +462,8 @@ mod tests {
         assert_eq!(arrays.kind, vec![1, 2, 4, 5, 6, 7, 8, 1]);
         assert!(!arrays.only_sets());
         assert!(UnitArrays::new("ns", &ops[2..3]).unwrap().only_sets());
+        let stamped = [Write::set(key!["s"], 1), Write::set_versionstamped(key!["f"], 2)];
+        assert!(UnitArrays::new("ns", &stamped).unwrap().only_sets());
         assert_eq!(
             arrays.num,
             vec![Some(7), None, None, Some(4), None, None, Some(-2), Some(0)]
