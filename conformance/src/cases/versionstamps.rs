@@ -196,16 +196,24 @@ pub async fn advanced_versions_stamp_past_it(cx: &Ctx<'_>) -> CaseResult {
         "the stamp {stamp:?} is past {past}"
     );
     cx.db().advance_version(Version(1)).await?;
+    cx.db().advance_version(Version::ZERO).await?;
     let later = cx.db().set(cx.key("later"), 1).await?;
     ensure!(
         later > commit.version,
         "advancing backwards moved nothing: {later} after {}",
         commit.version
     );
-    ensure_err!(
-        cx.db().advance_version(Version(u64::MAX)).await,
-        enginedb::ErrorKind::InvalidInput,
-        "a version no store holds"
+    for beyond in [Version(Version::MAX_ADVANCE.0 + 1), Version(u64::MAX)] {
+        ensure_err!(
+            cx.db().advance_version(beyond).await,
+            enginedb::ErrorKind::InvalidInput,
+            "a version that leaves the store too few"
+        );
+    }
+    let still = cx.db().set(cx.key("still"), 1).await?;
+    ensure!(
+        still > later,
+        "versions go on after a refused advance: {still} after {later}"
     );
     Ok(())
 }

@@ -231,8 +231,10 @@ impl<R: BufRead> Reader<R> {
         let version = json.get("version");
         if let (Some(end), true) = (json.get("end"), fields == 1 + usize::from(version.is_some())) {
             if let Some(version) = version {
-                let version = version.as_u64().filter(|v| i64::try_from(*v).is_ok());
-                self.version = Version(version.ok_or_else(|| bad(n, "the trailer's version is not a version"))?);
+                let version = version.as_u64().filter(|v| *v <= Version::MAX_ADVANCE.0);
+                self.version = Version(
+                    version.ok_or_else(|| bad(n, "the trailer's version is not one a store can advance past"))?,
+                );
             }
             if end.as_u64() != Some(self.count) {
                 return Err(bad(
@@ -351,9 +353,6 @@ pub(crate) async fn import_partial(
 /// Advances `db`'s versions past `version` (0: the dump does not say), once `written` entries
 /// of a dump are in.
 async fn advance_past(db: &Db, written: u64, version: Version) -> Result<()> {
-    if version == Version(0) {
-        return Ok(());
-    }
     match db.advance_version(version).await {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == ErrorKind::Unsupported => {
@@ -427,6 +426,13 @@ mod tests {
                 "line 2",
             ),
             (long_key, "line 2"),
+            (
+                dump(&[
+                    entry("a"),
+                    format!("{{\"end\":1,\"version\":{}}}\n", Version::MAX_ADVANCE.0 + 1),
+                ]),
+                "the trailer's version",
+            ),
         ];
         for (text, says) in cases {
             let error = read_all(&text).unwrap_err();

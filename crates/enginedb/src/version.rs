@@ -14,6 +14,9 @@ impl Version {
     pub const PENDING: Version = Version(u64::MAX);
     /// The version reported by a sequential unit that wrote nothing (it only checked).
     pub const ZERO: Version = Version(0);
+    /// The largest version [`crate::Db::advance_version`] moves past: it leaves room for
+    /// 2³² later commits below `i64::MAX`, the largest version a store holds.
+    pub const MAX_ADVANCE: Version = Version(i64::MAX as u64 - u32::MAX as u64);
 
     /// A version read back from storage.
     ///

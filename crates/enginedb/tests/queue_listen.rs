@@ -146,14 +146,23 @@ fn options_no_queue_can_work_with_are_refused() {
                 max_attempts: 0,
                 ..QueueOptions::default()
             },
-            QueueOptions {
-                poll: Duration::from_micros(10),
-                ..QueueOptions::default()
-            },
         ] {
             let queue = db.queue("jobs").options(options);
             let error = queue.receive().await.expect_err("refused");
             assert_eq!(error.kind(), enginedb::ErrorKind::InvalidInput, "{options:?}: {error}");
         }
+        // The poll interval is the listener's alone: receive has no use for it.
+        let queue = db.queue("jobs").options(QueueOptions {
+            poll: Duration::from_micros(10),
+            ..QueueOptions::default()
+        });
+        assert_eq!(queue.receive().await.unwrap(), None);
+        let error = queue
+            .listen(1, std::future::pending(), async |_: &enginedb::Message| {
+                Ok::<_, enginedb::Error>(Vec::new())
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind(), enginedb::ErrorKind::InvalidInput, "{error}");
     });
 }

@@ -39,7 +39,9 @@ pub mod server;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod webhooks;
 
-use enginedb::{Atomic, Atomicity, Commit, Db, Key, KeyPart, Selector, Value, Write, key};
+use std::time::Duration;
+
+use enginedb::{Atomic, Atomicity, Commit, Db, Key, KeyPart, QueueOptions, Selector, Value, Write, key};
 use serde::{Deserialize, Serialize};
 
 /// Longest user name, in bytes (user names are parts of keys, which have a size limit).
@@ -50,6 +52,17 @@ pub const MAX_RECIPIENTS: usize = 100;
 
 /// The queue of webhooks due: one per sent message, its payload a [`Webhook`] as JSON.
 pub const WEBHOOKS: &str = "relay-webhooks";
+
+/// How the [`WEBHOOKS`] are delivered (relay-server's loop, the Worker's scheduled handler): a
+/// 30 s lease, and 20 attempts with the backoff doubling from 1 s to 5 min between them, so a
+/// receiver may be away for about an hour before a webhook becomes a dead letter (logged).
+pub const WEBHOOK_DELIVERY: QueueOptions = QueueOptions {
+    visibility: Duration::from_secs(30),
+    max_attempts: 20,
+    backoff: Duration::from_secs(1),
+    max_backoff: Duration::from_secs(300),
+    poll: Duration::from_millis(500),
+};
 
 /// The feed of sent messages: one event per message, its payload the message id.
 pub const EVENTS: &str = "relay-messages";

@@ -2,9 +2,11 @@
 //! [`Relay::with_outbox`](crate::Relay::with_outbox)) to a configured URL.
 //!
 //! Delivery is at least once: a webhook whose post fails (no answer in time, see
-//! [`POST_TIMEOUT`], an answer other than 2xx) or whose process dies before it is acknowledged
-//! is posted again after its lease, with backoff; receivers deduplicate by the
-//! `idempotency-key` header (the message id). The acknowledgement commits with
+//! [`POST_TIMEOUT`], an answer other than 2xx) is posted again after a backoff, one whose
+//! process dies before it is acknowledged after its lease and the backoff; receivers
+//! deduplicate by the `idempotency-key` header (the message id). After
+//! [`QueueOptions::max_attempts`] attempts a webhook is set aside as a dead letter, with a
+//! warning in the log (see [`WEBHOOK_DELIVERY`](crate::WEBHOOK_DELIVERY)). The acknowledgement commits with
 //! [`Webhook::acknowledged`], so each message's delivery is counted exactly once however often
 //! the post was made. (The Worker posts them from its scheduled handler.)
 

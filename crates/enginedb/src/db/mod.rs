@@ -280,17 +280,22 @@ impl Db {
     /// Makes every later commit's version larger than `past`: for restore tools, after
     /// writing a dump whose versionstamped keys (feed events, queued messages) carry the
     /// versions of the store it came from, so what is written afterwards sorts after them.
-    /// Nothing changes when versions are already past it.
+    /// Nothing changes when versions are already past it (always so for 0).
     ///
     /// # Errors
-    /// `InvalidInput` for a version above `i64::MAX` (no store holds one); `Unsupported` on a
+    /// `InvalidInput`, nothing changed, for a version above [`Version::MAX_ADVANCE`] (the
+    /// store would soon run out of versions and refuse every write); `Unsupported` on a
     /// read-only store or an adapter without it; the store's errors.
     pub async fn advance_version(&self, past: Version) -> Result<()> {
         let store = self.writable()?;
-        if i64::try_from(past.0).is_err() {
+        if past > Version::MAX_ADVANCE {
             return Err(Error::invalid(format!(
-                "version {past} is above i64::MAX: no store holds one"
+                "version {past} is above {}: the store would soon have no versions left to give its commits",
+                Version::MAX_ADVANCE
             )));
+        }
+        if past == Version::ZERO {
+            return Ok(());
         }
         store
             .advance_version(past)

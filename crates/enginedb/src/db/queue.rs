@@ -59,17 +59,13 @@ impl Default for QueueOptions {
 }
 
 impl QueueOptions {
-    /// Refuses options no queue can work with.
+    /// Refuses options no queue can deliver with.
     fn validate(&self) -> Result<()> {
-        let refuse = |what: &str| Err(Error::invalid(format!("QueueOptions: {what}")));
         if self.visibility < Duration::from_millis(1) {
-            return refuse("the visibility timeout must be at least 1 ms");
+            return Err(refuse("the visibility timeout must be at least 1 ms"));
         }
         if self.max_attempts == 0 {
-            return refuse("max_attempts must be at least 1");
-        }
-        if self.poll < Duration::from_millis(1) {
-            return refuse("the poll interval must be at least 1 ms");
+            return Err(refuse("max_attempts must be at least 1"));
         }
         Ok(())
     }
@@ -79,6 +75,10 @@ impl QueueOptions {
         let doubled = self.backoff.saturating_mul(1 << attempt.saturating_sub(1).min(20));
         doubled.min(self.max_backoff)
     }
+}
+
+fn refuse(what: &str) -> Error {
+    Error::invalid(format!("QueueOptions: {what}"))
 }
 
 /// Where a message came from: the version of the commit that enqueued it and its place
@@ -290,17 +290,21 @@ impl Queue<'_> {
     }
 
     /// Leases the first message ready now (earliest ready first; among those ready at the same
-    /// time, in the order they were enqueued) for [`QueueOptions::visibility`]: until then no
-    /// other receive gets it. `None`: no message is ready. A message already delivered
-    /// `max_attempts` times is moved to the dead letters instead.
+    /// time, in the order they were enqueued) for [`QueueOptions::visibility`]: until then
+    /// acknowledging it succeeds and no other receive gets it. Unless acknowledged or released,
+    /// it is ready again once the lease and the backoff of this attempt have passed. `None`: no
+    /// message is ready. A message already delivered `max_attempts` times is moved to the dead
+    /// letters instead (logged as a warning).
     ///
     /// In sequential mode (a store with neither transactions nor batches) the move is two
     /// writes, the new place first: a crash between them, or a concurrent receive, can deliver
     /// a message twice, never lose it.
     ///
     /// # Errors
-    /// `InvalidInput` for a visibility of zero; `Corrupt` for a stored message that is none;
-    /// `Conflict` when other consumers took every ready message found, read after read; the
+    /// `InvalidInput` for options no queue can deliver with (a visibility or `max_attempts` of
+    /// zero); `Corrupt` for a stored message that is none; `Conflict`, nothing received, when
+    /// other consumers took every ready message found, read after read, or when this receive
+    /// set many spent messages aside and found none to deliver yet (receive again); the
     /// store's errors.
     pub async fn receive(&self) -> Result<Option<Message>> {
         self.options.validate()?;
@@ -345,7 +349,11 @@ impl Queue<'_> {
         if found.attempts >= self.options.max_attempts {
             let dead = dead_key(&self.name, found.id)?;
             let moved = self.moved(found.move_ops(dead, found.attempts)).await?;
-            return Ok(if moved.is_some() { Taken::Dead } else { Taken::Lost });
+            if moved.is_none() {
+                return Ok(Taken::Lost);
+            }
+            tracing::warn!(queue = %self.name, id = %found.id, attempts = found.attempts, "a message whose attempts are spent is now a dead letter");
+            return Ok(Taken::Dead);
         }
         let attempts = found.attempts.saturating_add(1);
         let wait = self.options.visibility.saturating_add(self.options.backoff(attempts));
@@ -477,7 +485,7 @@ impl Queue<'_> {
     /// unit's) is logged (`tracing`) and its message released; the others go on.
     ///
     /// # Errors
-    /// `InvalidInput` for options no queue can work with; the store's errors while receiving.
+    /// `InvalidInput` for options no queue can deliver with; the store's errors while receiving.
     pub async fn drain<E, F>(&self, max: usize, handler: F) -> Result<usize>
     where
         F: AsyncFn(&Message) -> Result<Vec<Write>, E>,
@@ -510,14 +518,17 @@ impl Queue<'_> {
     /// listener waits a poll interval and goes on.
     ///
     /// # Errors
-    /// `InvalidInput` for options no queue can work with; `Closed` once the store is closed
-    /// (after the messages in hand are done).
+    /// `InvalidInput` for options no queue can deliver with, or a poll interval under 1 ms;
+    /// `Closed` once the store is closed (after the messages in hand are done).
     pub async fn listen<E, F>(&self, concurrency: usize, shutdown: impl Future<Output = ()>, handler: F) -> Result<()>
     where
         F: AsyncFn(&Message) -> Result<Vec<Write>, E>,
         E: From<Error> + fmt::Display,
     {
         self.options.validate()?;
+        if self.options.poll < Duration::from_millis(1) {
+            return Err(refuse("the poll interval must be at least 1 ms"));
+        }
         let concurrency = concurrency.max(1);
         let handler = &handler;
         let mut shutdown = pin!(shutdown);

@@ -33,8 +33,13 @@ struct Args {
     /// Seconds a webhook post is leased: one not acknowledged by then (its server died, or
     /// the post failed) is posted again after a backoff. A post gets at most 10 s, or half the
     /// lease if that is shorter, to be answered.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = relay::WEBHOOK_DELIVERY.visibility.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     webhook_lease: u64,
+    /// Posts of a webhook before it is set aside as a dead letter (logged as a warning); with
+    /// the backoff doubling from 1 s to 5 min between them, the default gives a receiver about
+    /// an hour.
+    #[arg(long, default_value_t = relay::WEBHOOK_DELIVERY.max_attempts, value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_attempts: u32,
 }
 
 fn main() -> ExitCode {
@@ -107,7 +112,8 @@ fn run(args: &Args) -> Result<(), String> {
                 url: url.clone(),
                 options: QueueOptions {
                     visibility: Duration::from_secs(args.webhook_lease),
-                    ..QueueOptions::default()
+                    max_attempts: args.webhook_attempts,
+                    ..relay::WEBHOOK_DELIVERY
                 },
             };
             tracing::info!("posting webhooks to {url}");

@@ -19,7 +19,7 @@ use std::time::Duration;
 use enginedb::{Atomicity, Db, Message};
 use enginedb_d1::D1Db;
 use futures::future::{self, Either};
-use relay::{Relay, WEBHOOKS, Webhook};
+use relay::{Relay, WEBHOOK_DELIVERY, WEBHOOKS, Webhook};
 use worker::{
     Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, ScheduleContext, ScheduledEvent, event,
 };
@@ -87,7 +87,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             .map_err(|e| enginedb::Error::backend("webhook", format!("posting webhook {}: {e}", webhook.id)))?;
         Ok::<_, enginedb::Error>(webhook.acknowledged())
     };
-    match db.queue(WEBHOOKS).drain(WEBHOOKS_PER_RUN, deliver).await {
+    match db
+        .queue(WEBHOOKS)
+        .options(WEBHOOK_DELIVERY)
+        .drain(WEBHOOKS_PER_RUN, deliver)
+        .await
+    {
         Ok(delivered) => worker::console_log!("{delivered} webhooks delivered"),
         Err(error) => worker::console_error!("webhook delivery stopped: {error}"),
     }
