@@ -217,20 +217,8 @@ impl Tx {
         self.buffer(op, Ok(()))
     }
 
-    /// Buffers an op the library makes, or keeps the error of making it for the next read or
-    /// the commit.
-    pub(crate) fn try_library_write(&mut self, op: Result<Write>) -> &mut Self {
-        match op {
-            Ok(op) => self.library_write(op),
-            Err(error) => {
-                self.failed.get_or_insert(error);
-                self.written += 1;
-                self
-            }
-        }
-    }
-
-    fn buffer(&mut self, op: Write, refused: Result<()>) -> &mut Self {
+    /// Buffers `op`, or, when `refused` is an error, keeps it for the next read or the commit.
+    pub(crate) fn buffer(&mut self, op: Write, refused: Result<()>) -> &mut Self {
         if self.failed.is_none() {
             let valid = match &self.read_only {
                 Some(adapter) => Err(Error::read_only(adapter)),

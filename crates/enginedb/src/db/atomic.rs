@@ -41,12 +41,9 @@ impl<'db> Atomic<'db> {
     }
 
     /// Adds `op`.
-    pub fn op(mut self, op: Write) -> Self {
-        if let (None, Err(error)) = (&self.refused, self.db.refuse_library(&op)) {
-            self.refused = Some(error);
-        }
-        self.ops.push(op);
-        self
+    pub fn op(self, op: Write) -> Self {
+        let allowed = self.db.refuse_library(&op);
+        self.library_op_if(op, allowed)
     }
 
     /// Adds every op of `ops`, in order.
@@ -55,20 +52,17 @@ impl<'db> Atomic<'db> {
     }
 
     /// Adds an op the library makes (into its own keys).
-    pub(crate) fn library_op(mut self, op: Write) -> Self {
-        self.ops.push(op);
-        self
+    pub(crate) fn library_op(self, op: Write) -> Self {
+        self.library_op_if(op, Ok(()))
     }
 
-    /// Adds an op the library makes, or keeps the error of making it for `commit`.
-    pub(crate) fn try_library_op(mut self, op: Result<Write>) -> Self {
-        match op {
-            Ok(op) => self.library_op(op),
-            Err(error) => {
-                self.refused.get_or_insert(error);
-                self
-            }
+    /// Adds `op`; when `allowed` is an error (the first such), `commit` fails with it.
+    pub(crate) fn library_op_if(mut self, op: Write, allowed: Result<()>) -> Self {
+        if let Err(error) = allowed {
+            self.refused.get_or_insert(error);
         }
+        self.ops.push(op);
+        self
     }
 
     /// Adds ops the library makes, in order.

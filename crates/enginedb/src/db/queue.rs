@@ -174,24 +174,21 @@ fn dead_key(queue: &str, id: MessageId) -> Result<Key> {
 }
 
 /// The write that enqueues `payload` on `queue`, ready at `at` (ms).
-///
-/// # Errors
+fn enqueue_op(queue: &str, payload: &Value, at: u64) -> Write {
+    Write::set_versionstamped(ready_prefix(queue).with(at_part(at)), record(0, payload))
+}
+
 /// `LimitExceeded` for a payload over [`MAX_QUEUE_PAYLOAD_BYTES`].
-fn enqueue_op(queue: &str, payload: &Value, at: u64) -> Result<Write> {
-    if let Value::Bytes(bytes) = payload
-        && bytes.len() > MAX_QUEUE_PAYLOAD_BYTES
-    {
-        return Err(Error::on_write(Error::LimitExceeded {
+fn payload_fits(payload: &Value) -> Result<()> {
+    match payload {
+        Value::Bytes(bytes) if bytes.len() > MAX_QUEUE_PAYLOAD_BYTES => Err(Error::LimitExceeded {
             what: "queue payload bytes",
             limit: MAX_QUEUE_PAYLOAD_BYTES as u64,
             actual: bytes.len() as u64,
             nothing_written: true,
-        }));
+        }),
+        _ => Ok(()),
     }
-    Ok(Write::set_versionstamped(
-        ready_prefix(queue).with(at_part(at)),
-        record(0, payload),
-    ))
 }
 
 /// A time as a key part (ms; beyond `i64::MAX` reads as the end of time).
@@ -215,6 +212,9 @@ fn record(attempts: u32, payload: &Value) -> Value {
     }
     Value::Bytes(bytes)
 }
+
+// The header `record` puts before a payload is what `MAX_QUEUE_PAYLOAD_BYTES` leaves room for.
+const _: () = assert!(crate::limits::MAX_VALUE_BYTES - MAX_QUEUE_PAYLOAD_BYTES == size_of::<u32>() + 1);
 
 /// The message an entry under a queue's keys holds.
 fn message(entry: Entry) -> Result<Message> {
@@ -612,8 +612,8 @@ impl Atomic<'_> {
 
     /// Enqueues `payload` on `queue`, ready `delay` from now (by the handle's clock).
     pub fn enqueue_in(self, queue: &str, payload: impl Into<Value>, delay: Duration) -> Self {
-        let at = self.db().clock().now_ms().saturating_add(millis(delay));
-        self.try_library_op(enqueue_op(queue, &payload.into(), at))
+        let (at, payload) = (self.db().clock().now_ms().saturating_add(millis(delay)), payload.into());
+        self.library_op_if(enqueue_op(queue, &payload, at), payload_fits(&payload))
     }
 
     /// Acknowledges `message` in this unit: the unit fails with `CheckFailed` when its lease
@@ -633,8 +633,8 @@ impl Tx {
     /// Enqueues `payload` on `queue`, ready `delay` from now (by the handle's clock), when
     /// this transaction commits.
     pub fn enqueue_in(&mut self, queue: &str, payload: impl Into<Value>, delay: Duration) -> &mut Self {
-        let at = self.clock().now_ms().saturating_add(millis(delay));
-        self.try_library_write(enqueue_op(queue, &payload.into(), at))
+        let (at, payload) = (self.clock().now_ms().saturating_add(millis(delay)), payload.into());
+        self.buffer(enqueue_op(queue, &payload, at), payload_fits(&payload))
     }
 
     /// Acknowledges `message` with this transaction: its commit fails with `CheckFailed` when
